@@ -1,0 +1,91 @@
+"""The exception hierarchy of hdmf_zarr.
+
+Every error raised on purpose by this package derives from :class:`HdmfZarrError` and names the
+object path it is about (a node path inside the store, a store location, or both), so that a user
+reading a traceback knows which object of which file is at fault.
+
+The classes also derive from the builtin exception that fits their meaning (``ValueError``,
+``TypeError``, ``KeyError`` ...), so code written against the established hdmf_zarr, which raised
+builtins, keeps catching them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HdmfZarrError",
+    "InvalidNameError",
+    "UnstorableValueError",
+    "UnsupportedDataError",
+    "FormatError",
+    "UnknownCodecError",
+    "UnsafePickleError",
+    "LinkResolutionError",
+    "ReferenceResolutionError",
+    "StoreModeError",
+    "NotHdmfStoreError",
+]
+
+
+class HdmfZarrError(Exception):
+    """Base class of every error raised on purpose by hdmf_zarr.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    path : str, optional
+        The object path (``/acquisition/es/data``) or store location the error is about. It is
+        prefixed to the message unless the message already contains it.
+    """
+
+    def __init__(self, message: str, path: str | None = None):
+        self.path = path
+        if path is not None and path not in message:
+            message = f"{path}: {message}"
+        super().__init__(message)
+
+
+class InvalidNameError(HdmfZarrError, ValueError):
+    """A group, dataset, link or attribute name that cannot be stored (``/``, ``.``, ``..``, empty)."""
+
+
+class UnstorableValueError(HdmfZarrError, TypeError):
+    """An attribute or dataset value that cannot be encoded in the chosen layout."""
+
+
+class UnsupportedDataError(HdmfZarrError, ValueError):
+    """Data the layout cannot represent (e.g. a scalar compound with a reference field in L3)."""
+
+
+class FormatError(HdmfZarrError, ValueError):
+    """A metadata document or chunk that does not follow FORMAT.md (corrupt or forged input)."""
+
+
+class UnknownCodecError(FormatError):
+    """A codec id or data type that this reader does not know (FORMAT.md section 5)."""
+
+
+class UnsafePickleError(FormatError):
+    """A pickled chunk that names a global outside the allowed list (FORMAT.md section 2.5)."""
+
+
+class LinkResolutionError(HdmfZarrError, KeyError):
+    """A link whose target cannot be found or opened."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return Exception.__str__(self)
+
+
+class ReferenceResolutionError(HdmfZarrError, KeyError):
+    """An object reference whose target cannot be found."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class StoreModeError(HdmfZarrError, PermissionError):
+    """An operation that the mode the store was opened in does not allow (write in ``r``...)."""
+
+
+class NotHdmfStoreError(HdmfZarrError, ValueError):
+    """A path that does not hold a Zarr group root, or not an HDMF file."""

@@ -1,0 +1,1 @@
+"""format subpackage of hdmf_zarr (see DESIGN.md, package layout)."""

@@ -1,0 +1,1 @@
+"""read subpackage of hdmf_zarr (see DESIGN.md, package layout)."""

@@ -1,0 +1,1 @@
+"""write subpackage of hdmf_zarr (see DESIGN.md, package layout)."""

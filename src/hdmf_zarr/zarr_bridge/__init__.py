@@ -1,0 +1,1 @@
+"""zarr_bridge subpackage of hdmf_zarr (see DESIGN.md, package layout)."""

@@ -1,0 +1,175 @@
+"""Blocking helpers over the asynchronous Zarr-Python 3 store API.
+
+The writer and reader move metadata documents and encoded chunks straight through the store
+(DESIGN.md, "Metadata in batches"); these helpers run the store's coroutines on zarr's own event
+loop (``zarr.core.sync.sync``) and gather batches concurrently.
+
+Keys are store keys: ``/``-separated, no leading ``/`` (the root group's document is ``zarr.json``
+or ``.zgroup``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+
+from ..errors import FormatError
+
+__all__ = [
+    "get_bytes",
+    "get_many",
+    "set_bytes",
+    "set_many",
+    "get_json",
+    "dumps_json",
+    "loads_json",
+    "list_prefix",
+    "list_dir",
+    "delete_prefix",
+    "exists",
+    "node_key",
+    "MAX_DOCUMENT_BYTES",
+]
+
+#: Largest node document accepted (FORMAT.md section 5).
+MAX_DOCUMENT_BYTES = 16 * 2**20
+
+
+def node_key(path: str, name: str) -> str:
+    """Store key of document ``name`` (``zarr.json``, ``.zattrs``...) of the node at ``path``.
+
+    Parameters
+    ----------
+    path : str
+        Node path, absolute (``/a/b``) or relative (``a/b``); ``/`` or ``""`` is the root.
+    name : str
+        Document or chunk key relative to the node.
+    """
+    path = path.strip("/")
+    return f"{path}/{name}" if path else name
+
+
+async def _get(store: Store, key: str) -> bytes | None:
+    buf = await store.get(key, prototype=default_buffer_prototype())
+    return None if buf is None else buf.to_bytes()
+
+
+def get_bytes(store: Store, key: str) -> bytes | None:
+    """Return the bytes stored at ``key``, or None when the key is absent."""
+    return sync(_get(store, key))
+
+
+def get_many(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
+    """Fetch several keys concurrently; absent keys map to None."""
+    keys = list(keys)
+
+    async def run():
+        return await asyncio.gather(*(_get(store, k) for k in keys))
+
+    return dict(zip(keys, sync(run())))
+
+
+def set_bytes(store: Store, key: str, value: bytes) -> None:
+    """Store ``value`` at ``key`` (replacing what was there)."""
+    set_many(store, {key: value})
+
+
+def set_many(store: Store, items: Mapping[str, bytes]) -> None:
+    """Store a batch of key/value pairs concurrently."""
+    if not items:
+        return
+    proto = default_buffer_prototype()
+
+    async def run():
+        await asyncio.gather(
+            *(store.set(k, proto.buffer.from_bytes(v)) for k, v in items.items())
+        )
+
+    sync(run())
+
+
+def _json_default(obj: Any):
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8")
+    raise TypeError(f"object of type {type(obj).__name__} is not JSON serializable")
+
+
+def dumps_json(doc: Any) -> bytes:
+    """Encode a metadata document as UTF-8 JSON; non-finite floats become bare ``NaN``/``Infinity``
+    tokens, as FORMAT.md 2.1 and 3.1 require."""
+    return json.dumps(doc, indent=2, allow_nan=True, default=_json_default,
+                      ensure_ascii=False).encode("utf-8")
+
+
+def loads_json(raw: bytes, key: str = "") -> Any:
+    """Decode a metadata document, accepting bare ``NaN``/``Infinity`` tokens.
+
+    Raises
+    ------
+    FormatError
+        When the document is larger than :data:`MAX_DOCUMENT_BYTES` or is not valid JSON.
+    """
+    if len(raw) > MAX_DOCUMENT_BYTES and not key.endswith((".zmetadata", "zarr.json")):
+        raise FormatError(f"metadata document of {len(raw)} bytes exceeds the limit", key)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_parse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"metadata document is not valid JSON ({exc})", key) from None
+
+
+def _parse_constant(token: str) -> float:
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[token]
+
+
+def get_json(store: Store, key: str) -> Any | None:
+    """Return the parsed JSON document at ``key``, or None when the key is absent."""
+    raw = get_bytes(store, key)
+    return None if raw is None else loads_json(raw, key)
+
+
+def list_prefix(store: Store, prefix: str) -> list[str]:
+    """Every key below ``prefix`` (recursive)."""
+
+    async def run():
+        return [k async for k in store.list_prefix(prefix)]
+
+    return sync(run())
+
+
+def list_dir(store: Store, prefix: str) -> list[str]:
+    """Immediate children (keys and sub-prefixes, without trailing ``/``) of ``prefix``."""
+
+    async def run():
+        return [k async for k in store.list_dir(prefix)]
+
+    return sync(run())
+
+
+def exists(store: Store, key: str) -> bool:
+    """True when ``key`` is present in the store."""
+    return sync(store.exists(key))
+
+
+def delete_prefix(store: Store, prefix: str) -> None:
+    """Delete every key below ``prefix`` (a node and its chunks)."""
+    prefix = prefix.strip("/")
+    if not prefix:
+        raise ValueError("refusing to delete the whole store")
+
+    async def run():
+        await store.delete_dir(prefix)
+
+    sync(run())
