@@ -11,6 +11,8 @@ builtins, keeps catching them.
 
 from __future__ import annotations
 
+from hdmf.backends.errors import UnsupportedOperation
+
 __all__ = [
     "HdmfZarrError",
     "InvalidNameError",
@@ -83,8 +85,10 @@ class ReferenceResolutionError(HdmfZarrError, KeyError):
         return Exception.__str__(self)
 
 
-class StoreModeError(HdmfZarrError, PermissionError):
-    """An operation that the mode the store was opened in does not allow (write in ``r``...)."""
+class StoreModeError(HdmfZarrError, UnsupportedOperation):
+    """An operation that the mode the store was opened in does not allow (write in ``r``,
+    ``w-`` on an existing store...). Also an ``hdmf.backends.errors.UnsupportedOperation``, which
+    is what HDMF's own backends raise for these cases."""
 
 
 class NotHdmfStoreError(HdmfZarrError, ValueError):

@@ -1,0 +1,678 @@
+"""``ZarrIO``: the HDMF I/O backend for Zarr stores (DESIGN.md: "backend.py ... (thin)").
+
+Modes, open/close and the orchestration of write, read and export live here; the builder-to-store
+mapping is in ``write.writer``, the store-to-builder mapping in ``read.builders``, and the
+on-disk conventions in ``format``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from hdmf.backends.errors import UnsupportedOperation
+from hdmf.backends.io import HDMFIO
+from hdmf.backends.utils import NamespaceToBuilderHelper, WriteStatusTracker
+from hdmf.build import Builder, BuildManager, TypeMap
+from hdmf.container import Container
+from hdmf.spec import NamespaceCatalog
+from hdmf.utils import docval, get_docval, getargs, popargs
+from zarr.abc.store import Store
+from zarr.core.sync import sync
+
+from .errors import LinkResolutionError, NotHdmfStoreError, StoreModeError
+from .format.layout import DEFAULT_SPEC_LOC_DIR as _SPEC_DIR
+from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
+from .format.layout import Layout
+from .format.layout2 import L2
+from .format.layout3 import L3
+from .read.builders import StoreReader, detect_layout, pick_version
+from .storage import is_url, open_store
+from .utils import ZarrSpecReader, ZarrSpecWriter
+from .write.writer import BuilderWriter, builder_path
+from .zarr_bridge import store_io
+from .zarr_bridge.consolidated import write_consolidated
+
+__all__ = ["ZarrIO", "ROOT_NAME", "SPEC_LOC_ATTR", "DEFAULT_SPEC_LOC_DIR"]
+
+ROOT_NAME = "root"
+SPEC_LOC_ATTR = _SPEC_ATTR
+DEFAULT_SPEC_LOC_DIR = _SPEC_DIR
+
+_MODES = ("r", "r-", "r+", "a", "w", "w-", "x")
+_READ_ONLY = ("r", "r-")
+_CREATE = ("w", "w-", "x")
+
+
+class ZarrIO(HDMFIO):
+    """Read and write HDMF files (NWB among them) in Zarr stores.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or zarr.abc.store.Store
+        A directory, a ``.zip`` file, a URL (``s3://``, ``https://``...) or any Zarr-Python 3
+        store.
+    mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
+        ``r`` reads (with consolidated metadata), ``r-`` reads ignoring it, ``r+`` reads and
+        writes an existing store, ``a`` also creates it, ``w`` creates or truncates, ``w-``/``x``
+        create and fail if the store exists.
+    manager : hdmf.build.BuildManager, optional
+    synchronizer : object, optional
+        Accepted for compatibility and ignored with a warning (Zarr-Python 3 has none).
+    object_codec_class : object, optional
+        Accepted for compatibility: L2 reference datasets are always written with json2 and
+        compounds with references with pickle (FORMAT.md 2.8).
+    storage_options : dict, optional
+        fsspec options for URLs.
+    force_overwrite : bool
+        Accepted for compatibility (mode ``w`` always overwrites).
+    zarr_format : {2, 3}, optional
+        Layout to write: 3 (default, layout L3) or 2 (layout L2). Reading detects the layout.
+
+    Raises
+    ------
+    NotHdmfStoreError
+        When a read mode names something that is not a Zarr group store.
+    StoreModeError
+        On ``w-``/``x`` with an existing store, or a ``zarr_format`` that contradicts the store.
+    """
+
+    @docval({"name": "path", "type": (str, Path, Store),
+             "doc": "the path to the Zarr store, a URL or a zarr Store"},
+            {"name": "mode", "type": str, "doc": "the mode to open the store with",
+             "default": "r"},
+            {"name": "manager", "type": BuildManager, "doc": "the BuildManager to use for I/O",
+             "default": None},
+            {"name": "synchronizer", "type": None, "doc": "ignored (Zarr-Python 3 has none)",
+             "default": None},
+            {"name": "object_codec_class", "type": None,
+             "doc": "ignored: the object codec is fixed by FORMAT.md", "default": None},
+            {"name": "storage_options", "type": dict, "doc": "fsspec storage options",
+             "default": None},
+            {"name": "force_overwrite", "type": bool, "doc": "kept for compatibility",
+             "default": False},
+            {"name": "zarr_format", "type": int, "doc": "2 or 3: the layout written",
+             "default": None})
+    def __init__(self, **kwargs):
+        (path, mode, manager, synchronizer, object_codec_class, storage_options,
+         force_overwrite, zarr_format) = popargs(
+            "path", "mode", "manager", "synchronizer", "object_codec_class", "storage_options",
+            "force_overwrite", "zarr_format", kwargs)
+        if mode not in _MODES:
+            raise ValueError(f"mode {mode!r} is not one of {', '.join(_MODES)}")
+        if zarr_format not in (None, 2, 3):
+            raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
+        if synchronizer is not None:
+            warnings.warn("synchronizer is ignored: Zarr-Python 3 has no synchronizers",
+                          UserWarning, stacklevel=3)
+        self.__path = path
+        self.__mode = mode
+        self.__synchronizer = synchronizer
+        self.__object_codec_class = object_codec_class
+        self.__storage_options = storage_options
+        self.__force_overwrite = force_overwrite
+        self.__requested_format = zarr_format
+        self._store = None
+        self._location = None
+        self._layout: Layout | None = None
+        self._reader: StoreReader | None = None
+        self._builder = None
+        self._external: dict[str, ZarrIO] = {}
+        self._written_builders = WriteStatusTracker()
+        self.spec_location: str | None = None
+        if manager is None:
+            manager = BuildManager(TypeMap(NamespaceCatalog()))
+        source = None
+        if isinstance(path, (str, Path)):
+            source = str(path)
+            if source.startswith("file://"):
+                source = source[len("file://"):]
+        super().__init__(manager=manager, source=source)
+        if source is None:
+            self._HDMFIO__source = self._location  # a store instance: its location, if any
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def path(self):
+        """The path, URL or store given to the constructor."""
+        return self.__path
+
+    @property
+    def abspath(self) -> str | None:
+        """Absolute location of the store (path or URL); None for in-memory stores."""
+        return self._location
+
+    @property
+    def location(self) -> str | None:
+        """Same as :attr:`abspath`."""
+        return self._location
+
+    @property
+    def mode(self) -> str:
+        """The mode the store was opened in."""
+        return self.__mode
+
+    @property
+    def synchronizer(self):
+        """The synchronizer given (ignored)."""
+        return self.__synchronizer
+
+    @property
+    def object_codec_class(self):
+        """The object codec class given (ignored; see FORMAT.md 2.8)."""
+        return self.__object_codec_class
+
+    @property
+    def store(self):
+        """The Zarr-Python 3 store (None when closed)."""
+        return self._store
+
+    @property
+    def zarr_format(self) -> int | None:
+        """2 or 3: the format of the store's layout."""
+        return None if self._layout is None else self._layout.zarr_format
+
+    @property
+    def file(self):
+        """The root group of the store, opened with zarr (for inspection)."""
+        import zarr
+
+        return zarr.open_group(self._store, mode="r" if self.__mode in _READ_ONLY else "r+",
+                               zarr_format=self.zarr_format, use_consolidated=False)
+
+    @property
+    def _file(self):
+        # pynwb.validate passes ``file=io._file`` to load_namespaces
+        return self._store
+
+    def is_remote(self) -> bool:
+        """True when the store is a URL (S3, HTTP...)."""
+        return self._location is not None and is_url(self._location)
+
+    def is_open(self) -> bool:
+        """True until :meth:`close`."""
+        return self._store is not None
+
+    # ------------------------------------------------------------------ open/close
+    def open(self):
+        """Open the store in the mode given (called by the constructor)."""
+        if self._store is not None:
+            return
+        store, location = open_store(self.__path, self.__mode, self.__storage_options)
+        self._store, self._location = store, location
+        mode = self.__mode
+        if mode in _READ_ONLY or mode == "r+":
+            self._layout = detect_layout(store)
+        elif mode in ("w-", "x"):
+            if _has_root(store):
+                raise StoreModeError(f"mode {mode!r}: a store already exists here",
+                                     location or "<store>")
+            self._layout = self._new_layout()
+        elif mode == "w":
+            if not store.read_only:
+                try:
+                    sync(store.clear())
+                except FileNotFoundError:  # nothing there yet
+                    pass
+            self._layout = self._new_layout()
+        else:  # "a"
+            self._layout = detect_layout(store) if _has_root(store) else self._new_layout()
+        if (self.__requested_format is not None and mode not in _CREATE
+                and self._layout.zarr_format != self.__requested_format and _has_root(store)):
+            raise StoreModeError(
+                f"zarr_format={self.__requested_format} was requested but the store is in "
+                f"format {self._layout.zarr_format}; export to convert it", location or "<store>")
+
+    def _new_layout(self) -> Layout:
+        return L2() if self.__requested_format == 2 else L3()
+
+    def close(self):
+        """Close the store and every store opened to follow external links."""
+        for other in self._external.values():
+            if other is not self:
+                other.close()
+        self._external.clear()
+        store = self._store
+        if store is not None:
+            self._store = None
+            close = getattr(store, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # closing a store twice is harmless
+                    pass
+
+    def _require_open(self):
+        if self._store is None:
+            raise UnsupportedOperation(f"the store {self.source} is closed")
+
+    # ------------------------------------------------------------------ status
+    def get_written(self, builder, check_on_disk: bool = False) -> bool:
+        """True when ``builder`` was written to (or read from) this store by this object."""
+        written = self._written_builders.get_written(builder)
+        if written and check_on_disk:
+            written = self.get_builder_exists_on_disk(builder)
+        return written
+
+    def _set_written(self, builder) -> None:
+        self._written_builders.set_written(builder)
+
+    def get_builder_exists_on_disk(self, builder) -> bool:
+        """True when the node of ``builder`` exists in the store."""
+        self._require_open()
+        key = builder_path(builder).strip("/")
+        names = ("zarr.json",) if self.zarr_format == 3 else (".zgroup", ".zarray")
+        return any(store_io.exists(self._store, store_io.node_key(key, n)) for n in names)
+
+    def get_builder_disk_path(self, builder, filepath: str | None = None) -> str:
+        """Location of the node of ``builder``: the store location joined with its path."""
+        base = filepath if filepath is not None else (self._location or "")
+        return os.path.join(base, builder_path(builder).lstrip("/"))
+
+    # ------------------------------------------------------------------ write
+    @docval({"name": "container", "type": Container, "doc": "the Container object to write"},
+            {"name": "cache_spec", "type": bool, "doc": "cache the specification in the file",
+             "default": True},
+            {"name": "link_data", "type": bool,
+             "doc": "link (True) or copy (False) Zarr arrays of other stores", "default": True},
+            {"name": "exhaust_dci", "type": bool,
+             "doc": "drain DataChunkIterators one at a time (True) or together (False)",
+             "default": True},
+            {"name": "consolidate_metadata", "type": bool,
+             "doc": "write consolidated metadata after the write", "default": True},
+            {"name": "herd", "type": "hdmf.common.resources.HERD",
+             "doc": "a HERD object to populate with references", "default": None})
+    def write(self, **kwargs):
+        """Write a container (an NWBFile, or any HDMF root container) to the store.
+
+        Raises
+        ------
+        StoreModeError
+            In modes ``r`` and ``r-``.
+        """
+        self._check_writable()
+        cache_spec, consolidate = popargs("cache_spec", "consolidate_metadata", kwargs)
+        if cache_spec:
+            self.spec_location = DEFAULT_SPEC_LOC_DIR
+        super().write(**kwargs)
+        if cache_spec:
+            self._cache_spec()
+        if consolidate:
+            write_consolidated(self._store, self._layout)
+
+    def _check_writable(self):
+        self._require_open()
+        if self.__mode in _READ_ONLY:
+            raise StoreModeError(f"cannot write: the store was opened in mode {self.__mode!r}; "
+                                 "use 'r+', 'a', 'w', 'w-' or 'x'", self.source or "<store>")
+
+    @docval({"name": "builder", "type": Builder, "doc": "the GroupBuilder of the root"},
+            {"name": "link_data", "type": bool,
+             "doc": "link (True) or copy (False) Zarr arrays of other stores", "default": True},
+            {"name": "exhaust_dci", "type": bool,
+             "doc": "drain DataChunkIterators one at a time (True) or together (False)",
+             "default": True},
+            {"name": "export_source", "type": str,
+             "doc": "location of the file being exported from", "default": None},
+            {"name": "consolidate_metadata", "type": bool,
+             "doc": "write consolidated metadata after the write", "default": True})
+    def write_builder(self, **kwargs):
+        """Write a root builder and everything below it."""
+        self._check_writable()
+        builder, link_data, exhaust_dci, export_source, consolidate = getargs(
+            "builder", "link_data", "exhaust_dci", "export_source", "consolidate_metadata",
+            kwargs)
+        if self.spec_location is None and self.__mode in ("r+", "a"):
+            self.spec_location = self._existing_spec_location()
+        writer = BuilderWriter(self, self._store, self._layout, link_data=link_data,
+                               exhaust_dci=exhaust_dci, export_source=export_source)
+        writer.write_root(builder)
+        if consolidate:
+            write_consolidated(self._store, self._layout)
+
+    def _existing_spec_location(self):
+        if not _has_root(self._store):
+            return None
+        reader_attrs = self._root_attributes()
+        value = reader_attrs.get(SPEC_LOC_ATTR)
+        return value if isinstance(value, str) else None
+
+    def _root_attributes(self) -> dict:
+        if self.zarr_format == 3:
+            doc = store_io.get_json(self._store, "zarr.json") or {}
+            return doc.get("attributes") or {}
+        return store_io.get_json(self._store, ".zattrs") or {}
+
+    def _writer(self) -> BuilderWriter:
+        return BuilderWriter(self, self._store, self._layout)
+
+    def write_group(self, builder, path: str | None = None, **kwargs):
+        """Write one group builder (and its children) at its path."""
+        self._check_writable()
+        w = self._writer()
+        w.write_group(builder, path or builder_path(builder))
+        w.flush()
+
+    def write_dataset(self, builder, path: str | None = None, **kwargs):
+        """Write one dataset builder at its path."""
+        self._check_writable()
+        w = BuilderWriter(self, self._store, self._layout,
+                          link_data=kwargs.get("link_data", True),
+                          exhaust_dci=kwargs.get("exhaust_dci", True),
+                          export_source=kwargs.get("export_source"))
+        w.write_dataset(builder, path or builder_path(builder))
+        w.flush()
+
+    def write_attributes(self, builder, path: str | None = None):
+        """Rewrite the attributes of a group builder's document (links kept)."""
+        self._check_writable()
+        w = self._writer()
+        self._written_builders.pop(str(id(builder)) + "_" + str(builder.name), None)
+        w.write_group(builder, path or builder_path(builder))
+        w.flush()
+
+    def write_link(self, builder, path: str | None = None):
+        """Write one link builder into its parent group's document."""
+        self._check_writable()
+        parent = builder.parent
+        if parent is None:
+            raise LinkResolutionError("a link builder needs a parent group", builder.name)
+        self.write_group(parent, path)
+
+    def _cache_spec(self):
+        """Write every namespace of the manager's catalog under ``/specifications``
+        (FORMAT.md 2.6, 3.6); namespace versions already cached are left as they are."""
+        catalog = self.manager.namespace_catalog
+        root = DEFAULT_SPEC_LOC_DIR
+        group_docs = {}
+        for name in catalog.namespaces:
+            ns = catalog.get_namespace(name)
+            version = ns.version if ns.version is not None else "unversioned"
+            group = f"{root}/{name}/{version}"
+            doc_name = "zarr.json" if self.zarr_format == 3 else ".zgroup"
+            if store_io.exists(self._store, f"{group}/{doc_name}"):
+                continue
+            for p in (root, f"{root}/{name}", group):
+                group_docs[p] = self._layout.group_documents({})
+            ns_builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
+            ns_builder.export("namespace", writer=ZarrSpecWriter(self._store, group,
+                                                                 self._layout))
+        batch = {store_io.node_key(p, n): store_io.dumps_json(d)
+                 for p, docs in group_docs.items() for n, d in docs.items()}
+        store_io.set_many(self._store, batch)
+
+    # ------------------------------------------------------------------ export
+    @docval({"name": "src_io", "type": HDMFIO, "doc": "the IO object to export from"},
+            {"name": "container", "type": Container,
+             "doc": "the container to export; None exports the whole file", "default": None},
+            {"name": "write_args", "type": dict, "doc": "arguments to write_builder",
+             "default": None},
+            {"name": "clear_cache", "type": bool, "doc": "rebuild all builders",
+             "default": False},
+            {"name": "cache_spec", "type": bool, "doc": "cache the specification",
+             "default": True},
+            {"name": "consolidate_metadata", "type": bool,
+             "doc": "write consolidated metadata after the export", "default": True})
+    def export(self, **kwargs):
+        """Export a file read by any HDMF backend (HDF5IO, ZarrIO...) to this store.
+
+        Data is copied block by block; links and references are kept.
+        """
+        self._check_writable()
+        src_io = getargs("src_io", kwargs)
+        write_args, cache_spec, consolidate = popargs("write_args", "cache_spec",
+                                                      "consolidate_metadata", kwargs)
+        write_args = dict(write_args or {})
+        write_args["export_source"] = _source_of(src_io)
+        write_args["consolidate_metadata"] = False
+        if not write_args.get("link_data", True):
+            kwargs["clear_cache"] = True
+        if cache_spec:
+            self.spec_location = DEFAULT_SPEC_LOC_DIR
+        kwargs["write_args"] = write_args
+        super().export(**kwargs)
+        if cache_spec:
+            ours = self.manager.namespace_catalog
+            theirs = src_io.manager.namespace_catalog
+            for name in theirs.namespaces:
+                if name not in ours.namespaces:
+                    ours.add_namespace(name, theirs.get_namespace(name))
+            self._cache_spec()
+        if consolidate:
+            write_consolidated(self._store, self._layout)
+
+    @classmethod
+    def export_io(cls, path, src_io, **kwargs):
+        """Export ``src_io`` to a new store at ``path`` (mode ``w``)."""
+        zarr_format = kwargs.pop("zarr_format", None)
+        with cls(path=path, mode="w", zarr_format=zarr_format) as io:
+            io.export(src_io=src_io, **kwargs)
+
+    # ------------------------------------------------------------------ read
+    def read(self, **kwargs):
+        """Read the file's root container (data stays in the store until sliced)."""
+        self._require_open()
+        if self.__mode in _CREATE:
+            raise StoreModeError(f"cannot read: the store was opened in mode {self.__mode!r}",
+                                 self.source or "<store>")
+        return super().read(**kwargs)
+
+    def read_builder(self):
+        """The root GroupBuilder of the store."""
+        self._require_open()
+        if self._builder is None:
+            self._reader = StoreReader(self, self._store, self._layout,
+                                       use_consolidated=self.__mode == "r")
+            self._builder = self._reader.read_root()
+        return self._builder
+
+    def _reader_index(self) -> dict:
+        self.read_builder()
+        return self._reader.by_path
+
+    def _open_external(self, source: str, where: str) -> "ZarrIO":
+        """The ZarrIO of the store a link ``source`` designates (FORMAT.md 2.4 resolution)."""
+        here = self._location
+        candidates = []
+        if os.path.isabs(source) and not is_url(source):
+            if here is not None and os.path.normpath(source) == os.path.normpath(here):
+                return self
+            if here is not None and os.path.basename(os.path.normpath(source)) == \
+                    os.path.basename(here):
+                return self
+            raise LinkResolutionError(
+                f"absolute link source {source!r} points outside this store", where)
+        if here is None:
+            raise LinkResolutionError(
+                f"cannot follow link source {source!r} from a store without a location", where)
+        if is_url(here):
+            import posixpath
+
+            scheme, _, rest = here.partition("://")
+            candidates.append(f"{scheme}://{posixpath.normpath(posixpath.join(rest, source))}")
+            candidates.append(f"{scheme}://" + posixpath.normpath(
+                posixpath.join(posixpath.dirname(rest), source)))
+        else:
+            candidates.append(os.path.normpath(os.path.join(here, source)))
+            candidates.append(os.path.normpath(os.path.join(os.path.dirname(here), source)))
+        for cand in candidates:
+            if cand == here:
+                return self
+            if cand in self._external:
+                return self._external[cand]
+            if ZarrIO.can_read(cand):
+                other = ZarrIO(cand, mode="r", manager=self.manager,
+                               storage_options=self.__storage_options)
+                self._external[cand] = other
+                return other
+        raise LinkResolutionError(f"the store {source!r} of this link cannot be found", where)
+
+    # ------------------------------------------------------------------ lookups
+    def get_builder(self, path: str):
+        """The builder of the object at absolute ``path``.
+
+        Raises
+        ------
+        KeyError
+            When there is no object at that path.
+        """
+        index = self._reader_index()
+        key = "/" + str(path).strip("/") if str(path).strip("/") else "/"
+        if key not in index:
+            raise KeyError(f"{self.source}: no object at {key}")
+        return index[key]
+
+    def get_container(self, path: str):
+        """The container of the object at absolute ``path``."""
+        return self.manager.construct(self.get_builder(path))
+
+    def resolve_ref(self, zarr_ref):
+        """Resolve a stored reference (a ZarrReference dict, a ``{"source","path"}`` dict or a
+        path string) to ``(name, builder)``."""
+        from .format.layout import RefTarget
+        from .format.names import check_target_path
+
+        if isinstance(zarr_ref, str):
+            target = RefTarget(".", check_target_path(zarr_ref, "reference"))
+        else:
+            target = RefTarget(zarr_ref.get("source", ".") or ".",
+                               check_target_path(zarr_ref.get("path"), "reference"))
+        self.read_builder()
+        builder = self._reader.resolve_target(target, "reference")
+        return builder.name, builder
+
+    @staticmethod
+    def generate_dataset_html(dataset):
+        """An HTML summary of a dataset: shape, dtype, chunks, codecs and stored size."""
+        from hdmf.utils import generate_array_html_repr, get_basic_array_info
+
+        info = get_basic_array_info(dataset)
+        import zarr
+
+        if isinstance(dataset, zarr.Array):
+            info["Chunk shape"] = dataset.chunks
+            codecs = [type(c).__name__ for c in (*dataset.filters, *dataset.compressors)]
+            info["Codecs"] = ", ".join(codecs) or "none"
+            try:
+                info["Data stored (bytes)"] = dataset.nbytes_stored()
+            except Exception:  # remote stores may not report sizes
+                pass
+        return generate_array_html_repr(info, dataset, "Zarr array")
+
+    # ------------------------------------------------------------------ namespaces
+    @staticmethod
+    def can_read(path) -> bool:
+        """True when ``path`` holds a Zarr group root of either format; never raises."""
+        try:
+            store, _loc = open_store(path, "r")
+            try:
+                detect_layout(store)
+            finally:
+                close = getattr(store, "close", None)
+                if close is not None and not isinstance(path, Store):
+                    close()
+            return True
+        except Exception:
+            return False
+
+    @classmethod
+    def load_namespaces(cls, namespace_catalog, path=None, namespaces=None, file=None,
+                        storage_options=None, driver=None, aws_region=None, **kwargs):
+        """Load the namespaces cached in a store into a NamespaceCatalog or TypeMap.
+
+        Parameters
+        ----------
+        namespace_catalog : hdmf.spec.NamespaceCatalog or hdmf.build.TypeMap
+        path : str, pathlib.Path or zarr Store, optional
+            The store (or ``file``: an open store, as ``pynwb.validate`` passes it).
+        namespaces : list of str, optional
+            The namespaces to load; all cached ones by default.
+        driver, aws_region : ignored
+            Accepted because ``pynwb.validate(path=...)`` passes them to every backend.
+
+        Returns
+        -------
+        dict
+            Namespace name -> {included namespace -> included types}, as hdmf returns it.
+        """
+        target = file if file is not None else path
+        if target is None:
+            raise ValueError("load_namespaces needs a path or an open store")
+        store, _loc = open_store(target, "r", storage_options)
+        try:
+            return cls._load_namespaces_from(namespace_catalog, store, namespaces,
+                                             str(_loc or target))
+        finally:
+            if not isinstance(target, Store):
+                close = getattr(store, "close", None)
+                if close is not None:
+                    close()
+
+    def load_namespaces_io(self, namespace_catalog, namespaces=None):
+        """Load the namespaces cached in this open store (see :meth:`load_namespaces`)."""
+        self._require_open()
+        return self._load_namespaces_from(namespace_catalog, self._store, namespaces,
+                                          str(self.source))
+
+    @classmethod
+    def get_namespaces(cls, path=None, file=None, storage_options=None) -> dict:
+        """Names and (highest) versions of the namespaces cached in a store."""
+        target = file if file is not None else path
+        store, _loc = open_store(target, "r", storage_options)
+        layout = detect_layout(store)
+        specloc = _spec_location(store, layout)
+        if specloc is None:
+            return {}
+        out = {}
+        for name in store_io.list_dir(store, specloc):
+            if name.startswith(".") or name == "zarr.json":
+                continue
+            versions = [v for v in store_io.list_dir(store, f"{specloc}/{name}")
+                        if not v.startswith(".") and v != "zarr.json"]
+            if versions:
+                out[name] = pick_version(versions)
+        return out
+
+    @classmethod
+    def _load_namespaces_from(cls, namespace_catalog, store, namespaces, source) -> dict:
+        layout = detect_layout(store)
+        specloc = _spec_location(store, layout)
+        if specloc is None:
+            return {}
+        versions = cls.get_namespaces(file=store)
+        if namespaces is None:
+            namespaces = list(versions)
+        readers = {}
+        for name in namespaces:
+            if name not in versions:
+                raise KeyError(f"{source}: namespace {name!r} is not cached in this store")
+            group = f"{specloc}/{name}/{versions[name]}"
+            readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}")
+        return namespace_catalog.load_namespaces("namespace", reader=readers)
+
+
+def _spec_location(store, layout: Layout) -> str | None:
+    if layout.zarr_format == 3:
+        attrs = (store_io.get_json(store, "zarr.json") or {}).get("attributes") or {}
+    else:
+        attrs = store_io.get_json(store, ".zattrs") or {}
+    value = attrs.get(SPEC_LOC_ATTR)
+    if value is None:
+        return None
+    return Layout._decode_specloc(value, "/")
+
+
+def _has_root(store) -> bool:
+    docs = store_io.get_many(store, ["zarr.json", ".zgroup"])
+    return any(v is not None for v in docs.values())
+
+
+def _source_of(src_io) -> str | None:
+    loc = getattr(src_io, "location", None)
+    if isinstance(loc, str):
+        return loc
+    src = getattr(src_io, "source", None)
+    if src is None:
+        return None
+    return src if is_url(str(src)) else os.path.abspath(str(src))

@@ -1,0 +1,98 @@
+"""``NWBZarrIO``: the PyNWB front of the Zarr backend, used like ``pynwb.NWBHDF5IO``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hdmf.build import BuildManager
+from hdmf.utils import docval, get_docval, popargs
+from pynwb import get_type_map
+from zarr.abc.store import Store
+
+from .backend import ZarrIO
+
+__all__ = ["NWBZarrIO"]
+
+
+class NWBZarrIO(ZarrIO):
+    """Read and write NWB files in Zarr stores.
+
+    Takes the arguments of :class:`~hdmf_zarr.backend.ZarrIO` plus ``load_namespaces`` (read the
+    namespaces cached in the file, so extensions need not be installed; default True) and
+    ``extensions`` (paths of extension namespace files, or a TypeMap, to load).
+    """
+
+    @docval(*get_docval(ZarrIO.__init__, "path", "mode", "manager", "synchronizer",
+                        "object_codec_class", "storage_options", "force_overwrite",
+                        "zarr_format"),
+            {"name": "load_namespaces", "type": bool,
+             "doc": "load the namespaces cached in the file (reading modes only)",
+             "default": True},
+            {"name": "extensions", "type": (str, list, "TypeMap"),
+             "doc": "extension namespace paths or a TypeMap to load", "default": None})
+    def __init__(self, **kwargs):
+        load_namespaces, extensions, manager, mode, path = popargs(
+            "load_namespaces", "extensions", "manager", "mode", "path", kwargs)
+        reading = mode in ("r", "r-", "r+", "a")
+        if manager is None:
+            type_map = _type_map(extensions)
+            if load_namespaces and reading and ZarrIO.can_read(path):
+                ZarrIO.load_namespaces(type_map, path=path,
+                                       storage_options=kwargs.get("storage_options"))
+            manager = BuildManager(type_map)
+        super().__init__(path=path, mode=mode, manager=manager, **kwargs)
+
+    @property
+    def nwb_version(self):
+        """``(version string, parsed tuple)`` of the file's ``nwb_version`` attribute, or
+        ``(None, None)`` when absent."""
+        value = self._root_attributes().get("nwb_version")
+        if value is None:
+            return None, None
+        parts = []
+        for p in str(value).replace("-", ".").split("."):
+            parts.append(int(p) if p.isdigit() else p)
+        return str(value), tuple(parts)
+
+    @docval({"name": "src_io", "type": "hdmf.backends.io.HDMFIO",
+             "doc": "the IO object to export from"},
+            {"name": "nwbfile", "type": "NWBFile",
+             "doc": "the NWBFile to export; None exports the whole file", "default": None},
+            {"name": "write_args", "type": dict, "doc": "arguments to write_builder",
+             "default": None},
+            {"name": "cache_spec", "type": bool, "doc": "cache the specification",
+             "default": True},
+            {"name": "consolidate_metadata", "type": bool,
+             "doc": "write consolidated metadata after the export", "default": True},
+            {"name": "clear_cache", "type": bool, "doc": "rebuild all builders",
+             "default": False})
+    def export(self, **kwargs):
+        """Export an NWB file read by any backend (``NWBHDF5IO``, ``NWBZarrIO``) to this store.
+
+        Every keyword of :meth:`ZarrIO.export` is honoured.
+        """
+        nwbfile = popargs("nwbfile", kwargs)
+        kwargs["container"] = nwbfile
+        super().export(**kwargs)
+
+    @staticmethod
+    def read_nwb(path, storage_options: dict | None = None):
+        """Open ``path`` and return its NWBFile; the IO stays open with the file
+        (``nwbfile.read_io``) and closes when the file object is collected or closed."""
+        io = NWBZarrIO(path, mode="r", load_namespaces=True, storage_options=storage_options)
+        return io.read()
+
+
+def _type_map(extensions):
+    """PyNWB's type map with ``extensions`` (namespace file paths or a TypeMap) loaded."""
+    from hdmf.build import TypeMap
+
+    type_map = get_type_map()
+    if extensions is None:
+        return type_map
+    if isinstance(extensions, TypeMap):
+        type_map.merge(extensions)
+        return type_map
+    for path in [extensions] if isinstance(extensions, str) else extensions:
+        type_map.load_namespaces(path)
+    return type_map

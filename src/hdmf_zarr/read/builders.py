@@ -1,0 +1,378 @@
+"""Build the builder tree of a store from its metadata documents (DESIGN.md, "The reader").
+
+All node documents are fetched first (one request where consolidated metadata exists, a listing
+walk otherwise); builders are then made from the documents without opening arrays; links and
+reference attributes are resolved once the whole tree exists, through a path index.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+
+from ..errors import FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError, \
+    ReferenceResolutionError
+from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
+from ..format.layout2 import L2
+from ..format.layout3 import L3
+from ..zarr_bridge import store_io
+from .lazy import BuilderZarrReferenceDataset, BuilderZarrTableDataset, array_from_metadata
+
+__all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS"]
+
+logger = logging.getLogger(__name__)
+
+MAX_LINK_HOPS = 64
+
+
+class BrokenLinkWarning(UserWarning):
+    """A link or reference attribute whose target cannot be found; the rest of the file reads."""
+
+
+@dataclass
+class NodeDocument:
+    """The parsed documents of one node: ``kind`` is ``group`` or ``array``; ``meta`` the array
+    metadata (``.zarray`` or ``zarr.json`` without attributes); ``attrs`` the raw attributes."""
+
+    kind: str
+    meta: dict
+    attrs: dict
+
+
+def detect_layout(store) -> Layout:
+    """The layout of the store's root (FORMAT.md section 4).
+
+    Raises
+    ------
+    NotHdmfStoreError
+        When the root holds no Zarr group of either format (or holds an array).
+    """
+    docs = store_io.get_many(store, ["zarr.json", ".zgroup", ".zmetadata", ".zarray"])
+    if docs["zarr.json"] is not None:
+        root = store_io.loads_json(docs["zarr.json"], "zarr.json")
+        if isinstance(root, dict) and root.get("zarr_format") == 3:
+            if root.get("node_type") != "group":
+                raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
+            if docs[".zgroup"] is not None:
+                warnings.warn("the store holds both zarr.json and .zgroup at its root; reading "
+                              "it as Zarr format 3", UserWarning, stacklevel=3)
+            return L3()
+    if docs[".zgroup"] is not None or docs[".zmetadata"] is not None:
+        return L2()
+    if docs[".zarray"] is not None:
+        raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
+    raise NotHdmfStoreError("not a Zarr store: no zarr.json or .zgroup at the root", "/")
+
+
+def _v3_node(doc: dict, key: str) -> NodeDocument:
+    if not isinstance(doc, dict):
+        raise FormatError("zarr.json is not a JSON object", key)
+    attrs = doc.get("attributes") or {}
+    if doc.get("node_type") == "array":
+        meta = {k: v for k, v in doc.items() if k not in ("attributes",)}
+        return NodeDocument("array", meta, attrs)
+    if doc.get("node_type") == "group":
+        return NodeDocument("group", {}, attrs)
+    raise FormatError(f"unknown node_type {doc.get('node_type')!r}", key)
+
+
+def load_documents(store, layout: Layout, use_consolidated: bool) -> dict[str, NodeDocument]:
+    """Every node document of the store, keyed by node path relative to the root (``""`` root).
+
+    Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
+    """
+    if layout.zarr_format == 3:
+        root = store_io.get_json(store, "zarr.json")
+        nodes = {"": _v3_node(root, "zarr.json")}
+        cons = root.get("consolidated_metadata") if use_consolidated else None
+        if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
+            for rel, doc in cons["metadata"].items():
+                nodes[rel.strip("/")] = _v3_node(doc, rel)
+            return nodes
+        _walk(store, "", nodes, 3)
+        return nodes
+    nodes = {}
+    if use_consolidated:
+        zmeta = store_io.get_json(store, ".zmetadata")
+        if isinstance(zmeta, dict) and isinstance(zmeta.get("metadata"), dict):
+            md = zmeta["metadata"]
+            for key, doc in md.items():
+                parent, _, leaf = key.rpartition("/")
+                if leaf == ".zgroup":
+                    nodes[parent] = NodeDocument("group", {}, md.get(_k(parent, ".zattrs"), {}))
+                elif leaf == ".zarray":
+                    nodes[parent] = NodeDocument("array", doc, md.get(_k(parent, ".zattrs"), {}))
+            if "" in nodes:
+                return nodes
+            nodes = {}
+    docs = store_io.get_many(store, [".zgroup", ".zattrs"])
+    attrs = store_io.loads_json(docs[".zattrs"], ".zattrs") if docs[".zattrs"] else {}
+    nodes[""] = NodeDocument("group", {}, attrs)
+    _walk(store, "", nodes, 2)
+    return nodes
+
+
+def _k(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
+    """Walk the listing below ``path`` and add every node document found."""
+    names = [n for n in store_io.list_dir(store, _k(path, "") if path else "")
+             if not n.startswith(".") and n not in ("zarr.json", "c")]
+    if not names:
+        return
+    if zarr_format == 3:
+        keys = [_k(_k(path, n), "zarr.json") for n in names]
+    else:
+        keys = []
+        for n in names:
+            keys += [_k(_k(path, n), d) for d in (".zgroup", ".zarray", ".zattrs")]
+    docs = store_io.get_many(store, keys)
+    groups = []
+    for n in names:
+        child = _k(path, n)
+        if zarr_format == 3:
+            raw = docs[_k(child, "zarr.json")]
+            if raw is None:
+                continue
+            node = _v3_node(store_io.loads_json(raw, _k(child, "zarr.json")), child)
+        else:
+            zg, za, zat = (docs[_k(child, d)] for d in (".zgroup", ".zarray", ".zattrs"))
+            attrs = store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {}
+            if za is not None:
+                node = NodeDocument("array", store_io.loads_json(za, _k(child, ".zarray")), attrs)
+            elif zg is not None:
+                node = NodeDocument("group", {}, attrs)
+            else:
+                continue
+        nodes[child] = node
+        if node.kind == "group":
+            groups.append(child)
+    for g in groups:
+        _walk(store, g, nodes, zarr_format)
+
+
+def _version_key(name: str):
+    parts = []
+    for p in name.split("."):
+        parts.append((0, int(p), "") if p.isdigit() else (1, 0, p))
+    return parts
+
+
+def pick_version(names: list[str]) -> str:
+    """The highest version among a namespace group's children (FORMAT.md 2.6)."""
+    candidates = [n for n in names if n not in ("unversioned", "None")] or list(names)
+    return max(candidates, key=_version_key)
+
+
+class StoreReader:
+    """Build builders for one store.
+
+    Parameters
+    ----------
+    io : hdmf_zarr.backend.ZarrIO
+        The IO object: gives the store, the source, ``_set_written`` and external stores.
+    store : zarr.abc.store.Store
+    layout : Layout
+    use_consolidated : bool
+        Read consolidated metadata when present (mode ``r``).
+    """
+
+    def __init__(self, io, store, layout: Layout, use_consolidated: bool):
+        self.io = io
+        self.store = store
+        self.layout = layout
+        self.nodes = load_documents(store, layout, use_consolidated)
+        self.by_path: dict[str, object] = {}
+        self._children: dict[str, list[str]] = {}
+        for p in self.nodes:
+            if p:
+                parent = p.rpartition("/")[0]
+                self._children.setdefault(parent, []).append(p)
+        self._pending_links: list[tuple[GroupBuilder, LinkEntry, str]] = []
+        self._pending_attr_refs: list[tuple[object, str, RefTarget, str]] = []
+        self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
+        root_attrs = layout.decode_attributes(self.nodes[""].attrs, "/", is_dataset=False)
+        self.spec_location = root_attrs.spec_location
+
+    # ------------------------------------------------------------------ tree
+    def read_root(self) -> GroupBuilder:
+        """The root GroupBuilder with every group, dataset, link and attribute below it."""
+        root = self._build_group("", "root")
+        for gb, entry, where in self._pending_links:
+            try:
+                target = self.resolve_target(entry.target, where)
+            except HdmfZarrError as exc:
+                warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
+                              stacklevel=2)
+                continue
+            lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
+            lb.location = "/" + gb_path(gb)
+            gb.set_link(lb)
+            self.io._set_written(lb)
+        for builder, key, target, where in self._pending_attr_refs:
+            try:
+                builder.attributes[key] = self.resolve_target(target, where)
+            except HdmfZarrError as exc:
+                warnings.warn(f"skipping reference attribute {where}: {exc}", BrokenLinkWarning,
+                              stacklevel=2)
+                builder.attributes.pop(key, None)
+        for db, refs, index in self._scalar_refs:
+            try:
+                db.data = ReferenceBuilder(refs[index])
+            except HdmfZarrError as exc:
+                warnings.warn(f"skipping reference dataset {db.name}: {exc}", BrokenLinkWarning,
+                              stacklevel=2)
+        self._pending_links.clear()
+        self._pending_attr_refs.clear()
+        self._scalar_refs.clear()
+        return root
+
+    def _split_attrs(self, builder, na: NodeAttributes, where: str) -> dict:
+        attrs = {}
+        for key, value in na.attributes.items():
+            if isinstance(value, RefTarget):
+                self._pending_attr_refs.append((builder, key, value, f"{where}@{key}"))
+            else:
+                attrs[key] = value
+        return attrs
+
+    def _build_group(self, path: str, name: str) -> GroupBuilder:
+        node = self.nodes[path]
+        where = "/" + path
+        na = self.layout.decode_attributes(node.attrs, where, is_dataset=False)
+        gb = GroupBuilder(name, source=self.io.source)
+        gb.location = "/" + path.rpartition("/")[0] if path else None
+        for key, value in self._split_attrs(gb, na, where).items():
+            gb.set_attribute(key, value)
+        for child in sorted(self._children.get(path, [])):
+            if path == "" and self.spec_location and child == self.spec_location:
+                continue
+            child_name = child.rpartition("/")[2]
+            cnode = self.nodes[child]
+            if cnode.kind == "group":
+                gb.set_group(self._build_group(child, child_name))
+            else:
+                gb.set_dataset(self._build_dataset(child, child_name))
+        for entry in na.links:
+            self._pending_links.append((gb, entry, f"{where.rstrip('/')}/{entry.name}"))
+        self.by_path["/" + path] = gb
+        self.io._set_written(gb)
+        return gb
+
+    def _raw_array(self, path: str, node: NodeDocument, na: NodeAttributes):
+        if self.layout.zarr_format == 2:
+            from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
+
+            if is_object_array_v2(node.meta):
+                allow_scalars = isinstance(na.dtype, list) and not na.reference_fields
+                return ObjectArrayV2(self.store, path, node.meta,
+                                     allow_record_scalars=allow_scalars)
+        return array_from_metadata(self.store, path, node.meta, node.attrs,
+                                   self.layout.zarr_format)
+
+    def _build_dataset(self, path: str, name: str) -> DatasetBuilder:
+        node = self.nodes[path]
+        where = "/" + path
+        na = self.layout.decode_attributes(node.attrs, where, is_dataset=True)
+        raw = self._raw_array(path, node, na)
+        shape = tuple(raw.shape)
+        db = DatasetBuilder(name, source=self.io.source)
+        db.location = "/" + path.rpartition("/")[0] if "/" in path else "/"
+        for key, value in self._split_attrs(db, na, where).items():
+            db.set_attribute(key, value)
+        scalar = shape == () or (na.scalar and shape == (1,))
+        raw_dtype = raw.dtype
+        names = getattr(raw_dtype, "names", None)
+        if names:
+            fields = []
+            for n in names:
+                if n in na.reference_fields:
+                    fields.append((n, "object"))
+                else:
+                    sub = raw_dtype[n]
+                    fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
+            table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
+            db.dtype = table.dtype
+            db.data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
+        elif na.is_reference_dataset:
+            refs = BuilderZarrReferenceDataset(raw, self, path=where)
+            db.dtype = "object"
+            if scalar:
+                # resolved once the whole tree exists (read_root)
+                self._scalar_refs.append((db, refs, 0 if shape == (1,) else ()))
+            else:
+                db.data = refs
+        elif scalar:
+            value = raw[0] if shape == (1,) else raw[()]
+            db.data = _scalar_value(value)
+            db.dtype = _builder_dtype(raw_dtype, na)
+        else:
+            db.data = raw
+            db.dtype = _builder_dtype(raw_dtype, na)
+        if na.dimension_labels is not None:
+            db.dimension_labels = na.dimension_labels
+        self.by_path[where] = db
+        self.io._set_written(db)
+        return db
+
+    # ------------------------------------------------------------------ targets
+    def resolve_target(self, target: RefTarget, where: str, hops: int = 0):
+        """The builder a link or reference target designates.
+
+        Raises
+        ------
+        LinkResolutionError
+            When the target store cannot be opened or the path does not exist there.
+        """
+        if target.source in (".", ""):
+            builder = self.by_path.get(target.path)
+            if builder is None:
+                raise ReferenceResolutionError(f"target {target.path} does not exist in this "
+                                               "store", where)
+            return builder
+        if hops >= MAX_LINK_HOPS:
+            raise LinkResolutionError("too many link hops (cycle?)", where)
+        other = self.io._open_external(target.source, where)
+        builder = other._reader_index().get(target.path)
+        if builder is None:
+            raise LinkResolutionError(f"target {target.path} does not exist in the store "
+                                      f"{target.source}", where)
+        return builder
+
+
+def gb_path(builder) -> str:
+    names = []
+    cur = builder
+    while cur.parent is not None:
+        names.append(cur.name)
+        cur = cur.parent
+    return "/".join(reversed(names))
+
+
+def _scalar_value(value):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
+def _builder_dtype(dtype, na: NodeAttributes):
+    kind = getattr(dtype, "kind", "O")
+    if kind in "OT" or kind == "U":
+        if na.dtype in ("bytes", "ascii", "bytes_"):
+            return "ascii"
+        return "utf8"
+    return dtype

@@ -1,0 +1,253 @@
+"""Lazy datasets handed out by the reader.
+
+Plain data comes back as ``zarr.Array`` objects built from the metadata documents already read
+(no store request until sliced). Reference datasets and compounds with reference fields come
+back as the resolver classes below, which hdmf's ObjectMapper inverts to resolve references to
+containers (``hdmf.query.ReferenceResolver``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import zarr
+from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
+from zarr.core.array import Array, AsyncArray
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.storage import StorePath
+
+from ..errors import FormatError
+
+__all__ = ["array_from_metadata", "TextArray", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
+           "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
+
+
+def _to_python_text(value):
+    """Convert what Zarr returns for text (numpy StringDType arrays, 0-d arrays, numpy str)
+    into Python ``str`` objects: a ``str`` for one element, an object array otherwise."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return str(value[()])
+        if value.dtype.kind in "TU":
+            out = np.empty(value.shape, dtype=object)
+            out.reshape(-1)[:] = [str(v) for v in value.reshape(-1)]
+            return out
+        return value
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
+class TextArray(zarr.Array):
+    """A ``zarr.Array`` of text that returns Python ``str`` (object arrays of ``str`` when
+    sliced), as HDMF and pandas expect, instead of numpy ``StringDType`` arrays."""
+
+    def __getitem__(self, selection):
+        return _to_python_text(super().__getitem__(selection))
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[...]
+        out = np.asarray(out) if isinstance(out, np.ndarray) else np.array(out, dtype=object)
+        return out if dtype is None else out.astype(dtype)
+
+
+def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
+                        zarr_format: int) -> zarr.Array:
+    """A ``zarr.Array`` for the array at ``path`` from its parsed documents, without I/O.
+
+    Raises
+    ------
+    FormatError
+        When Zarr rejects the metadata (unknown data type or codec, malformed document).
+    """
+    doc = dict(meta)
+    doc["attributes"] = attrs or {}
+    try:
+        if zarr_format == 3:
+            metadata = ArrayV3Metadata.from_dict(doc)
+        else:
+            doc.pop("zarr_format", None)
+            metadata = ArrayV2Metadata.from_dict({**doc, "zarr_format": 2})
+        async_array = AsyncArray(metadata=metadata, store_path=StorePath(store, path.strip("/")))
+        if np.dtype(async_array.dtype if isinstance(async_array.dtype, np.dtype)
+                    else async_array.dtype.to_native_dtype()).kind in "TO" or \
+                getattr(metadata, "data_type", None) == "string":
+            return TextArray(async_array)
+        return Array(async_array)
+    except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
+        raise FormatError(f"Zarr cannot open this array: {exc}", path) from None
+
+
+class _LazyResolverBase(HDMFDataset):
+    """Shared behaviour of the resolver datasets: a raw array plus the reader resolving paths.
+
+    ``HDMFDataset.__init__`` restricts the wrapped type through docval; our raw arrays
+    (``zarr.Array`` or ``ObjectArrayV2``) are held directly instead.
+    """
+
+    def __init__(self, dataset, reader, **kwargs):
+        self._raw = dataset
+        self._reader = reader
+        self._kwargs = kwargs
+
+    @property
+    def dataset(self):
+        return self._raw
+
+    @property
+    def io(self):
+        return self._reader.io
+
+    @property
+    def shape(self):
+        return tuple(self._raw.shape)
+
+    def __len__(self):
+        return self.shape[0] if self.shape else 1
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[...] if self.shape else self[()]
+        return np.asarray(out, dtype=dtype)
+
+    def invert(self):
+        """The resolver of the other kind (builders <-> containers) over the same data."""
+        return self.get_inverse_class()(self._raw, self._reader, **self._kwargs)
+
+    def _resolve(self, target):
+        raise NotImplementedError
+
+    @property
+    def hdmf_zarr_location(self):
+        """(store location, path) of the underlying array, for linking on write."""
+        loc = self._reader.io.location
+        return None if loc is None else (loc, self._kwargs.get("path", ""))
+
+
+class _ReferenceDatasetMixin:
+    @property
+    def dtype(self):
+        return "object"
+
+    def __getitem__(self, key):
+        raw = self._raw[key]
+        where = self._kwargs.get("path", "")
+        layout = self._reader.layout
+        if isinstance(raw, np.ndarray) and raw.dtype.kind in "OUT" and raw.ndim > 0:
+            out = np.empty(raw.shape, dtype=object)
+            flat_out = out.reshape(-1)
+            for i, v in enumerate(raw.reshape(-1)):
+                flat_out[i] = self._resolve(layout.decode_dataset_reference(_plain(v), where))
+            return list(out) if out.ndim == 1 else out
+        if isinstance(raw, np.ndarray) and raw.ndim == 0:
+            raw = raw[()]
+        return self._resolve(layout.decode_dataset_reference(_plain(raw), where))
+
+
+def _plain(v):
+    if isinstance(v, np.str_):
+        return str(v)
+    return v
+
+
+class _TableDatasetMixin:
+    """Compound datasets: rows come back as structured arrays with object fields holding the
+    resolved references (as h5py returns them)."""
+
+    @property
+    def dtype(self):
+        return [{"name": n, "dtype": d} for n, d in self._kwargs["fields"]]
+
+    def __getitem__(self, key):
+        raw = self._raw[key]
+        fields = self._kwargs["fields"]
+        ref_fields = {n for n, d in fields if d == "object"}
+        where = self._kwargs.get("path", "")
+        out_dtype = np.dtype([(n, object if d in ("object", "utf8", "ascii") else
+                               np.dtype(d)) for n, d in fields])
+        single = isinstance(raw, (np.void, tuple)) or (
+            isinstance(raw, np.ndarray) and raw.ndim == 0)
+        rows = [raw] if single else list(np.asarray(raw, dtype=object).reshape(-1)) \
+            if raw.dtype.names is None else list(raw.reshape(-1))
+        out = np.empty(len(rows), dtype=out_dtype)
+        layout = self._reader.layout
+        for i, row in enumerate(rows):
+            if isinstance(row, np.ndarray) and row.ndim == 0:
+                row = row[()]
+            values = list(row.tolist() if isinstance(row, np.void) else row)
+            for j, (n, _d) in enumerate(fields):
+                v = values[j]
+                if n in ref_fields:
+                    v = self._resolve(layout.decode_dataset_reference(_plain(v), where))
+                elif isinstance(v, np.str_):
+                    v = str(v)
+                out[i][n] = v
+        if single:
+            return out[0]
+        if isinstance(raw, np.ndarray):
+            return out.reshape(raw.shape)
+        return out
+
+
+class _BuilderResolving:
+    def _resolve(self, target):
+        if target is None:
+            return None
+        return self._reader.resolve_target(target, self._kwargs.get("path", ""))
+
+
+class _ContainerResolving:
+    def _resolve(self, target):
+        if target is None:
+            return None
+        builder = self._reader.resolve_target(target, self._kwargs.get("path", ""))
+        return self._reader.io.manager.construct(builder)
+
+
+class BuilderZarrReferenceDataset(_BuilderResolving, _ReferenceDatasetMixin, _LazyResolverBase,
+                                  BuilderResolver):
+    """A reference dataset whose elements resolve to builders."""
+
+    @classmethod
+    def get_inverse_class(cls):
+        return ContainerZarrReferenceDataset
+
+
+class ContainerZarrReferenceDataset(_ContainerResolving, _ReferenceDatasetMixin,
+                                    _LazyResolverBase, ContainerResolver):
+    """A reference dataset whose elements resolve to containers."""
+
+    @classmethod
+    def get_inverse_class(cls):
+        return BuilderZarrReferenceDataset
+
+
+class BuilderZarrTableDataset(_BuilderResolving, _TableDatasetMixin, _LazyResolverBase,
+                              BuilderResolver):
+    """A compound dataset whose reference fields resolve to builders."""
+
+    @classmethod
+    def get_inverse_class(cls):
+        return ContainerZarrTableDataset
+
+
+class ContainerZarrTableDataset(_ContainerResolving, _TableDatasetMixin, _LazyResolverBase,
+                                ContainerResolver):
+    """A compound dataset whose reference fields resolve to containers."""
+
+    @classmethod
+    def get_inverse_class(cls):
+        return BuilderZarrTableDataset

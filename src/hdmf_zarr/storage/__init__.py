@@ -1,0 +1,136 @@
+"""Turning what the user passed as ``path`` into a Zarr-Python 3 store (DESIGN.md, "Stores").
+
+``open_store`` is the only place that looks at paths and URLs; everything else sees a store.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.storage import LocalStore, MemoryStore, ZipStore
+
+from ..errors import NotHdmfStoreError, StoreModeError
+
+__all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url"]
+
+_READ_MODES = ("r", "r-")
+
+
+def is_url(path: str) -> bool:
+    """True for ``scheme://`` locations other than ``file://``."""
+    return "://" in path and not path.startswith("file://")
+
+
+def is_hdf5_path(path: str) -> bool:
+    """True when ``path`` names an existing HDF5 file (or a name ending in an HDF5 suffix)."""
+    if path.lower().endswith((".h5", ".hdf5", ".nwb")):
+        return True
+    if not is_url(path) and os.path.isfile(path):
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    return False
+
+
+def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tuple[Store, str | None]:
+    """Open the store for ``path`` in ``mode``.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or zarr.abc.store.Store
+        A directory, a ``.zip`` file, a URL (``s3://``, ``https://``, ``file://``...) or a store.
+    mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    (store, location)
+        The store, and its location (absolute path or URL; None for in-memory stores).
+
+    Raises
+    ------
+    NotHdmfStoreError
+        When a read mode names a path that does not exist, or a regular file that is not zip.
+    StoreModeError
+        When a ``.zip`` is opened for update (``r+``/``a``).
+    """
+    read_only = mode in _READ_MODES
+    if isinstance(path, Store):
+        store = path
+        if read_only and not store.read_only:
+            store = store.with_read_only(True)
+        return store, store_location(store)
+    if isinstance(path, Path):
+        path = str(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, pathlib.Path or zarr Store, not {type(path).__name__}")
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    if is_url(path):
+        from zarr.storage import FsspecStore
+
+        store = FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
+        return store, path.rstrip("/")
+    location = os.path.abspath(path)
+    if location.lower().endswith(".zip"):
+        if mode in ("r+", "a"):
+            raise StoreModeError(f"zip stores are written once; mode {mode!r} is not supported",
+                                 location)
+        if read_only and not os.path.isfile(location):
+            raise NotHdmfStoreError("no such zip file", location)
+        zmode = "r" if read_only else "w"
+        if zmode == "w" and os.path.exists(location) and mode in ("w-", "x"):
+            raise StoreModeError(f"mode {mode!r}: the file already exists", location)
+        return ZipStore(location, mode=zmode), location
+    if read_only:
+        if not os.path.exists(location):
+            raise NotHdmfStoreError("no such file or directory", location)
+        if os.path.isfile(location):
+            raise NotHdmfStoreError("not a Zarr store: a regular file, not a directory or .zip",
+                                    location)
+    elif os.path.isfile(location):
+        raise NotHdmfStoreError("not a Zarr store: a regular file exists at this path", location)
+    return LocalStore(location, read_only=read_only), location
+
+
+def store_location(store: Store) -> str | None:
+    """Absolute path or URL of a store; None for stores without one (memory)."""
+    if isinstance(store, LocalStore):
+        return os.path.abspath(str(store.root))
+    if isinstance(store, ZipStore):
+        return os.path.abspath(str(store.path))
+    if isinstance(store, MemoryStore):
+        return None
+    for attr in ("path", "url", "root"):
+        value = getattr(store, attr, None)
+        if isinstance(value, (str, Path)):
+            fs = getattr(store, "fs", None)
+            protocol = getattr(fs, "protocol", None)
+            if isinstance(protocol, (tuple, list)):
+                protocol = protocol[0]
+            if protocol and protocol not in ("file", "local") and "://" not in str(value):
+                return f"{protocol}://{value}"
+            return str(value)
+    wrapped = getattr(store, "_store", None)
+    if isinstance(wrapped, Store):
+        return store_location(wrapped)
+    return None
+
+
+def array_location(data: Any) -> tuple[str, str] | None:
+    """``(store location, absolute array path)`` of a Zarr array (or one of our lazy arrays);
+    None for anything else or for arrays of in-memory stores."""
+    import zarr
+
+    if isinstance(data, zarr.Array):
+        loc = store_location(data.store)
+        if loc is None:
+            return None
+        return loc, "/" + data.path.strip("/")
+    getter = getattr(data, "hdmf_zarr_location", None)
+    if getter is not None:
+        return getter
+    return None

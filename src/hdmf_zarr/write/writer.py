@@ -1,0 +1,518 @@
+"""Write a builder tree into a store in one layout (DESIGN.md, "The flow of data").
+
+The writer walks the builder tree once. Group documents are collected and written in one batch at
+the end; datasets are written as they are met: numeric, string and structured arrays through
+Zarr-Python 3, the L2 object arrays that Zarr 3 cannot create (references, byte strings,
+compounds with references or text) through ``zarr_bridge.object_array``. Iterators are either
+drained at once or queued (``exhaust_dci=False``) and drained together at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections import deque
+
+import numpy as np
+import zarr
+from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+from hdmf.data_utils import AbstractDataChunkIterator, DataIO
+
+from ..errors import (HdmfZarrError, LinkResolutionError, ReferenceResolutionError,
+                      UnstorableValueError, UnsupportedDataError)
+from ..format.dtypes import DataKind, classify
+from ..format.layout import Layout
+from ..format.names import check_name, join_path
+from ..zarr_bridge import store_io
+from .codecs import compressors_for, filters_for
+from .data import compound_rows, compound_storage_dtype, encode_block, is_lazy_array
+
+__all__ = ["BuilderWriter", "builder_path", "BLOCK_BYTES"]
+
+logger = logging.getLogger(__name__)
+
+#: Size of the blocks lazy sources are copied in.
+BLOCK_BYTES = 64 * 2**20
+
+
+def builder_path(builder: Builder) -> str:
+    """Absolute path of a builder inside its file (``/`` for the root).
+
+    Uses the parent chain; a detached builder with a ``location`` (read from a file) uses it.
+    """
+    names = []
+    cur = builder
+    while cur.parent is not None:
+        names.append(cur.name)
+        cur = cur.parent
+    if not names and builder.location is not None:
+        loc = builder.location.rstrip("/")
+        return f"{loc}/{builder.name}" if loc else f"/{builder.name}"
+    return "/" + "/".join(reversed(names))
+
+
+def _root_of(builder: Builder) -> Builder:
+    cur = builder
+    while cur.parent is not None:
+        cur = cur.parent
+    return cur
+
+
+class BuilderWriter:
+    """Write builders into ``store`` following ``layout``.
+
+    Parameters
+    ----------
+    io : hdmf_zarr.backend.ZarrIO
+        The IO object: gives ``get_written``/``_set_written`` and the store location.
+    store : zarr.abc.store.Store
+    layout : Layout
+    link_data : bool
+        Link (True) or copy (False) datasets whose data is a Zarr array of another store.
+    exhaust_dci : bool
+        Drain each DataChunkIterator at once (True) or all together at the end (False).
+    export_source : str, optional
+        Location of the file being exported from; data stored there is copied, never linked.
+    """
+
+    def __init__(self, io, store, layout: Layout, *, link_data: bool = True,
+                 exhaust_dci: bool = True, export_source: str | None = None):
+        self.io = io
+        self.store = store
+        self.layout = layout
+        self.link_data = link_data
+        self.exhaust_dci = exhaust_dci
+        self.export_source = export_source
+        self._group_docs: dict[str, dict] = {}
+        self._dataset_links: dict[str, list] = {}
+        self._dci_queue: deque = deque()
+        self._root: Builder | None = None
+        self._root_object_id: str | None = None
+
+    # ------------------------------------------------------------------ entry points
+    def write_root(self, root: GroupBuilder) -> None:
+        """Write a whole file: the root group builder and everything below it."""
+        self._root = root
+        self._root_object_id = root.attributes.get("object_id")
+        self.write_group(root, "/")
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the collected group documents and drain queued iterators."""
+        batch = {}
+        for path, docs in self._group_docs.items():
+            for name, doc in docs.items():
+                batch[store_io.node_key(path, name)] = store_io.dumps_json(doc)
+        store_io.set_many(self.store, batch)
+        self._group_docs.clear()
+        self._drain_queue()
+
+    # ------------------------------------------------------------------ groups
+    def write_group(self, builder: GroupBuilder, path: str) -> None:
+        """Write a group builder at ``path`` and, recursively, its children."""
+        written = self.io.get_written(builder)
+        for name, sub in builder.groups.items():
+            self.write_group(sub, join_path(path, check_name(name, path)))
+        for name, sub in builder.datasets.items():
+            self.write_dataset(sub, join_path(path, check_name(name, path)))
+        dataset_links = self._dataset_links.pop(path, [])
+        new_links = [lb for lb in builder.links.values() if not self.io.get_written(lb)]
+        if written and not new_links and not dataset_links:
+            return
+        links = list(dataset_links)
+        for lb in builder.links.values():
+            check_name(lb.name, path)
+            links.append(self._link_entry(lb, path))
+            self.io._set_written(lb)
+        attrs = self._encode_attributes(builder.attributes, path)
+        if path == "/" and self.io.spec_location is not None:
+            attrs[".specloc"] = self.io.spec_location
+        if links:
+            attrs[self.layout.links_attr] = links
+        self._group_docs[path] = self.layout.group_documents(attrs)
+        self.io._set_written(builder)
+
+    def _encode_attributes(self, attributes: dict, path: str) -> dict:
+        out = {}
+        for key, value in attributes.items():
+            if not isinstance(key, str) or key == "":
+                raise UnstorableValueError(f"attribute name {key!r} is not a non-empty string",
+                                           path)
+            out[key] = self.layout.encode_attribute(value, f"{path}@{key}",
+                                                    self._reference_target)
+        return out
+
+    # ------------------------------------------------------------------ links and references
+    def _in_this_file(self, target: Builder) -> bool:
+        root = _root_of(target)
+        if root is self._root:
+            return True
+        src = target.source
+        return src is not None and (src == self.io.source or src == self.export_source)
+
+    def _link_entry(self, link: LinkBuilder, parent_path: str) -> dict:
+        target = link.builder
+        if self._in_this_file(target):
+            return self.layout.encode_link(link.name, ".", builder_path(target))
+        location = target.source
+        if location is None:
+            raise LinkResolutionError(
+                f"link {link.name!r} points to {target.name!r}, which belongs to no file",
+                join_path(parent_path, link.name))
+        return self.layout.encode_link(link.name, self._relative_source(location, link.name),
+                                       builder_path(target))
+
+    def _relative_source(self, location: str, where: str) -> str:
+        """Relative path from this store's location to another store (FORMAT.md 3.8)."""
+        from ..storage import is_hdf5_path
+
+        if is_hdf5_path(location):
+            raise UnsupportedDataError(
+                f"cannot link to the HDF5 file {location}: a link source must be a Zarr store "
+                "(write with link_data=False to copy the data)", where)
+        here = self.io.location
+        if here is None or "://" in here or "://" in location:
+            if "://" in here and "://" in location:
+                return _url_relpath(location, here)
+            raise UnsupportedDataError(
+                f"cannot express the location {location} relative to this store", where)
+        return os.path.relpath(location, here).replace(os.sep, "/")
+
+    def _reference_target(self, value) -> tuple[str, str | None, str | None]:
+        """``(path, object_id, root_object_id)`` of the target of a reference value."""
+        target = value.builder if isinstance(value, ReferenceBuilder) else value
+        if not isinstance(target, Builder):
+            raise UnstorableValueError(f"reference value {value!r} is not a builder", "")
+        if not self._in_this_file(target):
+            raise ReferenceResolutionError(
+                f"reference to {target.name!r} of another file ({target.source}); references "
+                "across stores are not supported (FORMAT.md 3.8)", builder_path(target))
+        return builder_path(target), target.attributes.get("object_id"), self._root_object_id
+
+    def _encode_ref_element(self, value):
+        if value is None:
+            return self.layout.encode_dataset_reference("", None, None) if \
+                self.layout.zarr_format == 3 else None
+        return self.layout.encode_dataset_reference(*self._reference_target(value))
+
+    # ------------------------------------------------------------------ datasets
+    def write_dataset(self, builder: DatasetBuilder, path: str) -> None:
+        """Write one dataset builder at ``path``."""
+        if self.io.get_written(builder):
+            return
+        data = builder.data
+        settings = {}
+        link_data = self.link_data
+        if isinstance(data, DataIO):
+            settings = dict(getattr(data, "io_settings", {}) or {})
+            if hasattr(data, "link_data"):
+                link_data = data.link_data or (link_data and not hasattr(data, "io_settings"))
+            data = data.data
+        if self._maybe_link_dataset(builder, data, path, link_data):
+            self.io._set_written(builder)
+            return
+        attrs = self._encode_attributes(builder.attributes, path)
+        where = path
+        try:
+            if isinstance(data, AbstractDataChunkIterator):
+                self._write_iterator(builder, data, path, attrs, settings)
+            else:
+                self._write_data(builder, data, path, attrs, settings)
+        except HdmfZarrError:
+            raise
+        except Exception as exc:
+            raise UnsupportedDataError(f"cannot write dataset: {type(exc).__name__}: {exc}",
+                                       where) from exc
+        self.io._set_written(builder)
+
+    def _maybe_link_dataset(self, builder, data, path, link_data) -> bool:
+        """Write a link instead of the data when the data is a Zarr array of another store."""
+        from ..storage import array_location
+
+        loc = array_location(data)
+        if loc is None:
+            return False
+        location, target_path = loc
+        if self.export_source is not None and location == self.export_source:
+            return False  # exporting: data of the source file is copied
+        same_store = location == self.io.location
+        if not link_data and not same_store:
+            return False
+        parent_path, name = path.rsplit("/", 1)
+        parent_path = parent_path or "/"
+        if same_store and target_path == path:
+            return True  # the dataset is already here
+        source = "." if same_store else self._relative_source(location, path)
+        self._dataset_links.setdefault(parent_path, []).append(
+            self.layout.encode_link(name, source, target_path))
+        return True
+
+    def _array_kwargs(self, settings: dict, where: str, kind: DataKind) -> dict:
+        kw = {}
+        if settings.get("chunks") not in (None, True):
+            kw["chunks"] = tuple(int(c) for c in settings["chunks"])
+        if kind.kind == "numeric":
+            kw["compressors"] = compressors_for(settings.get("compressor"),
+                                                self.layout.zarr_format, where)
+            kw["filters"] = filters_for(settings.get("filters"), self.layout.zarr_format, where)
+        elif self.layout.zarr_format == 2:
+            kw["compressors"] = compressors_for(settings.get("compressor"), 2, where)
+        if settings.get("fillvalue") is not None:
+            kw["fill_value"] = settings["fillvalue"]
+        return kw
+
+    def _dataset_attrs(self, attrs: dict, kind: DataKind, scalar: bool) -> dict:
+        value = self.layout.dtype_attribute(kind, scalar)
+        out = dict(attrs)
+        if value is not None:
+            out[self.layout.dtype_attr] = value
+        if kind.kind == "compound" and self.layout.zarr_format == 3:
+            refs = [f.name for f in kind.fields if f.kind == "reference"]
+            if refs:
+                out["_REFERENCE_FIELDS"] = refs
+        return out
+
+    def _write_data(self, builder, data, path, attrs, settings) -> None:
+        lazy = is_lazy_array(data)
+        array_dtype = None
+        if lazy:
+            try:
+                array_dtype = np.dtype(data.dtype)
+            except TypeError:
+                array_dtype = None
+        if isinstance(data, (ReferenceBuilder, Builder)):
+            kind = DataKind("reference", name="object")
+        else:
+            kind = classify(builder.dtype, None if lazy else data, array_dtype=array_dtype)
+        if kind.kind == "unknown":
+            raise UnstorableValueError(f"cannot store data of element type {kind.name}", path)
+        if lazy:
+            shape = tuple(int(s) for s in data.shape)
+        elif isinstance(data, np.ndarray):
+            shape = data.shape
+        elif isinstance(data, (list, tuple)):
+            shape = _list_shape(data, kind)
+        else:
+            shape = ()
+        scalar = shape == ()
+        if kind.kind == "compound":
+            self._write_compound(data, shape, kind, path, attrs, settings, lazy)
+            return
+        stored_shape = (1,) if scalar and self.layout.zarr_format == 2 else shape
+        full_attrs = self._dataset_attrs(attrs, kind, scalar)
+        if kind.kind != "numeric" and self.layout.zarr_format == 2:
+            block = self._read_all(data, lazy)
+            values = encode_block(kind, block, 2, self._encode_ref_element, path)
+            values = values.reshape(stored_shape)
+            codec = {"text": "vlen-utf8", "bytes": "vlen-bytes", "datetime": "vlen-bytes",
+                     "reference": "json2"}[kind.kind]
+            self._write_object_v2(path, values, codec, full_attrs, settings)
+            return
+        if kind.kind == "numeric":
+            dtype = kind.dtype
+        else:
+            dtype = str
+        kw = self._array_kwargs(settings, path, kind)
+        if kind.kind != "numeric" and self.layout.zarr_format == 3:
+            kw.setdefault("fill_value", "")
+        arr = self._create_array(path, stored_shape, dtype, full_attrs, kw)
+        if lazy:
+            self._copy_blocks(arr, data, kind, path)
+        elif 0 not in stored_shape:
+            block = encode_block(kind, data, self.layout.zarr_format, self._encode_ref_element,
+                                 path)
+            if scalar:
+                arr[...] = block.reshape(stored_shape)
+            else:
+                arr[...] = block
+
+    def _read_all(self, data, lazy):
+        if lazy:
+            return data[()] if len(data.shape) == 0 else data[...] if hasattr(
+                data, "__array__") else data[:]
+        return data
+
+    def _create_array(self, path, shape, dtype, attrs, kw) -> zarr.Array:
+        chunks = kw.pop("chunks", None)
+        if chunks is None:
+            chunks = "auto" if shape and 0 not in shape else (
+                tuple(max(1, s) for s in shape) if shape else ())
+        if len(shape) == 0:
+            chunks = ()
+        elif isinstance(chunks, tuple) and len(chunks) != len(shape):
+            raise UnsupportedDataError(
+                f"chunk shape {chunks} has {len(chunks)} axes, the data has {len(shape)}", path)
+        if self.layout.zarr_format == 3:
+            kw.setdefault("compressors", "auto")
+            kw.setdefault("filters", "auto")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return zarr.create_array(self.store, name=path.strip("/"), shape=shape, dtype=dtype,
+                                     chunks=chunks, attributes=attrs,
+                                     zarr_format=self.layout.zarr_format, overwrite=True, **kw)
+
+    def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
+        from ..zarr_bridge.object_array import write_object_array_v2
+        from ..format.layout2 import DEFAULT_COMPRESSOR_V2
+
+        compressor = settings.get("compressor")
+        if compressor is None:
+            compressor = dict(DEFAULT_COMPRESSOR_V2)
+        elif compressor is False:
+            compressor = None
+        else:
+            compressor = compressor.get_config()
+        if chunks is None and settings.get("chunks") not in (None, True):
+            chunks = tuple(settings["chunks"])
+        write_object_array_v2(self.store, path, values, object_codec=codec,
+                              compressor=compressor, chunks=chunks, attributes=attrs)
+
+    def _write_compound(self, data, shape, kind, path, attrs, settings, lazy) -> None:
+        fmt = self.layout.zarr_format
+        block = self._read_all(data, lazy)
+        scalar = shape == ()
+        if scalar:
+            block = [block.tolist() if isinstance(block, np.void) else
+                     (block[()].tolist() if isinstance(block, np.ndarray) else block)]
+        if not kind.fields:
+            raise UnsupportedDataError("compound data without a compound dtype", path)
+        has_refs = any(f.kind == "reference" for f in kind.fields)
+        has_text = any(f.kind in ("text", "bytes", "datetime") for f in kind.fields)
+        if scalar and has_refs and fmt == 3:
+            raise UnsupportedDataError(
+                "a scalar compound with a reference field cannot be stored in L3 "
+                "(FORMAT.md 3.3)", path)
+        rows = compound_rows(kind, block, self._encode_ref_element, path,
+                             text_as_bytes=(fmt == 2))
+        full_attrs = self._dataset_attrs(attrs, kind, False)
+        stored_shape = (len(rows),) if not scalar or fmt == 2 else ()
+        if fmt == 2 and (has_refs or has_text):
+            if has_refs:
+                dt = compound_storage_dtype(kind, rows, 2)
+                values = np.empty(len(rows), dtype=dt)
+                for i, r in enumerate(rows):
+                    values[i] = r
+            else:
+                values = np.empty(len(rows), dtype=object)
+                for i, r in enumerate(rows):
+                    values[i] = tuple(r)
+            self._write_object_v2(path, values, "pickle", full_attrs, settings)
+            return
+        dt = compound_storage_dtype(kind, rows, fmt)
+        values = np.array(rows, dtype=dt) if rows else np.empty(0, dtype=dt)
+        kw = self._array_kwargs(settings, path, DataKind("compound"))
+        kw.setdefault("fill_value", np.zeros((), dtype=dt)[()])
+        arr = self._create_array(path, stored_shape, dt, full_attrs, kw)
+        if values.size:
+            arr[...] = values.reshape(stored_shape) if stored_shape == () else values
+
+    def _copy_blocks(self, arr: zarr.Array, source, kind: DataKind, path: str) -> None:
+        """Copy a lazy source into ``arr`` block by block along the first axis."""
+        shape = arr.shape
+        if len(shape) == 0:
+            arr[...] = encode_block(kind, source[()], self.layout.zarr_format,
+                                    self._encode_ref_element, path)
+            return
+        if 0 in shape:
+            return
+        row_bytes = max(1, int(np.prod(shape[1:])) * max(1, arr.dtype.itemsize
+                                                         if hasattr(arr.dtype, "itemsize")
+                                                         else 8))
+        step = max(1, BLOCK_BYTES // row_bytes)
+        chunk0 = arr.chunks[0] if arr.chunks else 1
+        step = max(chunk0, (step // chunk0) * chunk0)
+        for start in range(0, shape[0], step):
+            stop = min(shape[0], start + step)
+            block = source[start:stop]
+            arr[start:stop] = encode_block(kind, block, self.layout.zarr_format,
+                                           self._encode_ref_element, path)
+
+    # ------------------------------------------------------------------ iterators
+    def _write_iterator(self, builder, dci: AbstractDataChunkIterator, path, attrs,
+                        settings) -> None:
+        dtype = np.dtype(dci.dtype)
+        kind = classify(builder.dtype, None, array_dtype=dtype)
+        if kind.kind != "numeric":
+            # non-numeric iterators are rare: gather them and write as plain data
+            data = [chunk.data for chunk in dci]
+            block = np.concatenate([np.asarray(d) for d in data]) if data else []
+            self._write_data(builder, block, path, attrs, settings)
+            return
+        maxshape = dci.maxshape
+        shape = tuple(0 if m is None else int(m) for m in maxshape)
+        kw = self._array_kwargs(settings, path, kind)
+        if "chunks" not in kw:
+            rec = dci.recommended_chunk_shape()
+            if rec is not None:
+                kw["chunks"] = tuple(int(c) for c in rec)
+            else:
+                kw["chunks"] = _default_iter_chunks(dci, dtype)
+        full_attrs = self._dataset_attrs(attrs, kind, False)
+        arr = self._create_array(path, shape, dtype, full_attrs, kw)
+        if self.exhaust_dci:
+            while self._write_next_chunk(arr, dci, path):
+                pass
+        else:
+            self._dci_queue.append((arr, dci, path))
+
+    def _write_next_chunk(self, arr, dci, path) -> bool:
+        try:
+            chunk = next(dci)
+        except StopIteration:
+            return False
+        bounds = chunk.get_min_bounds()
+        if any(b > s for b, s in zip(bounds, arr.shape)):
+            arr.resize(tuple(max(b, s) for b, s in zip(bounds, arr.shape)))
+        data = np.asarray(chunk.data)
+        if data.dtype != arr.dtype:
+            try:
+                data = data.astype(arr.dtype, casting="same_kind")
+            except TypeError:
+                raise UnsupportedDataError(
+                    f"iterator yielded dtype {data.dtype}, the dataset is {arr.dtype}",
+                    path) from None
+        arr[chunk.selection] = data
+        return True
+
+    def _drain_queue(self) -> None:
+        while self._dci_queue:
+            arr, dci, path = self._dci_queue.popleft()
+            if self._write_next_chunk(arr, dci, path):
+                self._dci_queue.append((arr, dci, path))
+
+
+def _default_iter_chunks(dci, dtype: np.dtype) -> tuple:
+    """About 4 MiB chunks along the first axis for an iterator without a recommendation."""
+    maxshape = dci.maxshape
+    rest = [int(m) if m is not None else 1 for m in maxshape[1:]]
+    row = max(1, int(np.prod(rest)) * dtype.itemsize)
+    first = max(1, (4 * 2**20) // row)
+    return (first, *[max(1, r) for r in rest])
+
+
+def _list_shape(data, kind: DataKind) -> tuple:
+    """Shape of nested lists (compound rows count as elements)."""
+    shape = []
+    cur = data
+    while isinstance(cur, (list, tuple)):
+        if kind.kind == "compound" and shape:
+            break
+        shape.append(len(cur))
+        if not cur:
+            break
+        cur = cur[0]
+        if kind.kind == "compound":
+            break
+    return tuple(shape)
+
+
+def _url_relpath(target: str, here: str) -> str:
+    """Relative path between two URLs of the same scheme and host."""
+    from urllib.parse import urlsplit
+    import posixpath
+
+    t, h = urlsplit(target), urlsplit(here)
+    if (t.scheme, t.netloc) != (h.scheme, h.netloc):
+        raise UnsupportedDataError(f"cannot link from {here} to {target}: other host", target)
+    return posixpath.relpath(t.path, h.path)
