@@ -17,7 +17,7 @@ from zarr.storage import StorePath
 
 from ..errors import FormatError
 
-__all__ = ["array_from_metadata", "TextArray", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
+__all__ = ["array_from_metadata", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
 
 
@@ -37,7 +37,51 @@ def _to_python_text(value):
     return value
 
 
-class TextArray(zarr.Array):
+class AstypeView:
+    """A lazy dtype conversion of an array: slices are read and then converted (like
+    ``h5py.Dataset.astype``), so that hdmf can convert large datasets without loading them."""
+
+    def __init__(self, array, dtype):
+        self._array = array
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def shape(self):
+        return tuple(self._array.shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        return np.asarray(self._array[key]).astype(self.dtype)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[...]
+        return out if dtype is None else out.astype(dtype)
+
+    @property
+    def hdmf_zarr_location(self):
+        return None
+
+
+class ZarrArray(zarr.Array):
+    """The ``zarr.Array`` the reader hands out: adds ``astype`` (lazy, as h5py has it), which
+    hdmf calls when a stored dtype differs from the spec's."""
+
+    def astype(self, dtype):
+        """A lazy view converting every slice to ``dtype``."""
+        return AstypeView(self, dtype)
+
+
+class TextArray(ZarrArray):
     """A ``zarr.Array`` of text that returns Python ``str`` (object arrays of ``str`` when
     sliced), as HDMF and pandas expect, instead of numpy ``StringDType`` arrays."""
 
@@ -83,7 +127,7 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
                     else async_array.dtype.to_native_dtype()).kind in "TO" or \
                 getattr(metadata, "data_type", None) == "string":
             return TextArray(async_array)
-        return Array(async_array)
+        return ZarrArray(async_array)
     except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
         raise FormatError(f"Zarr cannot open this array: {exc}", path) from None
 
