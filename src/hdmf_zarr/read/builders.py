@@ -21,7 +21,8 @@ from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
 from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
-from .lazy import BuilderZarrReferenceDataset, BuilderZarrTableDataset, array_from_metadata
+from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
+                   ZarrArray, array_from_metadata)
 
 __all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS"]
 
@@ -283,13 +284,10 @@ class StoreReader:
         na = self.layout.decode_attributes(node.attrs, where, is_dataset=True)
         raw = self._raw_array(path, node, na)
         shape = tuple(raw.shape)
-        db = DatasetBuilder(name, source=self.io.source)
-        db.location = "/" + path.rpartition("/")[0] if "/" in path else "/"
-        for key, value in self._split_attrs(db, na, where).items():
-            db.set_attribute(key, value)
         scalar = shape == () or (na.scalar and shape == (1,))
         raw_dtype = raw.dtype
         names = getattr(raw_dtype, "names", None)
+        scalar_ref = None
         if names:
             fields = []
             for n in names:
@@ -299,25 +297,32 @@ class StoreReader:
                     sub = raw_dtype[n]
                     fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
             table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
-            db.dtype = table.dtype
-            db.data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
+            dtype = table.dtype
+            data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
         elif na.is_reference_dataset:
             refs = BuilderZarrReferenceDataset(raw, self, path=where)
-            db.dtype = "object"
-            if scalar:
-                # resolved once the whole tree exists (read_root)
-                self._scalar_refs.append((db, refs, 0 if shape == (1,) else ()))
-            else:
-                db.data = refs
+            dtype = "object"
+            data = refs
+            if scalar:  # resolved to a ReferenceBuilder once the whole tree exists
+                scalar_ref = (refs, 0 if shape == (1,) else ())
+                data = None
         elif scalar:
-            value = raw[0] if shape == (1,) else raw[()]
-            db.data = _scalar_value(value)
-            db.dtype = _builder_dtype(raw_dtype, na)
+            data = _scalar_value(raw[0] if shape == (1,) else raw[()])
+            dtype = _builder_dtype(raw_dtype, na)
         else:
-            db.data = raw
-            db.dtype = _builder_dtype(raw_dtype, na)
-        if na.dimension_labels is not None:
-            db.dimension_labels = na.dimension_labels
+            data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw)
+            dtype = _builder_dtype(raw_dtype, na)
+        labels = node.meta.get("dimension_names") or na.dimension_labels
+        if not isinstance(labels, (list, tuple)) or len(labels) != len(shape) or \
+                not all(isinstance(v, str) for v in labels):
+            labels = None
+        db = DatasetBuilder(name, data=data, dtype=dtype, source=self.io.source,
+                            dimension_labels=tuple(labels) if labels else None)
+        db.location = "/" + path.rpartition("/")[0] if "/" in path else "/"
+        for key, value in self._split_attrs(db, na, where).items():
+            db.set_attribute(key, value)
+        if scalar_ref is not None:
+            self._scalar_refs.append((db, *scalar_ref))
         self.by_path[where] = db
         self.io._set_written(db)
         return db

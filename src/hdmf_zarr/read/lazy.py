@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import zarr
+from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.array import Array, AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
@@ -17,7 +18,7 @@ from zarr.storage import StorePath
 
 from ..errors import FormatError
 
-__all__ = ["array_from_metadata", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
+__all__ = ["array_from_metadata", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
 
 
@@ -76,6 +77,14 @@ class ZarrArray(zarr.Array):
     """The ``zarr.Array`` the reader hands out: adds ``astype`` (lazy, as h5py has it), which
     hdmf calls when a stored dtype differs from the spec's."""
 
+    def __getitem__(self, selection):
+        out = super().__getitem__(selection)
+        # Zarr 3 returns 0-d arrays for single elements; h5py and Zarr 2 return scalars, and
+        # hdmf (VectorIndex bounds, pandas positional indexing) relies on that.
+        if isinstance(out, np.ndarray) and out.ndim == 0:
+            return out[()]
+        return out
+
     def astype(self, dtype):
         """A lazy view converting every slice to ``dtype``."""
         return AstypeView(self, dtype)
@@ -130,6 +139,65 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
         return ZarrArray(async_array)
     except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
         raise FormatError(f"Zarr cannot open this array: {exc}", path) from None
+
+
+class ObjectDataset(HDMFDataset):
+    """An ``HDMFDataset`` over an L2 object array (``ObjectArrayV2``): text, byte strings or
+    records, returned as numpy object arrays of Python values.
+
+    Zarr-Python 3 cannot open these arrays (FORMAT.md 2.8), so they are not ``zarr.Array``.
+    """
+
+    def __init__(self, array):
+        self._raw = array
+
+    @property
+    def dataset(self):
+        return self._raw
+
+    @property
+    def dtype(self):
+        return self._raw.dtype
+
+    @property
+    def shape(self):
+        return tuple(self._raw.shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def chunks(self):
+        return self._raw.chunks
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        return self._raw[key]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self._raw[...])
+        return out if dtype is None else out.astype(dtype)
+
+    def astype(self, dtype):
+        """A lazy view converting every slice to ``dtype``."""
+        return AstypeView(self, dtype)
+
+    def append(self, arg):
+        raise NotImplementedError(
+            f"{self._raw.path}: appending to L2 object arrays is not supported; export the file "
+            "to layout L3 to append")
+
+
+# hdmf's registry of array types it must hand through unchanged on build (as it does for
+# zarr.Array): without it, export would try to convert the whole lazy dataset to one string.
+ObjectMapper.no_convert(ObjectDataset)
 
 
 class _LazyResolverBase(HDMFDataset):

@@ -52,7 +52,7 @@ def to_bytes(value, where: str) -> bytes:
 
 def is_lazy_array(data) -> bool:
     """True for array-likes read block by block (h5py, zarr, hdmf datasets, our lazy arrays)."""
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):
         return False
     return hasattr(data, "shape") and hasattr(data, "__getitem__") and hasattr(data, "dtype")
 

@@ -296,6 +296,8 @@ class BuilderWriter:
         else:
             shape = ()
         scalar = shape == ()
+        if scalar and lazy:
+            data, lazy = data[()], False
         if kind.kind == "compound":
             self._write_compound(data, shape, kind, path, attrs, settings, lazy)
             return
