@@ -29,8 +29,13 @@ class NWBZarrIO(ZarrIO):
              "doc": "load the namespaces cached in the file (reading modes only)",
              "default": True},
             {"name": "extensions", "type": (str, list, "TypeMap"),
-             "doc": "extension namespace paths or a TypeMap to load", "default": None})
+             "doc": "extension namespace paths or a TypeMap to load", "default": None},
+            {"name": "driver", "type": str,
+             "doc": "ignored: pynwb.validate passes it to every backend", "default": None},
+            {"name": "aws_region", "type": str,
+             "doc": "ignored: pynwb.validate passes it to every backend", "default": None})
     def __init__(self, **kwargs):
+        popargs("driver", "aws_region", kwargs)
         load_namespaces, extensions, manager, mode, path = popargs(
             "load_namespaces", "extensions", "manager", "mode", "path", kwargs)
         reading = mode in ("r", "r-", "r+", "a")

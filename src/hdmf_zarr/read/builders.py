@@ -297,7 +297,7 @@ class StoreReader:
                     sub = raw_dtype[n]
                     fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
             table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
-            dtype = table.dtype
+            dtype = [{"name": n, "dtype": d} for n, d in fields]
             data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
         elif na.is_reference_dataset:
             refs = BuilderZarrReferenceDataset(raw, self, path=where)

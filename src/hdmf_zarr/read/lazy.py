@@ -94,6 +94,12 @@ class TextArray(ZarrArray):
     """A ``zarr.Array`` of text that returns Python ``str`` (object arrays of ``str`` when
     sliced), as HDMF and pandas expect, instead of numpy ``StringDType`` arrays."""
 
+    @property
+    def dtype(self):
+        """``object``: elements come back as Python ``str`` (hdmf's validator and export treat
+        object arrays as variable-length text, as with Zarr 2 and h5py)."""
+        return np.dtype(object)
+
     def __getitem__(self, selection):
         return _to_python_text(super().__getitem__(selection))
 
@@ -281,7 +287,9 @@ class _TableDatasetMixin:
 
     @property
     def dtype(self):
-        return [{"name": n, "dtype": d} for n, d in self._kwargs["fields"]]
+        """Field type names in order (``object`` for references), as hdmf's validator and
+        h5py-backed table datasets give them."""
+        return [d for _n, d in self._kwargs["fields"]]
 
     def __getitem__(self, key):
         raw = self._raw[key]

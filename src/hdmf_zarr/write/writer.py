@@ -262,9 +262,12 @@ class BuilderWriter:
             kw["fill_value"] = settings["fillvalue"]
         return kw
 
-    def _dataset_attrs(self, attrs: dict, kind: DataKind, scalar: bool) -> dict:
+    def _dataset_attrs(self, attrs: dict, kind: DataKind, scalar: bool,
+                       labels: tuple | None = None) -> dict:
         value = self.layout.dtype_attribute(kind, scalar)
         out = dict(attrs)
+        if labels:
+            out["_ARRAY_DIMENSIONS"] = list(labels)
         if value is not None:
             out[self.layout.dtype_attr] = value
         if kind.kind == "compound" and self.layout.zarr_format == 3:
@@ -299,10 +302,12 @@ class BuilderWriter:
         if scalar and lazy:
             data, lazy = data[()], False
         if kind.kind == "compound":
-            self._write_compound(data, shape, kind, path, attrs, settings, lazy)
+            self._write_compound(data, shape, kind, path, attrs, settings, lazy,
+                                 _labels(builder, shape))
             return
         stored_shape = (1,) if scalar and self.layout.zarr_format == 2 else shape
-        full_attrs = self._dataset_attrs(attrs, kind, scalar)
+        labels = _labels(builder, shape)
+        full_attrs = self._dataset_attrs(attrs, kind, scalar, labels)
         if kind.kind != "numeric" and self.layout.zarr_format == 2:
             block = self._read_all(data, lazy)
             values = encode_block(kind, block, 2, self._encode_ref_element, path)
@@ -316,6 +321,8 @@ class BuilderWriter:
         else:
             dtype = str
         kw = self._array_kwargs(settings, path, kind)
+        if labels and self.layout.zarr_format == 3:
+            kw["dimension_names"] = labels
         if kind.kind != "numeric" and self.layout.zarr_format == 3:
             kw.setdefault("fill_value", "")
         arr = self._create_array(path, stored_shape, dtype, full_attrs, kw)
@@ -370,7 +377,7 @@ class BuilderWriter:
         write_object_array_v2(self.store, path, values, object_codec=codec,
                               compressor=compressor, chunks=chunks, attributes=attrs)
 
-    def _write_compound(self, data, shape, kind, path, attrs, settings, lazy) -> None:
+    def _write_compound(self, data, shape, kind, path, attrs, settings, lazy, labels) -> None:
         fmt = self.layout.zarr_format
         block = self._read_all(data, lazy)
         scalar = shape == ()
@@ -387,7 +394,7 @@ class BuilderWriter:
                 "(FORMAT.md 3.3)", path)
         rows = compound_rows(kind, block, self._encode_ref_element, path,
                              text_as_bytes=(fmt == 2))
-        full_attrs = self._dataset_attrs(attrs, kind, False)
+        full_attrs = self._dataset_attrs(attrs, kind, False, labels)
         stored_shape = (len(rows),) if not scalar or fmt == 2 else ()
         if fmt == 2 and (has_refs or has_text):
             if has_refs:
@@ -405,6 +412,8 @@ class BuilderWriter:
         values = np.array(rows, dtype=dt) if rows else np.empty(0, dtype=dt)
         kw = self._array_kwargs(settings, path, DataKind("compound"))
         kw.setdefault("fill_value", np.zeros((), dtype=dt)[()])
+        if labels and fmt == 3 and stored_shape != ():
+            kw["dimension_names"] = labels
         arr = self._create_array(path, stored_shape, dt, full_attrs, kw)
         if values.size:
             arr[...] = values.reshape(stored_shape) if stored_shape == () else values
@@ -450,7 +459,10 @@ class BuilderWriter:
                 kw["chunks"] = tuple(int(c) for c in rec)
             else:
                 kw["chunks"] = _default_iter_chunks(dci, dtype)
-        full_attrs = self._dataset_attrs(attrs, kind, False)
+        labels = _labels(builder, shape)
+        full_attrs = self._dataset_attrs(attrs, kind, False, labels)
+        if labels and self.layout.zarr_format == 3:
+            kw["dimension_names"] = labels
         arr = self._create_array(path, shape, dtype, full_attrs, kw)
         if self.exhaust_dci:
             while self._write_next_chunk(arr, dci, path):
@@ -482,6 +494,16 @@ class BuilderWriter:
             arr, dci, path = self._dci_queue.popleft()
             if self._write_next_chunk(arr, dci, path):
                 self._dci_queue.append((arr, dci, path))
+
+
+def _labels(builder, shape: tuple) -> tuple | None:
+    """The builder's dimension labels when they fit the data's rank (FORMAT.md 2.1, 3.7)."""
+    labels = getattr(builder, "dimension_labels", None)
+    if not labels or len(shape) == 0 or len(labels) != len(shape):
+        return None
+    if not all(isinstance(v, str) for v in labels):
+        return None
+    return tuple(labels)
 
 
 def _default_iter_chunks(dci, dtype: np.dtype) -> tuple:

@@ -1,0 +1,312 @@
+"""The ``hdmf-zarr`` command: convert, info, validate.
+
+``hdmf-zarr convert SRC DST``
+    HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending ``.nwb``, ``.h5`` or ``.hdf5``) and Zarr -> Zarr,
+    through ``export`` of pynwb's ``NWBHDF5IO`` and this package's ``NWBZarrIO``.
+``hdmf-zarr info PATH``
+    The tree of groups and arrays of a Zarr store with types, shapes, codecs and sizes.
+``hdmf-zarr validate PATH``
+    Validation of an NWB file against the specifications cached in it.
+
+Every failure is reported as one ``Error: ...`` line on stderr with exit code 1 (2 for wrong
+usage, as click does).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+__all__ = ["main"]
+
+HDF5_SUFFIXES = (".nwb", ".h5", ".hdf5")
+_ZARR_ROOT_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+# FORMAT.md 4: attributes that only an HDMF writer puts on nodes.
+_HDMF_NODE_ATTRIBUTES = ("zarr_link", "zarr_dtype", "_LINKS", "_DTYPE")
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+def _open_read_store(path):
+    """A read-only Zarr store for ``path``.
+
+    Uses ``hdmf_zarr.storage.open_store`` when that module provides it (it knows every store
+    kind of this package); otherwise a ``ZipStore`` for ``.zip`` paths and a ``LocalStore``
+    for anything else.
+    """
+    try:
+        from hdmf_zarr.storage import open_store
+    except ImportError:
+        open_store = None
+    if open_store is not None:
+        return open_store(str(path), mode="r")
+    import zarr
+    from zarr.core.sync import sync
+
+    text = str(path)
+    if "://" not in text and not os.path.exists(text):
+        raise click.ClickException(f"{text}: no such file or directory")
+    if text.endswith(".zip"):
+        return sync(zarr.storage.ZipStore.open(text, mode="r"))
+    return zarr.storage.LocalStore(text, read_only=True)
+
+
+def _close(store) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
+
+
+def _is_hdf5(path: Path) -> bool:
+    import h5py
+
+    try:
+        return path.is_file() and h5py.is_hdf5(path)
+    except OSError:
+        return False
+
+
+def _hdf5_is_hdmf(path: Path) -> bool:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        attrs = f.attrs
+        return ".specloc" in attrs or (
+            "namespace" in attrs and ("neurodata_type" in attrs or "data_type" in attrs))
+
+
+def _zarr_layout(path: Path) -> str | None:
+    """``"L2"``/``"L3"`` when ``path`` holds a Zarr group root, else None (never raises)."""
+    from .inspect import detect_layout
+
+    try:
+        store = _open_read_store(path)
+    except Exception:  # noqa: BLE001 - any failure means "not a Zarr store we can read"
+        return None
+    try:
+        return detect_layout(store)
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        _close(store)
+
+
+def _zarr_is_hdmf(path: Path) -> bool:
+    from .inspect import walk_store
+
+    store = _open_read_store(path)
+    try:
+        nodes = walk_store(store)
+    finally:
+        _close(store)
+    root = nodes[0].attributes
+    if ".specloc" in root or (
+            "namespace" in root and ("neurodata_type" in root or "data_type" in root)):
+        return True
+    return any(key in n.attributes for n in nodes for key in _HDMF_NODE_ATTRIBUTES)
+
+
+def _source_kind(src: Path) -> str:
+    """``"hdf5"`` or ``"zarr"`` for an HDMF source; ClickException otherwise."""
+    if _is_hdf5(src):
+        if not _hdf5_is_hdmf(src):
+            raise click.ClickException(
+                f"{src}: an HDF5 file but not an HDMF/NWB file (its root has no 'namespace' "
+                "and 'neurodata_type' attributes and no cached specifications)")
+        return "hdf5"
+    if _zarr_layout(src) is not None:
+        if not _zarr_is_hdmf(src):
+            raise click.ClickException(
+                f"{src}: a Zarr store but not an HDMF/NWB file (no typed root, no cached "
+                "specifications, no HDMF attributes)")
+        return "zarr"
+    raise click.ClickException(f"{src}: neither an HDF5 file nor a Zarr store")
+
+
+def _remove_existing(dst: Path) -> None:
+    """Remove an existing destination, refusing anything that is not a store or HDF5 file."""
+    if dst.is_dir() and not dst.is_symlink():
+        looks_like_store = any((dst / m).exists() for m in _ZARR_ROOT_MARKERS)
+        if not looks_like_store and any(dst.iterdir()):
+            raise click.ClickException(
+                f"{dst}: refusing to overwrite a directory that is not a Zarr store")
+        shutil.rmtree(dst)
+        return
+    if dst.stat().st_size and not (_is_hdf5(dst) or zipfile.is_zipfile(dst)):
+        raise click.ClickException(
+            f"{dst}: refusing to overwrite a file that is neither HDF5 nor a zip archive")
+    dst.unlink()
+
+
+def _discard_partial(dst: Path) -> None:
+    if dst.is_dir() and not dst.is_symlink():
+        shutil.rmtree(dst, ignore_errors=True)
+    elif dst.exists() or dst.is_symlink():
+        dst.unlink()
+
+
+# --- convert --------------------------------------------------------------------------------
+
+def _export(src: Path, src_kind: str, dst: Path, dst_kind: str, zarr_format: int,
+            bar: tqdm) -> None:
+    from pynwb import NWBHDF5IO
+
+    from .nwb import NWBZarrIO
+
+    bar.set_description_str("open")
+    if src_kind == "hdf5":  # HDF5 -> Zarr
+        with NWBHDF5IO(str(src), "r") as src_io, \
+                NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as dst_io:
+            bar.update(1)
+            bar.set_description_str("export")
+            dst_io.export(src_io=src_io, write_args={"link_data": False})
+    elif dst_kind == "hdf5":  # Zarr -> HDF5
+        with NWBZarrIO(str(src), "r") as s, NWBHDF5IO(str(dst), "w") as d:
+            bar.update(1)
+            bar.set_description_str("export")
+            d.export(src_io=s, write_args={"link_data": False})
+    else:  # Zarr -> Zarr
+        with NWBZarrIO(str(src), "r") as s, \
+                NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as d:
+            bar.update(1)
+            bar.set_description_str("export")
+            d.export(src_io=s, write_args={"link_data": False})
+    bar.update(1)
+
+
+def _summary(dst: Path, dst_kind: str) -> tuple[str, int, int]:
+    """(layout, number of nodes, stored bytes) of a written destination."""
+    if dst_kind == "hdf5":
+        import h5py
+
+        count = 1
+        with h5py.File(dst, "r") as f:
+            def visit(_name, _obj):
+                nonlocal count
+                count += 1
+            f.visititems(visit)
+        return "HDF5", count, dst.stat().st_size
+    from .inspect import detect_layout, walk_store
+
+    store = _open_read_store(dst)
+    try:
+        layout = detect_layout(store)
+        nodes = walk_store(store)
+    finally:
+        _close(store)
+    return layout, len(nodes), sum(n.stored_bytes or 0 for n in nodes)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hdmf_zarr")
+def main():
+    """Zarr storage for HDMF and NWB: convert, inspect and validate files."""
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--zarr-format", "zarr_format", type=click.Choice(["2", "3"]), default=None,
+              help="Zarr format of a Zarr destination: 3 (layout L3, default) or 2 (layout "
+                   "L2, readable by hdmf-zarr 0.13).")
+@click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
+def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
+    """Convert SRC to DST: HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending .nwb/.h5/.hdf5),
+    or Zarr -> Zarr."""
+    started = time.perf_counter()
+    dst_kind = "hdf5" if dst.suffix.lower() in HDF5_SUFFIXES else "zarr"
+    if dst_kind == "hdf5" and zarr_format is not None:
+        raise click.UsageError("--zarr-format applies to a Zarr destination only")
+    fmt = int(zarr_format or 3)
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise click.ClickException(f"{dst}: SRC and DST are the same")
+    src_kind = _source_kind(src)
+    if src_kind == "hdf5" and dst_kind == "hdf5":
+        raise click.ClickException(
+            f"{src} and {dst} are both HDF5; give DST a Zarr name (e.g. ending .nwb.zarr)")
+    if dst.exists() or dst.is_symlink():
+        if not overwrite:
+            raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
+        _remove_existing(dst)
+
+    with tqdm(total=3, unit="stage", file=sys.stderr, leave=True,
+              bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+        try:
+            _export(src, src_kind, dst, dst_kind, fmt, bar)
+        except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
+            _discard_partial(dst)
+            raise click.ClickException(
+                f"converting {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+        bar.set_description_str("done")
+        layout, nodes, stored = _summary(dst, dst_kind)
+        bar.update(1)
+    seconds = time.perf_counter() - started
+    click.echo(f"{dst}: layout {layout}, {nodes} nodes, {stored} bytes stored, "
+               f"{seconds:.2f} s")
+
+
+# --- info -----------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--depth", type=click.IntRange(min=0), default=None,
+              help="Show nodes down to this depth only (0: the root).")
+@click.option("--no-consolidated", is_flag=True,
+              help="Ignore consolidated metadata and list the store.")
+def info(path: str, depth: int | None, no_consolidated: bool):
+    """Print the groups and arrays of the Zarr store at PATH with their sizes."""
+    from .errors import HdmfZarrError
+    from .inspect import format_tree, walk_store
+
+    if _is_hdf5(Path(path)):
+        raise click.ClickException(f"{path}: an HDF5 file, not a Zarr store")
+    store = _open_read_store(path)
+    try:
+        nodes = walk_store(store, use_consolidated=not no_consolidated)
+    except HdmfZarrError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        _close(store)
+    click.echo(format_tree(nodes, max_depth=depth))
+
+
+# --- validate -------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=str))
+def validate(path: str):
+    """Validate the NWB file at PATH against the specifications cached in it."""
+    import pynwb
+
+    try:
+        if _is_hdf5(Path(path)):
+            with pynwb.NWBHDF5IO(path, "r") as io:
+                result = pynwb.validate(io=io)
+        else:
+            from .nwb import NWBZarrIO
+
+            with NWBZarrIO(path, "r") as io:
+                result = pynwb.validate(io=io)
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is a failed validation
+        raise click.ClickException(
+            f"{path}: cannot be validated: {type(exc).__name__}: {exc}") from exc
+    # pynwb 4 returns the list of errors; some releases returned (errors, status)
+    errors = result[0] if isinstance(result, tuple) else result
+    errors = list(errors or [])
+    for error in errors:
+        click.echo(str(error))
+    count = len(errors)
+    click.echo(f"{count} error{'' if count == 1 else 's'}")
+    if count:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

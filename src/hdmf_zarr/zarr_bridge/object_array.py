@@ -1,0 +1,998 @@
+"""Reading and writing L2 object arrays directly through the store (FORMAT.md 2.3, 2.5, 2.6, 5).
+
+Zarr-Python 3.1 neither opens nor creates Zarr format 2 arrays of dtype ``|O`` with the json2 or
+pickle object codecs, nor structured dtypes with ``|O`` fields. Legacy hdmf-zarr files hold many
+of them (reference datasets, compound datasets with references, cached specifications), so this
+module handles them itself: :class:`ObjectArrayV2` reads them chunk by chunk (vlen-utf8 and
+vlen-bytes too, so that text comes back as Python ``str``), :func:`write_object_array_v2`
+writes the ``.zarray``/``.zattrs`` documents and every encoded chunk in one batch.
+
+Pickled chunks are decoded only by :func:`hdmf_zarr.format.safe_pickle.restricted_loads`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import json
+import math
+import pickle
+import struct
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numcodecs
+import numpy as np
+from zarr.abc.store import Store
+
+from ..errors import FormatError, UnknownCodecError, UnstorableValueError
+from ..format.safe_pickle import check_decoded_array, restricted_loads
+from .store_io import dumps_json, get_many, set_many
+
+__all__ = [
+    "is_object_array_v2",
+    "ObjectArrayV2",
+    "write_object_array_v2",
+    "OBJECT_CODECS",
+    "JSON2_FILTER",
+    "PICKLE_FILTER",
+    "MAX_CHUNK_ELEMENTS",
+    "MAX_ENCODED_CHUNK_BYTES",
+    "MAX_DECODED_CHUNK_BYTES",
+]
+
+#: The object codecs this module reads and writes.
+OBJECT_CODECS = ("vlen-utf8", "vlen-bytes", "json2", "pickle")
+#: Object codecs numcodecs knows but this project does not accept.
+_UNSUPPORTED_OBJECT_CODECS = frozenset({"msgpack2", "vlen-array", "categorize", "json",
+                                        "msgpack"})
+#: The json2 filter configuration of FORMAT.md 2.5 (keys in the order 0.13 writes them).
+JSON2_FILTER = {"allow_nan": True, "check_circular": True, "encoding": "utf-8",
+                "ensure_ascii": True, "id": "json2", "indent": None, "separators": [",", ":"],
+                "skipkeys": False, "sort_keys": True, "strict": True}
+#: The pickle filter configuration of FORMAT.md 2.5.
+PICKLE_FILTER = {"id": "pickle", "protocol": 5}
+
+#: Largest number of elements of one object chunk decoded at once (FORMAT.md 5).
+MAX_CHUNK_ELEMENTS = 2**26
+#: Largest encoded (stored) object chunk (FORMAT.md 5).
+MAX_ENCODED_CHUNK_BYTES = 256 * 2**20
+#: Largest object chunk payload after decompression (this project's default).
+MAX_DECODED_CHUNK_BYTES = 2**30
+_MAX_NDIM = 32
+_MAX_SHAPE = 2**63
+_FETCH_BATCH = 64
+_U32 = struct.Struct("<I")
+
+
+def _node_path(path: str) -> tuple[str, str]:
+    """(store key prefix, absolute node path) of a node path."""
+    prefix = path.strip("/")
+    return prefix, "/" + prefix
+
+
+def _filled(shape: tuple[int, ...], dtype: np.dtype, fill: Any) -> np.ndarray:
+    """Array of ``shape`` holding ``fill`` (object dtype) or zeros with ``None`` in the object
+    fields (structured dtype)."""
+    if dtype.fields is None:
+        out = np.empty(shape, dtype=object)
+        out.fill(fill)
+        return out
+    out = np.zeros(shape, dtype=dtype)
+    for name in dtype.names:
+        if dtype.fields[name][0].hasobject:
+            out[name][...] = None
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+# ----------------------------------------------------------------------------------------------
+# metadata
+# ----------------------------------------------------------------------------------------------
+
+def _parse_dtype(spec: Any, path: str) -> np.dtype:
+    """The numpy dtype of a ``.zarray`` ``dtype`` that holds objects (``|O`` or a list)."""
+    if spec == "|O":
+        return np.dtype(object)
+    if not isinstance(spec, list) or not spec or len(spec) > 4096:
+        raise FormatError(f".zarray dtype {spec!r} is not an object dtype", path)
+    fields = []
+    for entry in spec:
+        if not isinstance(entry, list) or len(entry) not in (2, 3) \
+                or not isinstance(entry[0], str) or not isinstance(entry[1], str):
+            raise FormatError(f"malformed structured dtype field {entry!r}", path)
+        name, code = entry[0], entry[1]
+        if code == "|O":
+            field = np.dtype(object)
+        else:
+            try:
+                field = np.dtype(code)
+            except (TypeError, ValueError) as exc:
+                raise UnknownCodecError(f"unknown field data type {code!r} ({exc})",
+                                        path) from None
+            if field.hasobject or field.fields is not None or field.subdtype is not None:
+                raise FormatError(f"unsupported field data type {code!r}", path)
+        if len(entry) == 3:
+            sub = entry[2]
+            if not isinstance(sub, list) or len(sub) > _MAX_NDIM \
+                    or not all(_is_int(n) and 0 < n < 2**31 for n in sub):
+                raise FormatError(f"malformed subarray shape in field {entry!r}", path)
+            fields.append((name, field, tuple(int(n) for n in sub)))
+        else:
+            fields.append((name, field))
+    try:
+        dtype = np.dtype(fields)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"invalid structured dtype ({exc})", path) from None
+    if not dtype.hasobject:
+        raise FormatError("structured dtype without object fields is not an object dtype", path)
+    return dtype
+
+
+def is_object_array_v2(meta: dict) -> bool:
+    """True when a parsed ``.zarray`` describes an object array this module must handle.
+
+    Parameters
+    ----------
+    meta : dict
+        The parsed ``.zarray`` document.
+
+    Returns
+    -------
+    bool
+        True for dtype ``"|O"`` (whatever its object codec, vlen-utf8 included) and for a
+        structured (list form) dtype with at least one ``"|O"`` field (at any depth).
+    """
+    if not isinstance(meta, Mapping):
+        return False
+    dtype = meta.get("dtype")
+    if dtype == "|O":
+        return True
+    return isinstance(dtype, list) and _has_object_field(dtype, 0)
+
+
+def _has_object_field(spec: list, depth: int) -> bool:
+    if depth > 8:
+        return False
+    for entry in spec:
+        if isinstance(entry, list) and len(entry) >= 2:
+            if entry[1] == "|O":
+                return True
+            if isinstance(entry[1], list) and _has_object_field(entry[1], depth + 1):
+                return True
+    return False
+
+
+def _get_codec(config: Any, path: str, role: str):
+    if not isinstance(config, Mapping) or not isinstance(config.get("id"), str):
+        raise FormatError(f"{role} {config!r} is not a codec configuration", path)
+    try:
+        return numcodecs.get_codec(dict(config))
+    except (ValueError, KeyError) as exc:
+        raise UnknownCodecError(f"unknown {role} codec {config['id']!r} ({exc})", path) from None
+    except TypeError as exc:
+        raise FormatError(f"invalid {role} configuration {config!r} ({exc})", path) from None
+
+
+def _parse_json2_config(config: Mapping, path: str) -> tuple[str, bool]:
+    encoding = config.get("encoding", "utf-8")
+    strict = config.get("strict", True)
+    if not isinstance(encoding, str) or not isinstance(strict, bool):
+        raise FormatError(f"invalid json2 configuration {dict(config)!r}", path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise FormatError(f"json2 configuration names an unknown encoding {encoding!r}",
+                          path) from None
+    return encoding, strict
+
+
+# ----------------------------------------------------------------------------------------------
+# decompression with size checks
+# ----------------------------------------------------------------------------------------------
+
+def _declared_size(codec_id: str, raw: bytes) -> int | None:
+    """Decompressed size announced by the stream header, when the format has one."""
+    if codec_id == "blosc":
+        if len(raw) < 16:
+            return -1
+        return _U32.unpack_from(raw, 4)[0]
+    if codec_id == "lz4":
+        if len(raw) < 4:
+            return -1
+        return _U32.unpack_from(raw, 0)[0]
+    if codec_id == "zstd" and len(raw) >= 6 and raw[:4] == b"\x28\xb5\x2f\xfd":
+        fhd = raw[4]
+        fcs_flag, single, did_flag = fhd >> 6, (fhd >> 5) & 1, fhd & 3
+        pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[did_flag]
+        size = (1 if single else 0, 2, 4, 8)[fcs_flag]
+        if size == 0 or len(raw) < pos + size:
+            return None
+        value = int.from_bytes(raw[pos:pos + size], "little")
+        return value + 256 if size == 2 else value
+    return None
+
+
+def _decompress(codec, raw: bytes, path: str) -> bytes:
+    codec_id = codec.codec_id
+    if codec_id in ("zlib", "gzip"):
+        wbits = zlib.MAX_WBITS if codec_id == "zlib" else 16 + zlib.MAX_WBITS
+        stream = zlib.decompressobj(wbits)
+        try:
+            out = stream.decompress(raw, MAX_DECODED_CHUNK_BYTES + 1)
+        except zlib.error as exc:
+            raise FormatError(f"cannot decompress chunk ({exc})", path) from None
+        if len(out) > MAX_DECODED_CHUNK_BYTES:
+            raise FormatError("decompressed chunk exceeds the size limit", path)
+        if stream.eof and not stream.unused_data:
+            return out
+        # multi-member gzip or a truncated stream: let the codec decide
+    declared = _declared_size(codec_id, raw)
+    if declared is not None and (declared < 0 or declared > MAX_DECODED_CHUNK_BYTES):
+        raise FormatError(f"{codec_id} chunk header announces {declared} bytes, beyond the "
+                          "size limit or truncated", path)
+    try:
+        out = codec.decode(raw)
+    except Exception as exc:  # codec libraries raise assorted types on corrupt input
+        raise FormatError(f"cannot decompress chunk with {codec_id} ({exc})", path) from None
+    out = numcodecs.compat.ensure_bytes(out)
+    if len(out) > MAX_DECODED_CHUNK_BYTES:
+        raise FormatError("decompressed chunk exceeds the size limit", path)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# object codecs: decoding
+# ----------------------------------------------------------------------------------------------
+
+def _decode_vlen(buf: bytes, count: int, text: bool, path: str) -> np.ndarray:
+    """Flat object array of the ``count`` items of a vlen-utf8/vlen-bytes payload."""
+    end = len(buf)
+    if end < 4:
+        raise FormatError("vlen chunk shorter than its item count", path)
+    (items,) = _U32.unpack_from(buf, 0)
+    if items != count:
+        raise FormatError(f"vlen chunk holds {items} items, the chunk has {count} elements",
+                          path)
+    if 4 + 4 * count > end:
+        raise FormatError("vlen chunk too short for its item count", path)
+    out = np.empty(count, dtype=object)
+    pos = 4
+    try:
+        for i in range(count):
+            if pos + 4 > end:
+                raise FormatError(f"vlen chunk truncated at item {i}", path)
+            (length,) = _U32.unpack_from(buf, pos)
+            pos += 4
+            stop = pos + length
+            if stop > end:
+                raise FormatError(f"vlen item {i} of {length} bytes overruns the chunk", path)
+            out[i] = buf[pos:stop].decode("utf-8") if text else buf[pos:stop]
+            pos = stop
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"vlen-utf8 item is not valid UTF-8 ({exc})", path) from None
+    if pos != end:
+        raise FormatError(f"vlen chunk has {end - pos} bytes after its last item", path)
+    return out
+
+
+def _flatten_nested(data: list, shape: tuple[int, ...], path: str) -> list:
+    """Leaves of a nested list whose lengths must follow ``shape`` (row-major order)."""
+    if len(data) != shape[0]:
+        raise FormatError(f"json2 chunk has {len(data)} rows, the chunk has {shape[0]}", path)
+    level = data
+    for extent in shape[1:]:
+        nxt: list = []
+        for row in level:
+            if type(row) is not list or len(row) != extent:
+                raise FormatError("json2 chunk rows do not follow the chunk shape", path)
+            nxt.extend(row)
+        level = nxt
+    return level
+
+
+def _decode_json2(buf: bytes, dtype: np.dtype, shape: tuple[int, ...], encoding: str,
+                  strict: bool, path: str) -> np.ndarray:
+    try:
+        items = json.loads(buf.decode(encoding), strict=strict)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"json2 chunk is not valid JSON ({exc})", path) from None
+    if type(items) is not list or len(items) < 2:
+        raise FormatError("json2 chunk is not a list ending with dtype and shape", path)
+    stored_shape, stored_dtype = items[-1], items[-2]
+    if type(stored_shape) is not list or stored_shape != list(shape):
+        raise FormatError(f"json2 chunk shape {stored_shape!r} is not the chunk shape "
+                          f"{list(shape)}", path)
+    # numcodecs writes ``dtype.str``: "|O" for object arrays, "|V<itemsize>" for structured ones
+    accepted = ("|O",) if dtype.fields is None else ("|O", dtype.str)
+    if stored_dtype not in accepted:
+        raise FormatError(f"json2 chunk dtype {stored_dtype!r} is not {accepted[-1]!r}", path)
+    data = items[:-2]
+    if not shape:
+        if len(data) != 1:
+            raise FormatError("json2 chunk of a 0-d array must hold one element", path)
+        leaves = data
+    else:
+        leaves = _flatten_nested(data, shape, path)
+    out = np.empty(len(leaves), dtype=dtype)
+    try:
+        if dtype.fields is None:
+            for i, value in enumerate(leaves):
+                out[i] = value
+        else:
+            width = len(dtype.names)
+            for i, value in enumerate(leaves):
+                if type(value) is not list or len(value) != width:
+                    raise FormatError(f"json2 record {i} is not a list of {width} fields", path)
+                out[i] = tuple(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise FormatError(f"json2 element does not fit the array dtype ({exc})", path) from None
+    out = out.reshape(shape)
+    return check_decoded_array(out, dtype=dtype, shape=shape, array_path=path)
+
+
+# ----------------------------------------------------------------------------------------------
+# the array
+# ----------------------------------------------------------------------------------------------
+
+class ObjectArrayV2:
+    """A Zarr format 2 object array (``|O`` or structured with ``|O`` fields) read straight
+    from the store.
+
+    Nothing is read when the object is created; chunks are fetched (concurrently) and decoded
+    on indexing.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+        The store holding the array.
+    path : str
+        Node path of the array (leading ``/`` optional; ``""`` or ``"/"`` is the root).
+    meta : dict
+        The parsed ``.zarray`` document.
+    allow_record_scalars : bool, optional
+        Let the restricted pickle decoder build ``np.void`` record scalars (compound datasets
+        without reference fields written by hdmf-zarr 0.13; FORMAT.md 2.5).
+
+    Raises
+    ------
+    FormatError
+        When ``meta`` breaks FORMAT.md (shape, chunks, dtype, separator, order, filter chain).
+    UnknownCodecError
+        When a compressor or filter id, or a field data type, is unknown.
+    """
+
+    def __init__(self, store: Store, path: str, meta: dict, *,
+                 allow_record_scalars: bool = False):
+        self._store = store
+        self._prefix, self._path = _node_path(path)
+        self._allow_record_scalars = bool(allow_record_scalars)
+        where = self._path
+        if not isinstance(meta, Mapping):
+            raise FormatError(".zarray is not a JSON object", where)
+        if meta.get("zarr_format", 2) != 2:
+            raise FormatError(f"zarr_format {meta.get('zarr_format')!r} is not 2", where)
+        shape, chunks = meta.get("shape"), meta.get("chunks")
+        if not isinstance(shape, list) or len(shape) > _MAX_NDIM:
+            raise FormatError(f"shape must be a list of at most {_MAX_NDIM} integers", where)
+        if not all(_is_int(n) and 0 <= n < _MAX_SHAPE for n in shape):
+            raise FormatError(f"shape {shape!r} has an entry that is not a non-negative "
+                              "integer below 2**63", where)
+        if not isinstance(chunks, list) or len(chunks) != len(shape):
+            raise FormatError(f"chunks {chunks!r} must be a list with one entry per axis", where)
+        if not all(_is_int(n) and 0 < n < _MAX_SHAPE for n in chunks):
+            raise FormatError(f"chunks {chunks!r} has an entry that is not a positive integer",
+                              where)
+        self._shape = tuple(int(n) for n in shape)
+        self._chunks = tuple(int(n) for n in chunks)
+        self._dtype = _parse_dtype(meta.get("dtype"), where)
+        order = meta.get("order", "C")
+        if order not in ("C", "F"):
+            raise FormatError(f"order {order!r} is not 'C' or 'F'", where)
+        self._order = order
+        sep = meta.get("dimension_separator")
+        if sep is None:
+            sep = "."
+        if sep not in (".", "/"):
+            raise FormatError(f"dimension_separator {sep!r} is not '.' or '/'", where)
+        self._sep = sep
+        self._fill_raw = meta.get("fill_value")
+
+        compressor = meta.get("compressor")
+        self._compressor = None
+        if compressor is not None:
+            cid = compressor.get("id") if isinstance(compressor, Mapping) else None
+            if cid in OBJECT_CODECS or cid in _UNSUPPORTED_OBJECT_CODECS:
+                raise FormatError(f"object codec {cid!r} cannot be the compressor", where)
+            self._compressor = _get_codec(compressor, where, "compressor")
+
+        filters = meta.get("filters") or []
+        if not isinstance(filters, list):
+            raise FormatError("filters must be a list or null", where)
+        object_at = None
+        for i, config in enumerate(filters):
+            if not isinstance(config, Mapping) or not isinstance(config.get("id"), str):
+                raise FormatError(f"filter {config!r} is not a codec configuration", where)
+            fid = config["id"]
+            if fid in _UNSUPPORTED_OBJECT_CODECS:
+                raise UnknownCodecError(f"unsupported object codec {fid!r}", where)
+            if fid in OBJECT_CODECS:
+                if object_at is not None:
+                    raise FormatError("more than one object codec in filters", where)
+                object_at = i
+        if object_at is None:
+            raise FormatError("object array without an object codec (vlen-utf8, vlen-bytes, "
+                              "json2 or pickle) in filters", where)
+        if object_at != 0:
+            raise FormatError("filters before the object codec are not supported", where)
+        self._object_config = dict(filters[0])
+        self._object_codec = filters[0]["id"]
+        self._byte_filters = [_get_codec(c, where, "filter") for c in filters[1:]]
+        if self._object_codec in ("vlen-utf8", "vlen-bytes") and self._dtype.fields is not None:
+            raise FormatError(f"{self._object_codec} cannot encode a structured dtype", where)
+        if self._object_codec == "json2":
+            self._json_encoding, self._json_strict = _parse_json2_config(self._object_config,
+                                                                         where)
+        if self._object_codec == "vlen-utf8":
+            self._fill = ""
+        elif self._object_codec == "vlen-bytes":
+            self._fill = b""
+        else:
+            self._fill = None
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        """Absolute node path of the array (``/`` for the root)."""
+        return self._path
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Array shape."""
+        return self._shape
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        """Chunk shape."""
+        return self._chunks
+
+    @property
+    def dtype(self) -> np.dtype:
+        """``numpy.dtype(object)`` or the structured dtype with object fields."""
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return math.prod(self._shape)
+
+    @property
+    def object_codec(self) -> str:
+        """Id of the object codec: ``vlen-utf8``, ``vlen-bytes``, ``json2`` or ``pickle``."""
+        return self._object_codec
+
+    @property
+    def fill_value(self) -> Any:
+        """Value of elements whose chunk is absent: ``""`` (vlen-utf8), ``b""`` (vlen-bytes),
+        ``None`` otherwise (object fields of structured arrays; numeric fields are 0). The
+        ``fill_value`` of ``.zarray`` (``0``, ``""``, ``null`` or a pickled base64 string) is
+        never decoded."""
+        return self._fill
+
+    @property
+    def order(self) -> str:
+        """Memory order of the stored chunks (``C`` or ``F``)."""
+        return self._order
+
+    @property
+    def dimension_separator(self) -> str:
+        """Separator of chunk key indices (``.`` or ``/``)."""
+        return self._sep
+
+    @property
+    def nchunks(self) -> int:
+        """Number of chunks of the grid (present or not)."""
+        return math.prod(self._grid())
+
+    def __repr__(self) -> str:
+        return (f"<ObjectArrayV2 {self._path} shape={self._shape} dtype={self._dtype} "
+                f"codec={self._object_codec}>")
+
+    # -- chunk plumbing ------------------------------------------------------------------------
+    def _grid(self) -> tuple[int, ...]:
+        return tuple(-(-s // c) for s, c in zip(self._shape, self._chunks))
+
+    def _chunk_key(self, coords: tuple[int, ...]) -> str:
+        name = self._sep.join(str(i) for i in coords) if coords else "0"
+        return f"{self._prefix}/{name}" if self._prefix else name
+
+    def _check_chunk_limits(self) -> None:
+        count = math.prod(self._chunks)
+        if count > MAX_CHUNK_ELEMENTS:
+            raise FormatError(f"chunk of {count} elements exceeds the limit of "
+                              f"{MAX_CHUNK_ELEMENTS}", self._path)
+        if count * self._dtype.itemsize > MAX_DECODED_CHUNK_BYTES:
+            raise FormatError("chunk memory size exceeds the limit", self._path)
+
+    def _decode_chunk(self, raw: bytes | None) -> np.ndarray:
+        """Full (uncropped) chunk array from its stored bytes (fill when absent)."""
+        shape = self._chunks
+        if raw is None:
+            return self._fill_value_chunk(shape)
+        path = self._path
+        if len(raw) > MAX_ENCODED_CHUNK_BYTES:
+            raise FormatError(f"stored chunk of {len(raw)} bytes exceeds the limit", path)
+        buf = raw
+        if self._compressor is not None:
+            buf = _decompress(self._compressor, buf, path)
+        for codec in reversed(self._byte_filters):
+            try:
+                buf = numcodecs.compat.ensure_bytes(codec.decode(buf))
+            except Exception as exc:  # codec libraries raise assorted types
+                raise FormatError(f"filter {codec.codec_id} failed ({exc})", path) from None
+            if len(buf) > MAX_DECODED_CHUNK_BYTES:
+                raise FormatError("decoded chunk exceeds the size limit", path)
+        count = math.prod(shape)
+        codec = self._object_codec
+        if codec in ("vlen-utf8", "vlen-bytes"):
+            flat = _decode_vlen(buf, count, codec == "vlen-utf8", path)
+            return flat.reshape(shape, order=self._order)
+        if codec == "json2":
+            return _decode_json2(buf, self._dtype, shape, self._json_encoding,
+                                 self._json_strict, path)
+        obj = restricted_loads(buf, array_path=path,
+                               allow_record_scalars=self._allow_record_scalars)
+        return check_decoded_array(obj, dtype=self._dtype, shape=shape, array_path=path)
+
+    def _fill_value_chunk(self, shape: tuple[int, ...]) -> np.ndarray:
+        return _filled(shape, self._dtype, self._fill)
+
+    def _fetch(self, coords_list: list[tuple[int, ...]]):
+        """Yield ``(coords, decoded full chunk)`` for the given chunk coordinates."""
+        self._check_chunk_limits()
+        for start in range(0, len(coords_list), _FETCH_BATCH):
+            batch = coords_list[start:start + _FETCH_BATCH]
+            keys = [self._chunk_key(c) for c in batch]
+            raws = get_many(self._store, keys)
+            for coords, key in zip(batch, keys):
+                yield coords, self._decode_chunk(raws[key])
+
+    def read_chunk(self, coords) -> np.ndarray:
+        """Decode one chunk.
+
+        Parameters
+        ----------
+        coords : tuple of int
+            Chunk grid coordinates, one per axis (``()`` for a 0-d array).
+
+        Returns
+        -------
+        numpy.ndarray
+            The chunk, cropped to the array bounds for edge chunks; filled with
+            :attr:`fill_value` when the chunk key is absent.
+        """
+        coords = tuple(coords)
+        grid = self._grid()
+        if len(coords) != len(grid) or not all(_is_int(c) and 0 <= c < g
+                                                for c, g in zip(coords, grid)):
+            raise IndexError(f"chunk coordinates {coords!r} outside the chunk grid {grid}")
+        coords = tuple(int(c) for c in coords)
+        ((_, chunk),) = list(self._fetch([coords]))
+        crop = tuple(slice(0, min(c, s - i * c))
+                     for i, c, s in zip(coords, self._chunks, self._shape))
+        return chunk[crop]
+
+    # -- indexing ------------------------------------------------------------------------------
+    def _parse_key(self, key):
+        """Per-axis index arrays, which axes an integer drops, and the fancy-axis move."""
+        if not isinstance(key, tuple):
+            key = (key,)
+        n_ellipsis = sum(1 for k in key if k is Ellipsis)
+        if n_ellipsis > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        ndim = self.ndim
+        if n_ellipsis:
+            at = next(i for i, k in enumerate(key) if k is Ellipsis)
+            fill = ndim - (len(key) - 1)
+            if fill < 0:
+                raise IndexError(f"too many indices for array: array is {ndim}-dimensional")
+            key = key[:at] + (slice(None),) * fill + key[at + 1:]
+        if len(key) > ndim:
+            raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but "
+                             f"{len(key)} were indexed")
+        key = key + (slice(None),) * (ndim - len(key))
+        axes, drop, fancy_axis = [], [], None
+        for axis, (k, n) in enumerate(zip(key, self._shape)):
+            if _is_int(k):
+                i = int(k)
+                if i < 0:
+                    i += n
+                if not 0 <= i < n:
+                    raise IndexError(f"index {int(k)} is out of bounds for axis {axis} with "
+                                     f"size {n}")
+                axes.append(np.array([i], dtype=np.intp))
+                drop.append(True)
+            elif isinstance(k, slice):
+                axes.append(np.arange(*k.indices(n), dtype=np.intp))
+                drop.append(False)
+            elif isinstance(k, (list, np.ndarray)):
+                if fancy_axis is not None:
+                    raise IndexError("integer array indices are supported on one axis only")
+                arr = np.asarray(k)
+                if arr.dtype == bool:
+                    if arr.shape != (n,):
+                        raise IndexError(f"boolean index of shape {arr.shape} does not match "
+                                         f"axis {axis} of size {n}")
+                    arr = np.flatnonzero(arr)
+                elif arr.size == 0:
+                    arr = arr.astype(np.intp).reshape(-1)
+                elif arr.dtype.kind not in "iu":
+                    raise IndexError("arrays used as indices must be of integer or boolean type")
+                if arr.ndim != 1:
+                    raise IndexError("only 1-D integer array indices are supported")
+                arr = arr.astype(np.intp)
+                arr = np.where(arr < 0, arr + n, arr)
+                if arr.size and (arr.min() < 0 or arr.max() >= n):
+                    raise IndexError(f"index out of bounds for axis {axis} with size {n}")
+                axes.append(arr)
+                drop.append(False)
+                fancy_axis = axis
+            else:
+                raise IndexError(f"unsupported index {k!r}; use integers, slices, Ellipsis or "
+                                 "1-D integer arrays")
+        move_front = False
+        if fancy_axis is not None:
+            # numpy: with integers beside the array index, the advanced indices are broadcast
+            # together; when they are not adjacent the result axis goes first.
+            adv = sorted([fancy_axis] + [a for a, d in enumerate(drop) if d])
+            move_front = adv[-1] - adv[0] + 1 != len(adv)
+        return axes, drop, fancy_axis, move_front, n_ellipsis > 0
+
+    def _read_selection(self, axes: list[np.ndarray]) -> np.ndarray:
+        out = np.empty(tuple(len(a) for a in axes), dtype=self._dtype)
+        if out.size == 0 and self.ndim:
+            return out
+        groups = []
+        for idx, c in zip(axes, self._chunks):
+            cidx = idx // c
+            order = np.argsort(cidx, kind="stable")
+            sorted_c = cidx[order]
+            cuts = np.flatnonzero(np.diff(sorted_c)) + 1
+            per = {}
+            for part in np.split(order, cuts):
+                chunk_i = int(cidx[part[0]])
+                per[chunk_i] = (part, idx[part] - chunk_i * c)
+            groups.append(per)
+        coords_list = list(itertools.product(*(sorted(g) for g in groups)))
+        for coords, chunk in self._fetch(coords_list):
+            if not coords:
+                out[...] = chunk[...]
+                continue
+            dst = np.ix_(*(groups[a][ci][0] for a, ci in enumerate(coords)))
+            src = np.ix_(*(groups[a][ci][1] for a, ci in enumerate(coords)))
+            out[dst] = chunk[src]
+        return out
+
+    def __getitem__(self, key):
+        axes, drop, fancy_axis, move_front, has_ellipsis = self._parse_key(key)
+        out = self._read_selection(axes)
+        if all(drop) and not has_ellipsis:
+            return out[(0,) * self.ndim]
+        result = out[tuple(0 if d else slice(None) for d in drop)]
+        if move_front:
+            position = fancy_axis - sum(1 for a in range(fancy_axis) if drop[a])
+            result = np.moveaxis(result, position, 0)
+        return result
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("ObjectArrayV2 always reads into a new array; copy=False is not "
+                             "possible")
+        data = self[...]
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            data = data.astype(dtype)
+        return data
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of unsized object")
+        return self._shape[0]
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d array")
+        step = self._chunks[0]
+        for start in range(0, self._shape[0], step):
+            block = self[start:start + step]
+            yield from block
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+# ----------------------------------------------------------------------------------------------
+
+def _plain(value: Any, path: str, depth: int = 0) -> Any:
+    """A value as plain Python objects, which pickle without globals and encode as JSON."""
+    if value is None or type(value) in (str, bytes, int, float, bool):
+        return value
+    if depth > 32:
+        raise UnstorableValueError("value nested too deeply", path)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, path, depth + 1) for k, v in value.items()}
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, np.void):
+        return tuple(_plain(value[name], path, depth + 1) for name in value.dtype.names)
+    if isinstance(value, np.generic):
+        item = value.item()
+        if isinstance(item, np.generic) or type(item) is type(value):
+            raise UnstorableValueError(f"cannot store a {type(value).__name__} value", path)
+        return _plain(item, path, depth + 1)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, tuple):
+        return tuple(_plain(v, path, depth + 1) for v in value)
+    if isinstance(value, list):
+        return [_plain(v, path, depth + 1) for v in value]
+    raise UnstorableValueError(f"cannot store a value of type {type(value).__name__} in an "
+                               "object array", path)
+
+
+def _vlen_payload(items: np.ndarray, text: bool, path: str) -> bytes:
+    parts = [_U32.pack(items.size)]
+    for value in items.ravel(order="C"):
+        if text:
+            if isinstance(value, str):
+                data = str(value).encode("utf-8")
+            elif isinstance(value, (bytes, bytearray)):
+                try:
+                    data = bytes(value).decode("utf-8").encode("utf-8")
+                except UnicodeDecodeError:
+                    raise UnstorableValueError("bytes element is not UTF-8 text", path) from None
+            else:
+                raise UnstorableValueError(f"vlen-utf8 element {value!r} is not a str", path)
+        else:
+            if isinstance(value, (bytes, bytearray)):
+                data = bytes(value)
+            elif isinstance(value, str):
+                data = value.encode("utf-8")
+            else:
+                raise UnstorableValueError(f"vlen-bytes element {value!r} is not bytes", path)
+        parts.append(_U32.pack(len(data)))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _default_chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
+    chunks = [max(1, s) for s in shape]
+    for axis in range(len(chunks)):
+        if math.prod(chunks) <= MAX_CHUNK_ELEMENTS:
+            break
+        rest = math.prod(chunks[axis + 1:])
+        chunks[axis] = max(1, MAX_CHUNK_ELEMENTS // rest)
+    return tuple(chunks)
+
+
+def _packed_dtype(dtype: np.dtype, path: str) -> tuple[np.dtype, list]:
+    """Packed copy of a structured dtype (object fields ``O``) and its ``.zarray`` list form."""
+    fields, spec = [], []
+    for name in dtype.names:
+        field = dtype.fields[name][0]
+        base, sub = field.subdtype if field.subdtype is not None else (field, ())
+        if base.fields is not None:
+            raise UnstorableValueError("nested compound fields are not supported", path)
+        base = np.dtype(object) if base.hasobject else base
+        fields.append((name, base, sub) if sub else (name, base))
+        spec.append([name, base.str, list(sub)] if sub else [name, base.str])
+    return np.dtype(fields), spec
+
+
+def _prepare(data: Any, object_codec: str, path: str) -> tuple[np.ndarray, Any]:
+    """(array to store, ``.zarray`` dtype) from the caller's data."""
+    if not isinstance(data, np.ndarray):
+        if isinstance(data, (list, tuple)):
+            arr = np.empty(len(data), dtype=object)
+            for i, value in enumerate(data):
+                arr[i] = value
+            data = arr
+        else:
+            raise UnstorableValueError(f"cannot store {type(data).__name__} as an object array",
+                                       path)
+    if data.dtype.fields is not None:
+        if object_codec != "pickle":
+            raise UnstorableValueError(f"compound data needs the pickle codec, not "
+                                       f"{object_codec} (FORMAT.md 2.8)", path)
+        return _prepare_compound(data, path)
+    if data.dtype.kind in "US" or data.dtype.hasobject:
+        arr = data.astype(object) if data.dtype.kind in "US" else data
+    else:
+        raise UnstorableValueError(f"data of dtype {data.dtype} is not object data", path)
+    if object_codec in ("json2", "pickle"):
+        out = np.empty(arr.shape, dtype=object)
+        flat_out, flat_in = out.reshape(-1), arr.reshape(-1)
+        for i, value in enumerate(flat_in):
+            flat_out[i] = _plain(value, path)
+        arr = out
+    return arr, "|O"
+
+
+def _prepare_compound(data: np.ndarray, path: str) -> tuple[np.ndarray, Any]:
+    dtype = data.dtype
+    object_names = [n for n in dtype.names if dtype.fields[n][0].hasobject]
+    has_refs = data.size == 0 or any(
+        isinstance(v, Mapping) for n in object_names for v in data[n].reshape(-1))
+    if has_refs:
+        packed, spec = _packed_dtype(dtype, path)
+        out = np.empty(data.shape, dtype=packed)
+        for name in dtype.names:
+            if name in object_names:
+                src, dst = data[name], out[name]
+                for idx in np.ndindex(src.shape):
+                    dst[idx] = _plain(src[idx], path)
+            else:
+                out[name] = data[name]
+        return out, spec
+    # no references: plain |O array of records as Python tuples (FORMAT.md 2.8)
+    out = np.empty(data.shape, dtype=object)
+    flat_out, flat_in = out.reshape(-1), data.reshape(-1)
+    for i in range(flat_in.size):
+        flat_out[i] = _plain(flat_in[i], path)
+    return out, "|O"
+
+
+def _encode_object_chunk(chunk: np.ndarray, object_codec: str, json_codec, path: str) -> bytes:
+    if object_codec == "vlen-utf8":
+        return _vlen_payload(chunk, True, path)
+    if object_codec == "vlen-bytes":
+        return _vlen_payload(chunk, False, path)
+    if object_codec == "json2":
+        try:
+            return bytes(json_codec.encode(chunk))
+        except (TypeError, ValueError) as exc:
+            raise UnstorableValueError(f"cannot encode element as JSON ({exc})", path) from None
+    # Protocol 4 gives the same opcodes as the protocol 5 of the filter configuration for these
+    # arrays, but never numpy's out-of-band ``_frombuffer`` path, which numpy 2.4 takes with
+    # protocol 5 for some object-holding layouts (subarray fields) and which would pickle raw
+    # object pointers.
+    payload = pickle.dumps(chunk, protocol=4)
+    # our own reader must accept what we write: only the allowed globals, no surprises
+    check_decoded_array(restricted_loads(payload, array_path=path), dtype=chunk.dtype,
+                        shape=chunk.shape, array_path=path)
+    return payload
+
+
+def write_object_array_v2(store: Store, path: str, data: Any, *, object_codec: str,
+                          compressor: dict | None, chunks: tuple | None = None,
+                          attributes: dict | None = None,
+                          dimension_separator: str = ".") -> dict[str, dict]:
+    """Write a Zarr format 2 object array (``.zarray``, ``.zattrs``, chunks) into the store.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+        Writable store.
+    path : str
+        Node path of the array (leading ``/`` optional).
+    data : numpy.ndarray
+        Object array (``str`` elements for vlen-utf8, ``bytes`` for vlen-bytes, reference dicts or
+        ``str`` for json2, reference dicts or record tuples for pickle), a ``U``/``S`` array for
+        the vlen codecs, or a structured array whose object fields hold reference dicts or
+        ``str`` (pickle only). A 1-D list is accepted too. A structured array whose object fields
+        hold no dict (and that is not empty) is stored as a plain ``|O`` array of record tuples
+        (FORMAT.md 2.8); otherwise the structured dtype is kept.
+    object_codec : str
+        ``"vlen-utf8"``, ``"vlen-bytes"``, ``"json2"`` or ``"pickle"``.
+    compressor : dict or None
+        numcodecs configuration of the compressor (stored as the codec's full configuration),
+        or None.
+    chunks : tuple of int, optional
+        Chunk shape; default the whole shape (at least 1 per axis, reduced along the first
+        axes when above :data:`MAX_CHUNK_ELEMENTS`).
+    attributes : dict, optional
+        Written as ``.zattrs`` when not None.
+    dimension_separator : str, optional
+        ``"."`` (default) or ``"/"``; written into ``.zarray`` only when ``"/"``.
+
+    Returns
+    -------
+    dict
+        ``{".zarray": <document>, ".zattrs": <attributes>}`` as written (``.zattrs`` only when
+        ``attributes`` is not None), for the caller's consolidated metadata.
+
+    Raises
+    ------
+    UnstorableValueError
+        When an element does not suit the codec, or a chunk exceeds the limits of FORMAT.md 5.
+    ValueError
+        For an unknown ``object_codec``, ``dimension_separator`` or bad ``chunks``.
+    """
+    prefix, where = _node_path(path)
+    if object_codec not in OBJECT_CODECS:
+        raise ValueError(f"object_codec must be one of {OBJECT_CODECS}, not {object_codec!r}")
+    if dimension_separator not in (".", "/"):
+        raise ValueError("dimension_separator must be '.' or '/'")
+    arr, zdtype = _prepare(data, object_codec, where)
+    shape = tuple(int(s) for s in arr.shape)
+    if len(shape) > _MAX_NDIM:
+        raise UnstorableValueError(f"arrays of more than {_MAX_NDIM} dimensions", where)
+    if chunks is None:
+        chunk_shape = _default_chunks(shape)
+    else:
+        chunk_shape = tuple(chunks)
+        if len(chunk_shape) != len(shape) or not all(_is_int(c) and c > 0 for c in chunk_shape):
+            raise ValueError(f"chunks {chunks!r} must hold one positive integer per axis")
+        chunk_shape = tuple(int(c) for c in chunk_shape)
+    if math.prod(chunk_shape) > MAX_CHUNK_ELEMENTS:
+        raise UnstorableValueError(f"chunks of more than {MAX_CHUNK_ELEMENTS} elements cannot "
+                                   "be read back", where)
+
+    codec = None
+    compressor_doc = None
+    if compressor is not None:
+        cid = compressor.get("id") if isinstance(compressor, Mapping) else None
+        if cid in OBJECT_CODECS or cid in _UNSUPPORTED_OBJECT_CODECS:
+            raise ValueError(f"{cid!r} cannot be a compressor")
+        codec = _get_codec(compressor, where, "compressor")
+        config = codec.get_config()
+        compressor_doc = {k: (list(v) if isinstance(v, tuple) else v)
+                          for k, v in sorted(config.items())}
+    if object_codec == "json2":
+        filter_doc = dict(JSON2_FILTER)
+        json_codec = numcodecs.JSON(**{k: v for k, v in JSON2_FILTER.items() if k != "id"})
+    elif object_codec == "pickle":
+        filter_doc, json_codec = dict(PICKLE_FILTER), None
+    else:
+        filter_doc, json_codec = {"id": object_codec}, None
+
+    doc: dict[str, Any] = {"chunks": list(chunk_shape), "compressor": compressor_doc}
+    if dimension_separator == "/":
+        doc["dimension_separator"] = "/"
+    doc.update({"dtype": zdtype, "fill_value": "" if object_codec == "vlen-utf8" else None,
+                "filters": [filter_doc], "order": "C", "shape": list(shape), "zarr_format": 2})
+
+    items: dict[str, bytes] = {}
+    key = (lambda name: f"{prefix}/{name}") if prefix else (lambda name: name)
+    if arr.size:
+        fill = "" if object_codec == "vlen-utf8" else (b"" if object_codec == "vlen-bytes"
+                                                        else None)
+        grid = [range(-(-s // c)) for s, c in zip(shape, chunk_shape)]
+        for coords in itertools.product(*grid):
+            region = tuple(slice(i * c, min((i + 1) * c, s))
+                           for i, c, s in zip(coords, chunk_shape, shape))
+            part = arr[region]
+            if part.shape != chunk_shape:
+                full = _filled(chunk_shape, arr.dtype, fill)
+                full[tuple(slice(0, n) for n in part.shape)] = part
+                part = full
+            else:
+                part = np.ascontiguousarray(part)
+            payload = _encode_object_chunk(part, object_codec, json_codec, where)
+            if codec is not None:
+                payload = bytes(numcodecs.compat.ensure_bytes(codec.encode(payload)))
+            if len(payload) > MAX_ENCODED_CHUNK_BYTES:
+                raise UnstorableValueError(f"encoded chunk of {len(payload)} bytes exceeds the "
+                                           "limit; use smaller chunks", where)
+            name = dimension_separator.join(str(i) for i in coords) if coords else "0"
+            items[key(name)] = payload
+    items[key(".zarray")] = dumps_json(doc)
+    written: dict[str, dict] = {".zarray": doc}
+    if attributes is not None:
+        items[key(".zattrs")] = dumps_json(attributes)
+        written[".zattrs"] = attributes
+    set_many(store, items)
+    return written
