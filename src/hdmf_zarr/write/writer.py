@@ -95,8 +95,28 @@ class BuilderWriter:
         """Write a whole file: the root group builder and everything below it."""
         self._root = root
         self._root_object_id = root.attributes.get("object_id")
+        self.check_tree(root, "/")
         self.write_group(root, "/")
         self.flush()
+
+    def check_tree(self, builder: GroupBuilder, path: str) -> None:
+        """Validate names and attributes of everything not yet written, before the first byte is
+        stored, so that bad input leaves the store as it was.
+
+        Raises
+        ------
+        InvalidNameError, UnstorableValueError
+        """
+        if not self.io.get_written(builder):
+            self._encode_attributes(builder.attributes, path)
+        for name, sub in builder.groups.items():
+            self.check_tree(sub, join_path(path, check_name(name, path)))
+        for name, sub in builder.datasets.items():
+            sub_path = join_path(path, check_name(name, path))
+            if not self.io.get_written(sub):
+                self._encode_attributes(sub.attributes, sub_path)
+        for name, lb in builder.links.items():
+            check_name(lb.name, path)
 
     def flush(self) -> None:
         """Write the collected group documents and drain queued iterators."""
