@@ -121,10 +121,16 @@ class BuilderWriter:
     def flush(self) -> None:
         """Write the collected group documents and drain queued iterators."""
         batch = {}
+        stale = []
         for path, docs in self._group_docs.items():
             for name, doc in docs.items():
                 batch[store_io.node_key(path, name)] = store_io.dumps_json(doc)
+            if self.layout.zarr_format == 2 and ".zattrs" not in docs:
+                # zarr creates an empty .zattrs for the parents of the arrays it creates;
+                # FORMAT.md 2.1 has none on groups without attributes
+                stale.append(store_io.node_key(path, ".zattrs"))
         store_io.set_many(self.store, batch)
+        store_io.delete_keys(self.store, stale)
         self._group_docs.clear()
         self._drain_queue()
 
@@ -377,9 +383,12 @@ class BuilderWriter:
             kw.setdefault("filters", "auto")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # every chunk is stored, also one equal to the fill value (as HDF5 and the released
+            # hdmf-zarr do): readers see the data that was written, not an absent key
             return zarr.create_array(self.store, name=path.strip("/"), shape=shape, dtype=dtype,
                                      chunks=chunks, attributes=attrs,
-                                     zarr_format=self.layout.zarr_format, overwrite=True, **kw)
+                                     zarr_format=self.layout.zarr_format, overwrite=True,
+                                     config={"write_empty_chunks": True}, **kw)
 
     def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
         from ..zarr_bridge.object_array import write_object_array_v2

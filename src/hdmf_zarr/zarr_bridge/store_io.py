@@ -32,6 +32,7 @@ __all__ = [
     "loads_json",
     "list_prefix",
     "list_dir",
+    "delete_keys",
     "delete_prefix",
     "exists",
     "node_key",
@@ -161,6 +162,18 @@ def list_dir(store: Store, prefix: str) -> list[str]:
 def exists(store: Store, key: str) -> bool:
     """True when ``key`` is present in the store."""
     return sync(store.exists(key))
+
+
+def delete_keys(store: Store, keys: Iterable[str]) -> None:
+    """Delete the given keys (absent keys are ignored)."""
+    keys = list(keys)
+    if not keys:
+        return
+
+    async def run():
+        await asyncio.gather(*(store.delete(k) for k in keys))
+
+    sync(run())
 
 
 def delete_prefix(store: Store, prefix: str) -> None:
