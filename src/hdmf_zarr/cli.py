@@ -77,9 +77,7 @@ def _hdf5_is_hdmf(path: Path) -> bool:
     import h5py
 
     with h5py.File(path, "r") as f:
-        attrs = f.attrs
-        return ".specloc" in attrs or (
-            "namespace" in attrs and ("neurodata_type" in attrs or "data_type" in attrs))
+        return _is_typed_root(dict.fromkeys(f.attrs.keys()))
 
 
 def _zarr_layout(path: Path) -> str | None:
@@ -98,18 +96,25 @@ def _zarr_layout(path: Path) -> str | None:
         _close(store)
 
 
+def _is_typed_root(attrs) -> bool:
+    return isinstance(attrs, dict) and (".specloc" in attrs or (
+        "namespace" in attrs and ("neurodata_type" in attrs or "data_type" in attrs)))
+
+
 def _zarr_is_hdmf(path: Path) -> bool:
+    """FORMAT.md 4: a typed root or cached specifications, else any node with HDMF attributes."""
     from .inspect import walk_store
+    from .zarr_bridge.store_io import get_json
 
     store = _open_read_store(path)
     try:
+        root = get_json(store, "zarr.json")
+        attrs = root.get("attributes") if isinstance(root, dict) else get_json(store, ".zattrs")
+        if _is_typed_root(attrs):
+            return True
         nodes = walk_store(store)
     finally:
         _close(store)
-    root = nodes[0].attributes
-    if ".specloc" in root or (
-            "namespace" in root and ("neurodata_type" in root or "data_type" in root)):
-        return True
     return any(key in n.attributes for n in nodes for key in _HDMF_NODE_ATTRIBUTES)
 
 
@@ -305,7 +310,7 @@ def validate(path: str):
     count = len(errors)
     click.echo(f"{count} error{'' if count == 1 else 's'}")
     if count:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

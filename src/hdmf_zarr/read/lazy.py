@@ -85,6 +85,17 @@ class ZarrArray(zarr.Array):
             return out[()]
         return out
 
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
     def astype(self, dtype):
         """A lazy view converting every slice to ``dtype``."""
         return AstypeView(self, dtype)
@@ -102,17 +113,6 @@ class TextArray(ZarrArray):
 
     def __getitem__(self, selection):
         return _to_python_text(super().__getitem__(selection))
-
-    def __iter__(self):
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d array")
-        for i in range(self.shape[0]):
-            yield self[i]
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
 
     def __array__(self, dtype=None, copy=None):
         out = self[...]

@@ -149,7 +149,12 @@ class BuilderWriter:
         links = list(dataset_links)
         for lb in builder.links.values():
             check_name(lb.name, path)
-            links.append(self._link_entry(lb, path))
+            if self._copy_instead_of_link(lb):
+                # a dataset of another file that is to be copied (link_data=False, or a target
+                # that belongs to no store, as export rebuilds them)
+                self.write_dataset(lb.builder, join_path(path, lb.name))
+            else:
+                links.append(self._link_entry(lb, path))
             self.io._set_written(lb)
         attrs = self._encode_attributes(builder.attributes, path)
         if path == "/" and self.io.spec_location is not None:
@@ -176,6 +181,12 @@ class BuilderWriter:
             return True
         src = target.source
         return src is not None and (src == self.io.source or src == self.export_source)
+
+    def _copy_instead_of_link(self, link: LinkBuilder) -> bool:
+        target = link.builder
+        if not isinstance(target, DatasetBuilder) or self._in_this_file(target):
+            return False
+        return not self.link_data or target.source is None
 
     def _link_entry(self, link: LinkBuilder, parent_path: str) -> dict:
         target = link.builder

@@ -424,6 +424,8 @@ class ObjectArrayV2:
                 if object_at is not None:
                     raise FormatError("more than one object codec in filters", where)
                 object_at = i
+            else:
+                _get_codec(config, where, "filter")  # unknown ids fail here
         if object_at is None:
             raise FormatError("object array without an object codec (vlen-utf8, vlen-bytes, "
                               "json2 or pickle) in filters", where)
@@ -589,7 +591,7 @@ class ObjectArrayV2:
         ((_, chunk),) = list(self._fetch([coords]))
         crop = tuple(slice(0, min(c, s - i * c))
                      for i, c, s in zip(coords, self._chunks, self._shape))
-        return chunk[crop]
+        return chunk[crop + (Ellipsis,)]
 
     # -- indexing ------------------------------------------------------------------------------
     def _parse_key(self, key):
@@ -687,7 +689,7 @@ class ObjectArrayV2:
         out = self._read_selection(axes)
         if all(drop) and not has_ellipsis:
             return out[(0,) * self.ndim]
-        result = out[tuple(0 if d else slice(None) for d in drop)]
+        result = out[tuple(0 if d else slice(None) for d in drop) + (Ellipsis,)]
         if move_front:
             position = fancy_axis - sum(1 for a in range(fancy_axis) if drop[a])
             result = np.moveaxis(result, position, 0)
@@ -710,10 +712,12 @@ class ObjectArrayV2:
     def __iter__(self):
         if not self._shape:
             raise TypeError("iteration over a 0-d array")
+        return self._iter_rows()
+
+    def _iter_rows(self):
         step = self._chunks[0]
         for start in range(0, self._shape[0], step):
-            block = self[start:start + step]
-            yield from block
+            yield from self[start:start + step]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -974,13 +978,13 @@ def write_object_array_v2(store: Store, path: str, data: Any, *, object_codec: s
         for coords in itertools.product(*grid):
             region = tuple(slice(i * c, min((i + 1) * c, s))
                            for i, c, s in zip(coords, chunk_shape, shape))
-            part = arr[region]
+            part = arr[region + (Ellipsis,)]  # an array even for 0-d data
             if part.shape != chunk_shape:
                 full = _filled(chunk_shape, arr.dtype, fill)
                 full[tuple(slice(0, n) for n in part.shape)] = part
                 part = full
-            else:
-                part = np.ascontiguousarray(part)
+            elif not part.flags.c_contiguous:
+                part = part.copy(order="C")
             payload = _encode_object_chunk(part, object_codec, json_codec, where)
             if codec is not None:
                 payload = bytes(numcodecs.compat.ensure_bytes(codec.encode(payload)))
