@@ -389,17 +389,73 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise _Refused("pickled chunk uses a persistent id")
 
 
+# How to step over each opcode's argument, from pickletools' own opcode table:
+# (name, kind, size); kind 0 = fixed size, 1 = up to a newline, 2 = two newline-terminated lines,
+# 3 = little-endian length of ``size`` bytes then that many bytes (4: signed length).
+_FIXED, _LINE, _PAIR, _ULEN, _SLEN = range(5)
+
+
+def _opcode_table() -> dict[int, tuple[str, int, int]]:
+    table = {}
+    for op in pickletools.opcodes:
+        arg = op.arg
+        if arg is None:
+            entry = (op.name, _FIXED, 0)
+        elif arg.name == "stringnl_noescape_pair":
+            entry = (op.name, _PAIR, 0)
+        elif arg.n == pickletools.UP_TO_NEWLINE:
+            entry = (op.name, _LINE, 0)
+        elif arg.n >= 0:
+            entry = (op.name, _FIXED, arg.n)
+        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT1:
+            entry = (op.name, _ULEN, 1)
+        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT4:
+            entry = (op.name, _SLEN, 4)
+        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT4U:
+            entry = (op.name, _ULEN, 4)
+        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT8U:
+            entry = (op.name, _ULEN, 8)
+        else:  # pragma: no cover - a future opcode kind: refuse streams using it
+            continue
+        table[op.code.encode("latin-1")[0]] = entry
+    return table
+
+
+_OPCODES = _opcode_table()
+_STOP = ord(pickle.STOP)
+
+
 def _prescan(data: bytes) -> None:
-    """Walk the opcodes without running them; refuse the forbidden ones."""
-    try:
-        for opcode, _arg, _pos in pickletools.genops(data):
-            why = _FORBIDDEN_OPCODES.get(opcode.name)
-            if why is not None:
-                raise _Refused(f"pickled chunk uses a {why} (opcode {opcode.name})")
-    except _Refused:
-        raise
-    except Exception as exc:  # truncated or invalid stream
-        raise _Malformed(f"invalid pickle stream: {exc}") from None
+    """Step over the opcodes without running them (the same way the unpickler reads them);
+    refuse the forbidden ones and unknown or truncated streams."""
+    end = len(data)
+    pos = 0
+    table, find = _OPCODES, data.find
+    while pos < end:
+        code = data[pos]
+        pos += 1
+        entry = table.get(code)
+        if entry is None:
+            raise _Malformed(f"invalid pickle opcode {code:#04x} at byte {pos - 1}")
+        name, kind, size = entry
+        if name in _FORBIDDEN_OPCODES:
+            raise _Refused(f"pickled chunk uses a {_FORBIDDEN_OPCODES[name]} (opcode {name})")
+        if kind == _FIXED:
+            pos += size
+        elif kind == _LINE or kind == _PAIR:
+            for _ in range(1 if kind == _LINE else 2):
+                newline = find(b"\n", pos)
+                if newline < 0:
+                    raise _Malformed(f"pickle opcode {name} without its line argument")
+                pos = newline + 1
+        else:
+            length = int.from_bytes(data[pos:pos + size], "little", signed=kind == _SLEN)
+            if length < 0:
+                raise _Malformed("negative length in pickle stream")
+            pos += size + length
+        if code == _STOP:
+            return
+    raise _Malformed("pickle stream truncated (no STOP opcode)")
 
 
 def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool = False) -> object:

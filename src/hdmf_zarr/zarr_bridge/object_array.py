@@ -400,7 +400,7 @@ class ObjectArrayV2:
         if sep not in (".", "/"):
             raise FormatError(f"dimension_separator {sep!r} is not '.' or '/'", where)
         self._sep = sep
-        self._fill_raw = meta.get("fill_value")
+        # ``fill_value`` (0, "", null, or 0.13's base64 pickle "gAVLAC4=") is never decoded
 
         compressor = meta.get("compressor")
         self._compressor = None
