@@ -46,7 +46,14 @@ def _open_read_store(path):
     except ImportError:
         open_store = None
     if open_store is not None:
-        return open_store(str(path), mode="r")
+        from .errors import HdmfZarrError
+
+        try:
+            opened = open_store(str(path), mode="r")
+        except HdmfZarrError as exc:
+            raise click.ClickException(str(exc)) from exc
+        # open_store returns (store, location); accept a bare store as well
+        return opened[0] if isinstance(opened, tuple) else opened
     import zarr
     from zarr.core.sync import sync
 
@@ -241,7 +248,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
             raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
         _remove_existing(dst)
 
-    with tqdm(total=3, unit="stage", file=sys.stderr, leave=True,
+    with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
               bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
         try:
             _export(src, src_kind, dst, dst_kind, fmt, bar)

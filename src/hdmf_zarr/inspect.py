@@ -394,7 +394,7 @@ def _sizes(store: Store, keys: list[str]) -> dict[str, int]:
             out.extend(await asyncio.gather(*(one(k) for k in batch)))
         return out
 
-    return dict(zip(keys, sync(run())))
+    return dict(zip(keys, sync(run()), strict=True))
 
 
 def _is_document(key: str, zarr_format: int) -> bool:
