@@ -18,6 +18,7 @@ from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuild
 from ..errors import FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError, \
     ReferenceResolutionError
 from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
+from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
@@ -235,22 +236,42 @@ class StoreReader:
         self._scalar_refs.clear()
         return root
 
-    def _split_attrs(self, builder, na: NodeAttributes, where: str) -> dict:
+    def _split_attrs(self, builder, na: NodeAttributes, where: str, spec=None) -> dict:
         attrs = {}
         for key, value in na.attributes.items():
             if isinstance(value, RefTarget):
                 self._pending_attr_refs.append((builder, key, value, f"{where}@{key}"))
             else:
-                attrs[key] = value
+                attrs[key] = _typed_attribute(value, spec, key)
         return attrs
 
-    def _build_group(self, path: str, name: str) -> GroupBuilder:
+    def _node_spec(self, attrs: dict, parent_spec, name: str, is_dataset: bool):
+        """The spec of a node: its own type's spec when typed, else the parent spec's child of
+        that name; None when unknown. Used to give attributes their spec's numeric type, which
+        JSON does not keep (HDF5 does)."""
+        ns = attrs.get("namespace")
+        dt = attrs.get("neurodata_type", attrs.get("data_type"))
+        if isinstance(ns, str) and isinstance(dt, str):
+            try:
+                return self.io.manager.namespace_catalog.get_spec(ns, dt)
+            except Exception:  # namespace not loaded: attributes keep their JSON types
+                return None
+        if parent_spec is None:
+            return None
+        getter = getattr(parent_spec, "get_dataset" if is_dataset else "get_group", None)
+        try:
+            return getter(name) if getter is not None else None
+        except Exception:
+            return None
+
+    def _build_group(self, path: str, name: str, parent_spec=None) -> GroupBuilder:
         node = self.nodes[path]
         where = "/" + path
         na = self.layout.decode_attributes(node.attrs, where, is_dataset=False)
+        spec = self._node_spec(na.attributes, parent_spec, name, is_dataset=False)
         gb = GroupBuilder(name, source=self.io.source)
         gb.location = "/" + path.rpartition("/")[0] if path else None
-        for key, value in self._split_attrs(gb, na, where).items():
+        for key, value in self._split_attrs(gb, na, where, spec).items():
             gb.set_attribute(key, value)
         for child in sorted(self._children.get(path, [])):
             if path == "" and self.spec_location and child == self.spec_location:
@@ -258,9 +279,9 @@ class StoreReader:
             child_name = child.rpartition("/")[2]
             cnode = self.nodes[child]
             if cnode.kind == "group":
-                gb.set_group(self._build_group(child, child_name))
+                gb.set_group(self._build_group(child, child_name, spec))
             else:
-                gb.set_dataset(self._build_dataset(child, child_name))
+                gb.set_dataset(self._build_dataset(child, child_name, spec))
         for entry in na.links:
             self._pending_links.append((gb, entry, f"{where.rstrip('/')}/{entry.name}"))
         self.by_path["/" + path] = gb
@@ -278,10 +299,11 @@ class StoreReader:
         return array_from_metadata(self.store, path, node.meta, node.attrs,
                                    self.layout.zarr_format)
 
-    def _build_dataset(self, path: str, name: str) -> DatasetBuilder:
+    def _build_dataset(self, path: str, name: str, parent_spec=None) -> DatasetBuilder:
         node = self.nodes[path]
         where = "/" + path
         na = self.layout.decode_attributes(node.attrs, where, is_dataset=True)
+        spec = self._node_spec(na.attributes, parent_spec, name, is_dataset=True)
         raw = self._raw_array(path, node, na)
         shape = tuple(raw.shape)
         scalar = shape == () or (na.scalar and shape == (1,))
@@ -319,7 +341,7 @@ class StoreReader:
         db = DatasetBuilder(name, data=data, dtype=dtype, source=self.io.source,
                             dimension_labels=tuple(labels) if labels else None)
         db.location = "/" + path.rpartition("/")[0] if "/" in path else "/"
-        for key, value in self._split_attrs(db, na, where).items():
+        for key, value in self._split_attrs(db, na, where, spec).items():
             db.set_attribute(key, value)
         if scalar_ref is not None:
             self._scalar_refs.append((db, *scalar_ref))
@@ -359,6 +381,29 @@ def gb_path(builder) -> str:
         names.append(cur.name)
         cur = cur.parent
     return "/".join(reversed(names))
+
+
+def _typed_attribute(value, spec, key: str):
+    """``value`` converted to the numeric type the spec gives attribute ``key`` (JSON keeps
+    numbers untyped); unchanged when the spec says nothing numeric about it."""
+    if spec is None or not isinstance(value, (int, float, bool, list)):
+        return value
+    try:
+        attr_spec = spec.get_attribute(key)
+    except Exception:
+        return value
+    dtype_name = getattr(attr_spec, "dtype", None)
+    if not isinstance(dtype_name, str):
+        return value
+    dtype = numpy_dtype_for_name(dtype_name.lower())
+    if dtype is None:
+        return value
+    try:
+        if isinstance(value, list):
+            return np.asarray(value, dtype=dtype)
+        return dtype.type(value)
+    except (TypeError, ValueError, OverflowError):
+        return value
 
 
 def _scalar_value(value):

@@ -249,6 +249,8 @@ class BuilderWriter:
         if self._maybe_link_dataset(builder, data, path, link_data):
             self.io._set_written(builder)
             return
+        if not settings and _is_h5py_dataset(data):
+            settings = self._settings_from_hdf5(data)
         attrs = self._encode_attributes(builder.attributes, path)
         where = path
         try:
@@ -285,11 +287,31 @@ class BuilderWriter:
             self.layout.encode_link(name, source, target_path))
         return True
 
+    def _settings_from_hdf5(self, dset) -> dict:
+        """Storage settings equivalent to an HDF5 dataset's chunks and filters (FORMAT.md 6);
+        an uncompressed HDF5 dataset gets the layout's default compressor."""
+        from .hdf5_filters import codecs_from_h5py
+
+        mapped = codecs_from_h5py(dset, self.layout.zarr_format)
+        settings = {}
+        if mapped.get("chunks"):
+            settings["chunks"] = tuple(mapped["chunks"])
+        if self.layout.zarr_format == 2:
+            if mapped.get("compressor") is not None:
+                settings["compressor"] = mapped["compressor"]
+            if mapped.get("filters"):
+                settings["filters"] = list(mapped["filters"])
+        elif mapped.get("compressors"):
+            settings["zarr3_compressors"] = list(mapped["compressors"])
+        return settings
+
     def _array_kwargs(self, settings: dict, where: str, kind: DataKind) -> dict:
         kw = {}
         if settings.get("chunks") not in (None, True):
             kw["chunks"] = tuple(int(c) for c in settings["chunks"])
-        if kind.kind == "numeric":
+        if "zarr3_compressors" in settings:
+            kw["compressors"] = settings["zarr3_compressors"]
+        elif kind.kind == "numeric":
             kw["compressors"] = compressors_for(settings.get("compressor"),
                                                 self.layout.zarr_format, where)
             kw["filters"] = filters_for(settings.get("filters"), self.layout.zarr_format, where)
@@ -536,6 +558,14 @@ class BuilderWriter:
                 self._dci_queue.append((arr, dci, path))
 
 
+def _is_h5py_dataset(data) -> bool:
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        return False
+    return isinstance(data, h5py.Dataset)
+
+
 def _labels(builder, shape: tuple) -> tuple | None:
     """The builder's dimension labels when they fit the data's rank (FORMAT.md 2.1, 3.7)."""
     labels = getattr(builder, "dimension_labels", None)
@@ -556,7 +586,13 @@ def _default_iter_chunks(dci, dtype: np.dtype) -> tuple:
 
 
 def _list_shape(data, kind: DataKind) -> tuple:
-    """Shape of nested lists (compound rows count as elements)."""
+    """Shape of nested lists (compound rows count as elements; ragged data is an error)."""
+    if kind.kind != "compound":
+        try:
+            return np.shape(data) if kind.kind == "numeric" else _object_shape(data)
+        except ValueError:
+            raise UnsupportedDataError("ragged nested lists cannot be stored as one array; use "
+                                       "a VectorIndex (ragged column)", "") from None
     shape = []
     cur = data
     while isinstance(cur, (list, tuple)):
@@ -568,6 +604,25 @@ def _list_shape(data, kind: DataKind) -> tuple:
         cur = cur[0]
         if kind.kind == "compound":
             break
+    return tuple(shape)
+
+
+def _object_shape(data) -> tuple:
+    """Shape of nested lists of text, bytes or references (numpy would split strings)."""
+    shape = []
+    cur = data
+    while isinstance(cur, (list, tuple, np.ndarray)):
+        if isinstance(cur, np.ndarray):
+            return tuple(shape) + cur.shape
+        shape.append(len(cur))
+        if not cur:
+            break
+        first = cur[0]
+        if isinstance(first, (list, tuple, np.ndarray)):
+            lengths = {len(c) if not isinstance(c, np.ndarray) else c.shape[0] for c in cur}
+            if len(lengths) != 1:
+                raise ValueError("ragged")
+        cur = first
     return tuple(shape)
 
 
