@@ -236,6 +236,10 @@ class ZarrIO(HDMFIO):
         store = self._store
         if store is not None:
             self._store = None
+            staged = getattr(store, "hdmf_zarr_staged_zip", None)
+            if staged is not None:
+                staged.pack()
+                return
             close = getattr(store, "close", None)
             if close is not None:
                 try:

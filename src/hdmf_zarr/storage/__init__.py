@@ -14,7 +14,8 @@ from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
 
-__all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url"]
+__all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
+           "StagedZip"]
 
 _READ_MODES = ("r", "r-")
 
@@ -81,10 +82,13 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
                                  location)
         if read_only and not os.path.isfile(location):
             raise NotHdmfStoreError("no such zip file", location)
-        zmode = "r" if read_only else "w"
-        if zmode == "w" and os.path.exists(location) and mode in ("w-", "x"):
+        from zarr.core.sync import sync
+
+        if read_only:
+            return sync(ZipStore.open(location, mode="r")), location
+        if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
-        return ZipStore(location, mode=zmode), location
+        return StagedZip(location).store, location
     if read_only:
         if not os.path.exists(location):
             raise NotHdmfStoreError("no such file or directory", location)
@@ -134,3 +138,45 @@ def array_location(data: Any) -> tuple[str, str] | None:
     if getter is not None:
         return getter
     return None
+
+
+class StagedZip:
+    """A zip store written once: the write goes to a staging directory beside the zip file, and
+    :meth:`pack` stores every key into the zip exactly once (a zip member cannot be replaced, and
+    the writer rewrites some documents, e.g. consolidated metadata).
+
+    Parameters
+    ----------
+    location : str
+        Path of the ``.zip`` file to create.
+    """
+
+    def __init__(self, location: str):
+        import tempfile
+
+        self.location = location
+        parent = os.path.dirname(location) or "."
+        os.makedirs(parent, exist_ok=True)
+        self.staging = tempfile.mkdtemp(prefix=".staging-", suffix=".zarr", dir=parent)
+        self.store = LocalStore(self.staging)
+        self.store.hdmf_zarr_staged_zip = self
+
+    def pack(self) -> None:
+        """Write the zip file from the staging directory, then remove the staging directory."""
+        import shutil
+        import zipfile
+
+        tmp = self.location + ".partial"
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for root, _dirs, files in os.walk(self.staging):
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    zf.write(full, os.path.relpath(full, self.staging).replace(os.sep, "/"))
+        os.replace(tmp, self.location)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Remove the staging directory without writing the zip file."""
+        import shutil
+
+        shutil.rmtree(self.staging, ignore_errors=True)

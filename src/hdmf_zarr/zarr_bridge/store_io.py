@@ -165,9 +165,10 @@ def exists(store: Store, key: str) -> bool:
 
 
 def delete_keys(store: Store, keys: Iterable[str]) -> None:
-    """Delete the given keys (absent keys are ignored)."""
+    """Delete the given keys (absent keys are ignored; nothing happens on stores that cannot
+    delete, such as zip)."""
     keys = list(keys)
-    if not keys:
+    if not keys or not getattr(store, "supports_deletes", True):
         return
 
     async def run():
