@@ -16,7 +16,7 @@ from zarr.core.array import Array, AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
-from ..errors import FormatError
+from ..errors import FormatError, UnknownCodecError
 
 __all__ = ["array_from_metadata", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
@@ -144,7 +144,10 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
             return TextArray(async_array)
         return ZarrArray(async_array)
     except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
-        raise FormatError(f"Zarr cannot open this array: {exc}", path) from None
+        where = "/" + path.strip("/")
+        if "codec" in str(exc).lower():
+            raise UnknownCodecError(f"unknown codec: {exc}", where) from None
+        raise FormatError(f"Zarr cannot open this array: {exc}", where) from None
 
 
 class ObjectDataset(HDMFDataset):
