@@ -3,14 +3,12 @@ was already stored is lost."""
 
 import json
 import os
-import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hdmf.backends.errors import UnsupportedOperation
-from pynwb import NWBHDF5IO, TimeSeries
+from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
 from hdmf_zarr import NWBZarrIO, ZarrIO

@@ -12,7 +12,7 @@ import zarr
 from hdmf_zarr.errors import NotHdmfStoreError
 from hdmf_zarr.inspect import NodeInfo, _itemsize_v3, detect_layout, format_tree, walk_store
 
-LEGACY = Path("/work/shared/data/legacy")
+LEGACY = Path(__file__).resolve().parents[2] / "shared" / "data" / "legacy"
 PICKLE = LEGACY / "ecephys_pickle_refs.nwb.zarr"
 JSON = LEGACY / "ecephys_json_refs.nwb.zarr"
 

@@ -17,11 +17,11 @@ from hdmf.backends.utils import NamespaceToBuilderHelper, WriteStatusTracker
 from hdmf.build import Builder, BuildManager, TypeMap
 from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
-from hdmf.utils import docval, get_docval, getargs, popargs
+from hdmf.utils import docval, getargs, popargs
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 
-from .errors import LinkResolutionError, NotHdmfStoreError, StoreModeError
+from .errors import LinkResolutionError, StoreModeError
 from .format.layout import DEFAULT_SPEC_LOC_DIR as _SPEC_DIR
 from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
 from .format.layout import Layout

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from hdmf.build import BuildManager
 from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
-from zarr.abc.store import Store
 
 from .backend import ZarrIO
 

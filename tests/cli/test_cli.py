@@ -15,10 +15,10 @@ from pynwb import NWBHDF5IO
 from hdmf_zarr.cli import _open_read_store, main
 from hdmf_zarr.inspect import detect_layout, walk_store
 
-LEGACY = Path("/work/shared/data/legacy")
+LEGACY = Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy"
 PICKLE = LEGACY / "ecephys_pickle_refs.nwb.zarr"
 JSON = LEGACY / "ecephys_json_refs.nwb.zarr"
-REAL = Path("/work/shared/data/real")
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 WITH_EXTENSION = REAL / "pynwb-back-compat" / "2.1.0_nwbfile_with_extension.nwb"
 ELECTRICAL_SERIES = REAL / "dandi_nwb_test_data_v2.0.1" / "test_ElectricalSeries.nwb"
 TIMESERIES_NO_UNIT = REAL / "pynwb-back-compat" / "1.5.1_timeseries_no_unit.nwb"

@@ -8,7 +8,7 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
-from pynwb import NWBFile, TimeSeries
+from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
 from datetime import datetime, timezone
 

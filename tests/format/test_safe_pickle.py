@@ -19,7 +19,7 @@ from hdmf_zarr.format.safe_pickle import (
     restricted_loads,
 )
 
-LEGACY = Path("/work/shared/data/legacy/ecephys_pickle_refs.nwb.zarr")
+LEGACY = Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy" / "ecephys_pickle_refs.nwb.zarr"
 REF_DTYPE = np.dtype([("idx_start", "<i4"), ("count", "<i4"), ("timeseries", "O")])
 
 

@@ -20,8 +20,8 @@ from hdmf_zarr.zarr_bridge.object_array import (
     JSON2_FILTER,
     ObjectArrayV2,
     is_object_array_v2,
-    write_object_array_v2,
 )
+from hdmf_zarr.zarr_bridge.object_array_write import write_object_array_v2
 from hdmf_zarr.zarr_bridge.store_io import (
     dumps_json,
     get_bytes,
@@ -31,7 +31,7 @@ from hdmf_zarr.zarr_bridge.store_io import (
     set_many,
 )
 
-LEGACY = Path("/work/shared/data/legacy")
+LEGACY = Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy"
 PICKLE_STORE = "ecephys_pickle_refs.nwb.zarr"
 JSON_STORE = "ecephys_json_refs.nwb.zarr"
 BLOSC = {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}

@@ -8,7 +8,6 @@ reference attributes are resolved once the whole tree exists, through a path ind
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 

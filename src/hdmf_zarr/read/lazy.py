@@ -12,7 +12,7 @@ import numpy as np
 import zarr
 from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
-from zarr.core.array import Array, AsyncArray
+from zarr.core.array import AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 

@@ -15,7 +15,7 @@ def write_text_scalar(store, path: str, text: str, layout) -> None:
     codec, no compressor and ``zarr_dtype: "scalar"``, readable by the released hdmf-zarr.
     """
     if layout.zarr_format == 2:
-        from ..zarr_bridge.object_array import write_object_array_v2
+        from ..zarr_bridge.object_array_write import write_object_array_v2
 
         write_object_array_v2(store, path, np.array([text], dtype=object), object_codec="json2",
                               compressor=None, attributes={"zarr_dtype": "scalar"})

@@ -424,7 +424,7 @@ class BuilderWriter:
                                      config={"write_empty_chunks": True}, **kw)
 
     def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
-        from ..zarr_bridge.object_array import write_object_array_v2
+        from ..zarr_bridge.object_array_write import write_object_array_v2
         from ..format.layout2 import DEFAULT_COMPRESSOR_V2
 
         compressor = settings.get("compressor")
