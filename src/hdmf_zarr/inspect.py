@@ -17,14 +17,13 @@ import asyncio
 import json
 import math
 import posixpath
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 
-from .errors import FormatError, NotHdmfStoreError
+from .errors import FormatError
 from .zarr_bridge.store_io import get_json, get_many, list_prefix, loads_json
 
 __all__ = ["NodeInfo", "detect_layout", "walk_store", "format_tree"]
@@ -132,43 +131,17 @@ def _ensure_open(store: Store) -> None:
 
 
 def detect_layout(store: Store) -> str:
-    """``"L3"`` or ``"L2"``, by FORMAT.md section 4.
-
-    Parameters
-    ----------
-    store : zarr.abc.store.Store
-        The store whose root is inspected.
-
-    Returns
-    -------
-    str
+    """``"L3"`` or ``"L2"``, by FORMAT.md section 4 (see ``read.builders.detect_layout``).
 
     Raises
     ------
     NotHdmfStoreError
         When the store root holds no Zarr group (no documents, or an array root).
     """
+    from .read.builders import detect_layout as _detect
+
     _ensure_open(store)
-    docs = get_many(store, ["zarr.json", ".zgroup", ".zmetadata"])
-    v2 = docs[".zgroup"] is not None or docs[".zmetadata"] is not None
-    if docs["zarr.json"] is not None:
-        root = loads_json(docs["zarr.json"], "zarr.json")
-        if isinstance(root, dict) and root.get("zarr_format") == 3:
-            if root.get("node_type") != "group":
-                raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-            if v2:
-                warnings.warn("the store root has both zarr.json and .zgroup; reading it as L3",
-                              UserWarning, stacklevel=2)
-            return "L3"
-    if docs[".zgroup"] is not None:
-        root = loads_json(docs[".zgroup"], ".zgroup")
-        if isinstance(root, dict) and root.get("zarr_format") == 2:
-            return "L2"
-    elif docs[".zmetadata"] is not None:
-        return "L2"
-    if get_many(store, [".zarray"])[".zarray"] is not None:
-        raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-    raise NotHdmfStoreError("no Zarr group at the store root", "/")
+    return _detect(store).name
 
 
 # --- gathering the documents ----------------------------------------------------------------

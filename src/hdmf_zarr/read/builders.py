@@ -61,13 +61,18 @@ def detect_layout(store) -> Layout:
                 raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
             if docs[".zgroup"] is not None:
                 warnings.warn("the store holds both zarr.json and .zgroup at its root; reading "
-                              "it as Zarr format 3", UserWarning, stacklevel=3)
+                              "it as L3 (Zarr format 3)", UserWarning, stacklevel=3)
             return L3()
-    if docs[".zgroup"] is not None or docs[".zmetadata"] is not None:
+    if docs[".zgroup"] is not None:
+        root = store_io.loads_json(docs[".zgroup"], ".zgroup")
+        if isinstance(root, dict) and root.get("zarr_format") == 2:
+            return L2()
+    elif docs[".zmetadata"] is not None:
         return L2()
     if docs[".zarray"] is not None:
         raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-    raise NotHdmfStoreError("not a Zarr store: no zarr.json or .zgroup at the root", "/")
+    raise NotHdmfStoreError(
+        "not a Zarr store: no Zarr group at the store root (no zarr.json or .zgroup)", "/")
 
 
 def _v3_node(doc: dict, key: str) -> NodeDocument:
