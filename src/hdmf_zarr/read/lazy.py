@@ -150,11 +150,11 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
         raise FormatError(f"Zarr cannot open this array: {exc}", where) from None
 
 
-class ObjectDataset(HDMFDataset):
-    """An ``HDMFDataset`` over an L2 object array (``ObjectArrayV2``): text, byte strings or
-    records, returned as numpy object arrays of Python values.
+class _WrappedDataset(HDMFDataset):
+    """An ``HDMFDataset`` over one of our raw arrays (``zarr.Array`` or ``ObjectArrayV2``).
 
-    Zarr-Python 3 cannot open these arrays (FORMAT.md 2.8), so they are not ``zarr.Array``.
+    ``HDMFDataset.__init__`` restricts the wrapped type through docval, so the raw array is held
+    directly instead.
     """
 
     def __init__(self, array):
@@ -165,10 +165,6 @@ class ObjectDataset(HDMFDataset):
         return self._raw
 
     @property
-    def dtype(self):
-        return self._raw.dtype
-
-    @property
     def shape(self):
         return tuple(self._raw.shape)
 
@@ -176,23 +172,35 @@ class ObjectDataset(HDMFDataset):
     def ndim(self):
         return len(self.shape)
 
-    @property
-    def chunks(self):
-        return self._raw.chunks
-
     def __len__(self):
-        return self.shape[0]
-
-    def __getitem__(self, key):
-        return self._raw[key]
+        return self.shape[0] if self.shape else 1
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __array__(self, dtype=None, copy=None):
-        out = np.asarray(self._raw[...])
+        out = np.asarray(self[...] if self.shape else self[()])
         return out if dtype is None else out.astype(dtype)
+
+
+class ObjectDataset(_WrappedDataset):
+    """An ``HDMFDataset`` over an L2 object array (``ObjectArrayV2``): text, byte strings or
+    records, returned as numpy object arrays of Python values.
+
+    Zarr-Python 3 cannot open these arrays (FORMAT.md 2.8), so they are not ``zarr.Array``.
+    """
+
+    @property
+    def dtype(self):
+        return self._raw.dtype
+
+    @property
+    def chunks(self):
+        return self._raw.chunks
+
+    def __getitem__(self, key):
+        return self._raw[key]
 
     def astype(self, dtype):
         """A lazy view converting every slice to ``dtype``."""
@@ -209,40 +217,17 @@ class ObjectDataset(HDMFDataset):
 ObjectMapper.no_convert(ObjectDataset)
 
 
-class _LazyResolverBase(HDMFDataset):
-    """Shared behaviour of the resolver datasets: a raw array plus the reader resolving paths.
-
-    ``HDMFDataset.__init__`` restricts the wrapped type through docval; our raw arrays
-    (``zarr.Array`` or ``ObjectArrayV2``) are held directly instead.
-    """
+class _LazyResolverBase(_WrappedDataset):
+    """Shared behaviour of the resolver datasets: a raw array plus the reader resolving paths."""
 
     def __init__(self, dataset, reader, **kwargs):
-        self._raw = dataset
+        super().__init__(dataset)
         self._reader = reader
         self._kwargs = kwargs
 
     @property
-    def dataset(self):
-        return self._raw
-
-    @property
     def io(self):
         return self._reader.io
-
-    @property
-    def shape(self):
-        return tuple(self._raw.shape)
-
-    def __len__(self):
-        return self.shape[0] if self.shape else 1
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __array__(self, dtype=None, copy=None):
-        out = self[...] if self.shape else self[()]
-        return np.asarray(out, dtype=dtype)
 
     def invert(self):
         """The resolver of the other kind (builders <-> containers) over the same data."""
