@@ -387,9 +387,15 @@ def gb_path(builder) -> str:
     return "/".join(reversed(names))
 
 
+_SIZED_INTEGER_NAMES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                  "uint64", "bool"})
+
+
 def _typed_attribute(value, spec, key: str):
-    """``value`` converted to the numeric type the spec gives attribute ``key`` (JSON keeps
-    numbers untyped); unchanged when the spec says nothing numeric about it."""
+    """``value`` converted to the integer or bool type the spec gives attribute ``key`` (JSON
+    keeps numbers untyped, and hdmf checks ``int64``/``uint*`` attributes by type); unchanged
+    when the spec says nothing about it. Floats stay Python floats: narrowing a JSON float to a
+    ``float32`` spec would lose digits a non-conforming writer stored."""
     if spec is None or not isinstance(value, (int, float, bool, list)):
         return value
     try:
@@ -399,9 +405,9 @@ def _typed_attribute(value, spec, key: str):
     dtype_name = getattr(attr_spec, "dtype", None)
     if not isinstance(dtype_name, str):
         return value
+    if dtype_name.lower() not in _SIZED_INTEGER_NAMES:
+        return value  # generic "int"/"uint"/"numeric": hdmf accepts Python numbers
     dtype = numpy_dtype_for_name(dtype_name.lower())
-    if dtype is None:
-        return value
     try:
         if isinstance(value, list):
             return np.asarray(value, dtype=dtype)
