@@ -190,3 +190,23 @@ def test_dangling_link_warns_and_rest_reads(tmp_path, fmt):
             builder = io.read_builder()
         assert "timestamps" not in builder["acquisition"]["user"].links
         assert list(builder["acquisition"]["linked"]["data"].data[:]) == [5.0, 6.0, 7.0]
+
+
+@LAYOUTS
+def test_append_rows_in_place_keeps_consolidated_metadata(tmp_path, fmt):
+    """hdmf appends to read datasets in place (append_data); closing the IO brings the
+    consolidated metadata in step even when write() is not called."""
+    path = tmp_path / "f.nwb.zarr"
+    nwb = mock_NWBFile()
+    nwb.add_trial_column("stim", "stimulus")
+    nwb.add_trial(start_time=0.0, stop_time=1.0, stim="a")
+    with NWBZarrIO(str(path), "w", zarr_format=fmt) as io:
+        io.write(nwb)
+    with NWBZarrIO(str(path), "a") as io:
+        io.read().add_trial(start_time=1.0, stop_time=2.0, stim="bé")
+    for mode in ("r", "r-"):
+        with NWBZarrIO(str(path), mode) as io:
+            trials = io.read().trials.to_dataframe()
+            assert trials["start_time"].tolist() == [0.0, 1.0]
+            assert trials["stop_time"].tolist() == [1.0, 2.0]
+            assert trials["stim"].tolist() == ["a", "bé"]

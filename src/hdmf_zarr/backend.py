@@ -234,6 +234,11 @@ class ZarrIO(HDMFIO):
                 other.close()
         self._external.clear()
         store = self._store
+        if store is not None and self.__mode in ("r+", "a") and self._builder is not None:
+            # data read in this mode may have been appended to in place (hdmf's append_data):
+            # keep the consolidated metadata in step with the node documents
+            if _has_consolidated(store, self._layout):
+                write_consolidated(store, self._layout)
         if store is not None:
             self._store = None
             staged = getattr(store, "hdmf_zarr_staged_zip", None)
@@ -665,6 +670,13 @@ def _spec_location(store, layout: Layout) -> str | None:
     if value is None:
         return None
     return Layout._decode_specloc(value, "/")
+
+
+def _has_consolidated(store, layout: Layout) -> bool:
+    if layout.zarr_format == 2:
+        return store_io.exists(store, ".zmetadata")
+    root = store_io.get_json(store, "zarr.json") or {}
+    return isinstance(root.get("consolidated_metadata"), dict)
 
 
 def _has_root(store) -> bool:

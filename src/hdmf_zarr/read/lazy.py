@@ -207,9 +207,39 @@ class ObjectDataset(_WrappedDataset):
         return AstypeView(self, dtype)
 
     def append(self, arg):
-        raise NotImplementedError(
-            f"{self._raw.path}: appending to L2 object arrays is not supported; export the file "
-            "to layout L3 to append")
+        """Append one element along the first axis (1-D text and byte-string arrays).
+
+        The array is rewritten whole (L2 object arrays are small text columns; Zarr 3 cannot
+        resize them), with its codec, compressor and chunk shape kept.
+
+        Raises
+        ------
+        UnsupportedDataError
+            For arrays of more than one axis, or records.
+        """
+        from ..errors import StoreModeError, UnsupportedDataError
+        from ..zarr_bridge import store_io
+        from ..zarr_bridge.object_array import ObjectArrayV2
+        from ..zarr_bridge.object_array_write import write_object_array_v2
+
+        raw = self._raw
+        store = raw._store
+        if store.read_only:
+            raise StoreModeError("cannot append: the store is open read-only", raw.path)
+        if raw.ndim != 1 or raw.dtype.names is not None or raw.object_codec not in (
+                "vlen-utf8", "vlen-bytes", "json2"):
+            raise UnsupportedDataError("appending is supported for 1-D text arrays only",
+                                       raw.path)
+        meta = store_io.get_json(store, store_io.node_key(raw.path, ".zarray"))
+        values = np.empty(raw.shape[0] + 1, dtype=object)
+        values[:-1] = raw[...]
+        values[-1] = arg
+        docs = write_object_array_v2(store, raw.path, values, object_codec=raw.object_codec,
+                                     compressor=meta.get("compressor"),
+                                     chunks=tuple(meta["chunks"]),
+                                     dimension_separator=raw.dimension_separator)
+        self._raw = ObjectArrayV2(store, raw.path, docs[".zarray"])
+        return self
 
 
 # hdmf's registry of array types it must hand through unchanged on build (as it does for
