@@ -120,6 +120,8 @@ class ZarrIO(HDMFIO):
         self._builder = None
         self._external: dict[str, ZarrIO] = {}
         self._written_builders = WriteStatusTracker()
+        #: node documents written by this object (store key -> document; None: in the store)
+        self._documents: dict = {}
         self.spec_location: str | None = None
         if manager is None:
             manager = BuildManager(TypeMap(NamespaceCatalog()))
@@ -308,7 +310,13 @@ class ZarrIO(HDMFIO):
         if cache_spec:
             self._cache_spec()
         if consolidate:
-            write_consolidated(self._store, self._layout)
+            self._consolidate()
+
+    def _consolidate(self) -> None:
+        """Write consolidated metadata: from the documents recorded while writing when this
+        object created the store, else from a walk of the store."""
+        fresh = self.__mode in _CREATE
+        write_consolidated(self._store, self._layout, self._documents if fresh else None)
 
     def _check_writable(self):
         self._require_open()
@@ -338,7 +346,7 @@ class ZarrIO(HDMFIO):
                                exhaust_dci=exhaust_dci, export_source=export_source)
         writer.write_root(builder)
         if consolidate:
-            write_consolidated(self._store, self._layout)
+            self._consolidate()
 
     def _existing_spec_location(self):
         if not _has_root(self._store):
@@ -395,6 +403,7 @@ class ZarrIO(HDMFIO):
         catalog = self.manager.namespace_catalog
         root = DEFAULT_SPEC_LOC_DIR
         group_docs = {}
+        writer = self._writer()
         for name in catalog.namespaces:
             ns = catalog.get_namespace(name)
             version = ns.version if ns.version is not None else "unversioned"
@@ -406,10 +415,11 @@ class ZarrIO(HDMFIO):
                 group_docs[p] = self._layout.group_documents({})
             ns_builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
             ns_builder.export("namespace", writer=ZarrSpecWriter(self._store, group,
-                                                                 self._layout))
-        batch = {store_io.node_key(p, n): store_io.dumps_json(d)
-                 for p, docs in group_docs.items() for n, d in docs.items()}
-        store_io.set_many(self._store, batch)
+                                                                 self._layout, writer=writer))
+        for p, docs in group_docs.items():
+            for n, d in docs.items():
+                writer._put_document(store_io.node_key(p, n), d)
+        writer.flush()
 
     # ------------------------------------------------------------------ export
     @docval({"name": "src_io", "type": HDMFIO, "doc": "the IO object to export from"},
@@ -449,7 +459,7 @@ class ZarrIO(HDMFIO):
                     ours.add_namespace(name, theirs.get_namespace(name))
             self._cache_spec()
         if consolidate:
-            write_consolidated(self._store, self._layout)
+            self._consolidate()
 
     @classmethod
     def export_io(cls, path, src_io, **kwargs):

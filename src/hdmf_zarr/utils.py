@@ -126,12 +126,15 @@ class ZarrSpecWriter(SpecWriter):
     group_path : str
         Path of the namespace-version group (``/specifications/core/2.11.0``).
     layout : hdmf_zarr.format.layout.Layout
+    writer : hdmf_zarr.write.writer.BuilderWriter, optional
+        Batch the spec arrays into this writer's store items instead of writing each at once.
     """
 
-    def __init__(self, store, group_path: str, layout):
+    def __init__(self, store, group_path: str, layout, writer=None):
         self._store = store
         self._group = "/" + group_path.strip("/")
         self._layout = layout
+        self._writer = writer
 
     @staticmethod
     def stringify(spec) -> str:
@@ -139,10 +142,13 @@ class ZarrSpecWriter(SpecWriter):
         return json.dumps(spec, separators=(",", ":"))
 
     def _write(self, doc, name: str) -> None:
+        path = f"{self._group}/{name}"
+        if self._writer is not None:
+            self._writer.write_text_scalar(path, self.stringify(doc))
+            return
         from .write.specs import write_text_scalar
 
-        write_text_scalar(self._store, f"{self._group}/{name}", self.stringify(doc),
-                          self._layout)
+        write_text_scalar(self._store, path, self.stringify(doc), self._layout)
 
     def write_spec(self, spec, path):
         """Write one spec source (``path`` is the source name without extension)."""

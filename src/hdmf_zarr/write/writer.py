@@ -86,6 +86,12 @@ class BuilderWriter:
         self.export_source = export_source
         self._group_docs: dict[str, dict] = {}
         self._dataset_links: dict[str, list] = {}
+        #: store items (key -> bytes) waiting to be written in one batch
+        self._items: dict[str, bytes] = {}
+        self._items_bytes = 0
+        #: every node document written (store key -> document), for consolidated metadata;
+        #: None for arrays Zarr wrote itself (their documents are fetched once at the end)
+        self.documents: dict[str, dict | None] = io._documents
         self._dci_queue: deque = deque()
         self._root: Builder | None = None
         self._root_object_id: str | None = None
@@ -119,20 +125,41 @@ class BuilderWriter:
             check_name(lb.name, path)
 
     def flush(self) -> None:
-        """Write the collected group documents and drain queued iterators."""
-        batch = {}
+        """Write the collected group documents and batched items; drain queued iterators."""
         stale = []
         for path, docs in self._group_docs.items():
             for name, doc in docs.items():
-                batch[store_io.node_key(path, name)] = store_io.dumps_json(doc)
+                self._put_document(store_io.node_key(path, name), doc)
             if self.layout.zarr_format == 2 and ".zattrs" not in docs:
                 # zarr creates an empty .zattrs for the parents of the arrays it creates;
                 # FORMAT.md 2.1 has none on groups without attributes
-                stale.append(store_io.node_key(path, ".zattrs"))
-        store_io.set_many(self.store, batch)
+                key = store_io.node_key(path, ".zattrs")
+                stale.append(key)
+                self.documents.pop(key, None)
+        self._write_items()
         store_io.delete_keys(self.store, stale)
         self._group_docs.clear()
         self._drain_queue()
+
+    # ------------------------------------------------------------------ batched store items
+    #: items are written once this many bytes are waiting
+    BATCH_BYTES = 64 * 2**20
+
+    def _put_items(self, items: dict[str, bytes], documents: dict[str, dict]) -> None:
+        self._items.update(items)
+        self._items_bytes += sum(len(v) for v in items.values())
+        self.documents.update(documents)
+        if self._items_bytes >= self.BATCH_BYTES:
+            self._write_items()
+
+    def _put_document(self, key: str, doc: dict) -> None:
+        self._put_items({key: store_io.dumps_json(doc)}, {key: doc})
+
+    def _write_items(self) -> None:
+        if self._items:
+            store_io.set_many(self.store, self._items)
+        self._items = {}
+        self._items_bytes = 0
 
     # ------------------------------------------------------------------ groups
     def write_group(self, builder: GroupBuilder, path: str) -> None:
@@ -375,6 +402,9 @@ class BuilderWriter:
                      "reference": "json2"}[kind.kind]
             self._write_object_v2(path, values, codec, full_attrs, settings)
             return
+        if not lazy and not settings and self._write_small(data, kind, path, stored_shape,
+                                                           full_attrs, labels):
+            return
         if kind.kind == "numeric":
             dtype = kind.dtype
         else:
@@ -395,6 +425,22 @@ class BuilderWriter:
             else:
                 arr[...] = block
 
+    def _write_small(self, data, kind, path, stored_shape, attrs, labels) -> bool:
+        """Encode a one-chunk array into the batch (``zarr_bridge.small_arrays``); False when
+        it does not qualify and Zarr must write it."""
+        from ..zarr_bridge.small_arrays import encode_small_array
+
+        block = encode_block(kind, data, self.layout.zarr_format, self._encode_ref_element, path)
+        block = np.asarray(block).reshape(stored_shape) if kind.kind == "numeric" else \
+            block.reshape(stored_shape)
+        encoded = encode_small_array(path, block, zarr_format=self.layout.zarr_format,
+                                     text=kind.kind != "numeric", attributes=attrs,
+                                     dimension_names=labels)
+        if encoded is None:
+            return False
+        self._put_items(*encoded)
+        return True
+
     def _read_all(self, data, lazy):
         if lazy:
             return data[()] if len(data.shape) == 0 else data[...] if hasattr(
@@ -414,6 +460,9 @@ class BuilderWriter:
         if self.layout.zarr_format == 3:
             kw.setdefault("compressors", "auto")
             kw.setdefault("filters", "auto")
+        key = path.strip("/")
+        for name in ("zarr.json",) if self.layout.zarr_format == 3 else (".zarray", ".zattrs"):
+            self.documents[f"{key}/{name}"] = None  # fetched from the store when consolidating
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # every chunk is stored, also one equal to the fill value (as HDF5 and the released
@@ -424,8 +473,8 @@ class BuilderWriter:
                                      config={"write_empty_chunks": True}, **kw)
 
     def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
-        from ..zarr_bridge.object_array_write import write_object_array_v2
         from ..format.layout2 import DEFAULT_COMPRESSOR_V2
+        from ..zarr_bridge.object_array_write import encode_object_array_v2
 
         compressor = settings.get("compressor")
         if compressor is None:
@@ -436,8 +485,23 @@ class BuilderWriter:
             compressor = compressor.get_config()
         if chunks is None and settings.get("chunks") not in (None, True):
             chunks = tuple(settings["chunks"])
-        write_object_array_v2(self.store, path, values, object_codec=codec,
-                              compressor=compressor, chunks=chunks, attributes=attrs)
+        written, items = encode_object_array_v2(path, values, object_codec=codec,
+                                                compressor=compressor, chunks=chunks,
+                                                attributes=attrs)
+        key = path.strip("/")
+        self._put_items(items, {f"{key}/{name}": doc for name, doc in written.items()})
+
+    def write_text_scalar(self, path: str, text: str) -> None:
+        """A scalar text dataset without attributes (cached specs, FORMAT.md 2.6, 3.6): 0-d
+        ``string`` in L3, shape ``[1]`` json2 ``|O`` without compressor in L2."""
+        if self.layout.zarr_format == 2:
+            self._write_object_v2(path, np.array([text], dtype=object), "json2",
+                                  {"zarr_dtype": "scalar"}, {"compressor": False})
+            return
+        from ..zarr_bridge.small_arrays import encode_small_array
+
+        self._put_items(*encode_small_array(path, np.array(text, dtype=object), zarr_format=3,
+                                            text=True, attributes={}))
 
     def _write_compound(self, data, shape, kind, path, attrs, settings, lazy, labels) -> None:
         fmt = self.layout.zarr_format

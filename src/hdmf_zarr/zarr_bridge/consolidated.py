@@ -21,17 +21,31 @@ def _document_keys(store, zarr_format: int) -> list[str]:
     return [k for k in store_io.list_prefix(store, "") if k.rpartition("/")[2] in names]
 
 
-def write_consolidated(store, layout: Layout) -> int:
-    """Gather every node document of the store and write the consolidated document.
+def write_consolidated(store, layout: Layout, documents: dict | None = None) -> int:
+    """Write the consolidated document of the store.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+    layout : Layout
+    documents : dict, optional
+        Every node document of the store (store key -> document, or None for a document to
+        fetch from the store), as the writer recorded them for a store it created; without it
+        the store is listed and every document read.
 
     Returns
     -------
     int
         The number of node documents consolidated.
     """
-    keys = _document_keys(store, layout.zarr_format)
+    if documents is None:
+        keys = _document_keys(store, layout.zarr_format)
+        docs = {}
+    else:
+        keys = [k for k, v in documents.items() if v is None]
+        docs = {k: v for k, v in documents.items() if v is not None}
     raw = store_io.get_many(store, keys)
-    docs = {k: store_io.loads_json(v, k) for k, v in raw.items() if v is not None}
+    docs.update({k: store_io.loads_json(v, k) for k, v in raw.items() if v is not None})
     if layout.zarr_format == 2:
         doc = {"metadata": dict(sorted(docs.items())), "zarr_consolidated_format": 1}
         store_io.set_bytes(store, ".zmetadata", store_io.dumps_json(doc))

@@ -27,7 +27,7 @@ from .object_array import (
     _node_path)
 from .store_io import dumps_json, set_many
 
-__all__ = ["write_object_array_v2"]
+__all__ = ["write_object_array_v2", "encode_object_array_v2"]
 
 
 def _plain(value: Any, path: str, depth: int = 0) -> Any:
@@ -190,12 +190,26 @@ def write_object_array_v2(store: Store, path: str, data: Any, *, object_codec: s
                           compressor: dict | None, chunks: tuple | None = None,
                           attributes: dict | None = None,
                           dimension_separator: str = ".") -> dict[str, dict]:
-    """Write a Zarr format 2 object array (``.zarray``, ``.zattrs``, chunks) into the store.
+    """Write a Zarr format 2 object array into the store (see :func:`encode_object_array_v2`
+    for the parameters); returns ``{".zarray": doc, ".zattrs": attributes}``."""
+    written, items = encode_object_array_v2(path, data, object_codec=object_codec,
+                                            compressor=compressor, chunks=chunks,
+                                            attributes=attributes,
+                                            dimension_separator=dimension_separator)
+    set_many(store, items)
+    return written
+
+
+def encode_object_array_v2(path: str, data: Any, *, object_codec: str,
+                           compressor: dict | None, chunks: tuple | None = None,
+                           attributes: dict | None = None,
+                           dimension_separator: str = ".") -> tuple[dict[str, dict],
+                                                                    dict[str, bytes]]:
+    """Encode a Zarr format 2 object array: its ``.zarray``, ``.zattrs`` and every chunk as the
+    store items to write (the caller writes them, possibly batched with others).
 
     Parameters
     ----------
-    store : zarr.abc.store.Store
-        Writable store.
     path : str
         Node path of the array (leading ``/`` optional).
     data : numpy.ndarray
@@ -220,9 +234,10 @@ def write_object_array_v2(store: Store, path: str, data: Any, *, object_codec: s
 
     Returns
     -------
-    dict
-        ``{".zarray": <document>, ".zattrs": <attributes>}`` as written (``.zattrs`` only when
-        ``attributes`` is not None), for the caller's consolidated metadata.
+    (dict, dict)
+        ``{".zarray": <document>, ".zattrs": <attributes>}`` (``.zattrs`` only when
+        ``attributes`` is not None), for the caller's consolidated metadata, and the store items
+        (key -> bytes) to write.
 
     Raises
     ------
@@ -304,5 +319,4 @@ def write_object_array_v2(store: Store, path: str, data: Any, *, object_codec: s
     if attributes is not None:
         items[key(".zattrs")] = dumps_json(attributes)
         written[".zattrs"] = attributes
-    set_many(store, items)
-    return written
+    return written, items

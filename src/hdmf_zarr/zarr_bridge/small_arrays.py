@@ -1,0 +1,144 @@
+"""Encode small arrays (one chunk) without going through ``zarr.create_array``.
+
+Creating an array through Zarr-Python 3's public API costs several store round trips (parent
+checks, parent documents, metadata, then the chunk), 3-7 ms each time; an NWB file with thousands
+of small datasets must not pay that (DESIGN.md, "Metadata in batches"). For an array that fits in
+one chunk we produce the same metadata document Zarr would write and the encoded chunk, as store
+items that the writer stores in batches.
+
+The documents come from templates made once per (format, data type, codecs) by Zarr itself in a
+``MemoryStore``, with shape, chunk shape, attributes and dimension names filled in, so they are
+exactly what ``zarr.create_array`` writes. The chunk is encoded with the same numcodecs codecs
+Zarr uses for those documents (``bytes`` + ``zstd``, ``vlen-utf8`` + ``zstd`` in format 3;
+Blosc in format 2). Anything else (other codecs, large arrays, compounds) is left to Zarr.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import numcodecs
+import numpy as np
+
+from .store_io import dumps_json
+
+__all__ = ["encode_small_array", "SMALL_ARRAY_BYTES"]
+
+#: Largest array (uncompressed bytes) encoded here as a single chunk.
+SMALL_ARRAY_BYTES = 4 * 2**20
+
+
+@lru_cache(maxsize=None)
+def _template(zarr_format: int, dtype_key: str, ndim: int) -> dict:
+    """Zarr's own documents for an array of that type and rank, made in a MemoryStore."""
+    import zarr
+    from zarr.storage import MemoryStore
+
+    from .store_io import get_json
+
+    store = MemoryStore()
+    dtype = str if dtype_key == "text" else np.dtype(dtype_key)
+    shape = (1,) * ndim
+    kw = {"fill_value": ""} if dtype_key == "text" else {}
+    if zarr_format == 2 and dtype_key != "text":
+        kw["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE,
+                                            blocksize=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zarr.create_array(store, name="a", shape=shape, dtype=dtype, chunks=shape,
+                          zarr_format=zarr_format, **kw)
+    return get_json(store, "a/zarr.json" if zarr_format == 3 else "a/.zarray")
+
+
+def _chunk_name(zarr_format: int, ndim: int) -> str:
+    if zarr_format == 3:
+        return "c" if ndim == 0 else "c/" + "/".join("0" * ndim)
+    return ".".join("0" * ndim) if ndim else "0"
+
+
+def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: bool,
+                       attributes: dict, dimension_names: tuple | None = None
+                       ) -> tuple[dict[str, bytes], dict[str, dict]] | None:
+    """The store items of a one-chunk array with Zarr's default codecs, or None when the array
+    is not eligible (too large, unsupported dtype, format-2 text).
+
+    Parameters
+    ----------
+    path : str
+        Absolute node path of the array.
+    data : numpy.ndarray
+        Numeric/bool data (native byte order is converted to little-endian), or an object array
+        of ``str`` when ``text`` is True (format 3 only). Any shape, 0-d included.
+    zarr_format : {2, 3}
+    text : bool
+        The data is text (Zarr 3 ``string`` with ``vlen-utf8``).
+    attributes : dict
+        The node's attributes (JSON-ready).
+    dimension_names : tuple of str, optional
+        Format 3 ``dimension_names``.
+
+    Returns
+    -------
+    (items, documents) or None
+        ``items`` maps store keys to bytes; ``documents`` maps the document keys to the parsed
+        documents (for consolidated metadata).
+    """
+    if text:
+        if zarr_format != 3:
+            return None
+        dtype_key = "text"
+    else:
+        if data.dtype.kind not in "biuf":
+            return None
+        dtype_key = data.dtype.newbyteorder("<").str if data.dtype.itemsize > 1 \
+            else data.dtype.str
+        if data.nbytes > SMALL_ARRAY_BYTES:
+            return None
+    if data.ndim > 32 or (text and data.size > 100_000):
+        return None
+    shape = tuple(int(s) for s in data.shape)
+    chunks = tuple(max(1, s) for s in shape)
+    doc = copy.deepcopy(_template(zarr_format, dtype_key, len(shape)))
+    key = path.strip("/")
+    items: dict[str, bytes] = {}
+    documents: dict[str, dict] = {}
+    if zarr_format == 3:
+        doc["shape"] = list(shape)
+        doc["chunk_grid"]["configuration"]["chunk_shape"] = list(chunks)
+        doc["attributes"] = attributes
+        if dimension_names:
+            doc["dimension_names"] = list(dimension_names)
+        else:
+            doc.pop("dimension_names", None)
+        if data.size:
+            if text:
+                raw = numcodecs.VLenUTF8().encode(np.asarray(data, dtype=object).reshape(-1))
+            else:
+                raw = np.ascontiguousarray(data, dtype=np.dtype(dtype_key)).tobytes()
+            zstd = [c for c in doc["codecs"] if c["name"] == "zstd"]
+            if [c["name"] for c in doc["codecs"]] not in (["bytes", "zstd"],
+                                                           ["vlen-utf8", "zstd"]):
+                return None  # Zarr's defaults changed: let Zarr write it
+            cfg = zstd[0].get("configuration", {})
+            payload = numcodecs.Zstd(level=cfg.get("level", 0),
+                                     checksum=cfg.get("checksum", False)).encode(raw)
+            items[f"{key}/{_chunk_name(3, len(shape))}"] = bytes(payload)
+        items[f"{key}/zarr.json"] = dumps_json(doc)
+        documents[f"{key}/zarr.json"] = doc
+        return items, documents
+    doc["shape"] = list(shape)
+    doc["chunks"] = list(chunks)
+    if doc.get("filters") or not isinstance(doc.get("compressor"), dict):
+        return None
+    if data.size:
+        chunk = np.ascontiguousarray(data, dtype=np.dtype(dtype_key))
+        codec = numcodecs.get_codec(doc["compressor"])
+        items[f"{key}/{_chunk_name(2, len(shape))}"] = bytes(codec.encode(chunk))
+    items[f"{key}/.zarray"] = dumps_json(doc)
+    items[f"{key}/.zattrs"] = dumps_json(attributes)
+    documents[f"{key}/.zarray"] = doc
+    documents[f"{key}/.zattrs"] = attributes
+    return items, documents

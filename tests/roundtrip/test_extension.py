@@ -1,0 +1,123 @@
+"""Catalogue 7: an NWB extension, written with its cached spec and read without the extension.
+
+The extension is built once per session with ``pynwb.spec.NWBNamespaceBuilder`` and loaded with
+``pynwb.load_namespaces`` into pynwb's global type map (as a user installing it would). The file is
+then read in this process and again in a fresh interpreter that never loaded the extension: there
+the classes come only from the specifications cached in the file (``load_namespaces=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+import pynwb
+from pynwb import NWBFile
+
+from . import _helpers as h
+from ._compare import assert_container_equal, assert_values_equal
+
+NAMESPACE = "ndx-roundtrip-catalogue"
+TYPE_NAME = "RoundTripLabMetaData"
+RIG = "rig №7, room é"
+GAINS = np.array([0.5, 1.25, np.nan, -2.0e10])
+LABELS = ["α", "beta", "γ"]
+SCALE = np.int16(-12)
+
+
+@pytest.fixture(scope="session")
+def extension_class(tmp_path_factory):
+    from pynwb.spec import (NWBAttributeSpec, NWBDatasetSpec, NWBGroupSpec,
+                            NWBNamespaceBuilder)
+
+    outdir = tmp_path_factory.mktemp("extension")
+    builder = NWBNamespaceBuilder(doc="round-trip catalogue extension", name=NAMESPACE,
+                                  version="0.1.0", author=["hdmf_zarr tests"],
+                                  contact=["tests@example.org"])
+    builder.include_type("LabMetaData", namespace="core")
+    spec = NWBGroupSpec(
+        neurodata_type_def=TYPE_NAME,
+        neurodata_type_inc="LabMetaData",
+        doc="lab metadata with a text attribute and datasets",
+        attributes=[NWBAttributeSpec(name="rig", doc="which rig", dtype="text")],
+        datasets=[
+            NWBDatasetSpec(name="gains", doc="per-channel gains", dtype="float64", shape=(None,)),
+            NWBDatasetSpec(name="labels", doc="channel labels", dtype="text", shape=(None,)),
+            NWBDatasetSpec(name="scale", doc="a scalar", dtype="int16"),
+        ],
+    )
+    builder.add_spec(f"{NAMESPACE}.extensions.yaml", spec)
+    builder.export(f"{NAMESPACE}.namespace.yaml", outdir=str(outdir))
+    pynwb.load_namespaces(str(outdir / f"{NAMESPACE}.namespace.yaml"))
+    return pynwb.get_class(TYPE_NAME, NAMESPACE)
+
+
+def _file_with_extension(cls) -> tuple[NWBFile, object]:
+    nwbfile = NWBFile(session_description="extension", identifier="ext-1",
+                      session_start_time=datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    meta = cls(name="rig_info", rig=RIG, gains=GAINS, labels=LABELS, scale=SCALE)
+    nwbfile.add_lab_meta_data(meta)
+    return nwbfile, meta
+
+
+_READER = """
+import json, sys
+import pynwb
+{open_nwb}
+namespace, type_name = sys.argv[2], sys.argv[3]
+before = namespace in pynwb.get_type_map().namespace_catalog.namespaces
+with open_nwb(sys.argv[1]) as io:
+    nwbfile = io.read()
+    obj = nwbfile.lab_meta_data["rig_info"]
+    def text(v):
+        return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+    gains = [None if g != g else float(g) for g in obj.gains[()]]
+    print(json.dumps({{
+        "loaded_before_read": before,
+        "class": type(obj).__name__,
+        "namespace": getattr(type(obj), "namespace", None),
+        "object_id": obj.object_id,
+        "rig": text(obj.rig),
+        "gains": gains,
+        "labels": [text(x) for x in obj.labels[()]],
+        "scale": int(obj.scale[()]) if hasattr(obj.scale, "shape") and obj.scale.shape == () else int(obj.scale),
+    }}))
+"""
+
+
+def test_extension_roundtrip(roundtrip, extension_class):
+    nwbfile, meta = _file_with_extension(extension_class)
+    read = roundtrip(nwbfile, write_kwargs={"cache_spec": True})
+    assert_container_equal(nwbfile, read)
+    read_meta = read.lab_meta_data["rig_info"]
+    assert type(read_meta) is extension_class
+    assert_values_equal(GAINS, read_meta.gains, strict_dtype=True, label="gains")
+    assert_values_equal(SCALE, read_meta.scale, strict_dtype=True, label="scale")
+
+
+def test_extension_read_without_extension(roundtrip, extension_class, tmp_path):
+    nwbfile, meta = _file_with_extension(extension_class)
+    path = roundtrip.write(nwbfile, roundtrip.path("with_extension"), cache_spec=True)
+
+    script = textwrap.dedent(_READER).format(open_nwb=h.nwb_io_source_code())
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # nothing from the test tree: only installed packages
+    done = subprocess.run([sys.executable, "-c", script, str(path), NAMESPACE, TYPE_NAME],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 0, f"reader subprocess failed:\n{done.stderr[-4000:]}"
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert got["loaded_before_read"] is False, "the subprocess knew the extension before reading"
+    assert got["class"] == TYPE_NAME
+    assert got["namespace"] == NAMESPACE
+    assert got["object_id"] == meta.object_id
+    assert got["rig"] == RIG
+    assert got["gains"] == [None if np.isnan(g) else float(g) for g in GAINS]
+    assert got["labels"] == LABELS
+    assert got["scale"] == int(SCALE)
