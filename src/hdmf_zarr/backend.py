@@ -122,6 +122,8 @@ class ZarrIO(HDMFIO):
         self._written_builders = WriteStatusTracker()
         #: node documents written by this object (store key -> document; None: in the store)
         self._documents: dict = {}
+        #: parsed root documents read when opening (reused by the reader in read-only modes)
+        self._root_documents: dict = {}
         self.spec_location: str | None = None
         if manager is None:
             manager = BuildManager(TypeMap(NamespaceCatalog()))
@@ -205,7 +207,7 @@ class ZarrIO(HDMFIO):
         self._store, self._location = store, location
         mode = self.__mode
         if mode in _READ_ONLY or mode == "r+":
-            self._layout = detect_layout(store)
+            self._layout = detect_layout(store, self._root_documents)
         elif mode in ("w-", "x"):
             if _has_root(store):
                 raise StoreModeError(f"mode {mode!r}: a store already exists here",
@@ -481,8 +483,10 @@ class ZarrIO(HDMFIO):
         """The root GroupBuilder of the store."""
         self._require_open()
         if self._builder is None:
+            root = self._root_documents.get("zarr.json") if self.__mode in _READ_ONLY else None
             self._reader = StoreReader(self, self._store, self._layout,
-                                       use_consolidated=self.__mode == "r")
+                                       use_consolidated=self.__mode == "r", root=root)
+            self._root_documents.clear()
             self._builder = self._reader.read_root()
         return self._builder
 
@@ -639,27 +643,17 @@ class ZarrIO(HDMFIO):
         """Names and (highest) versions of the namespaces cached in a store."""
         target = file if file is not None else path
         store, _loc = open_store(target, "r", storage_options)
-        layout = detect_layout(store)
-        specloc = _spec_location(store, layout)
-        if specloc is None:
-            return {}
-        out = {}
-        for name in store_io.list_dir(store, specloc):
-            if name.startswith(".") or name == "zarr.json":
-                continue
-            versions = [v for v in store_io.list_dir(store, f"{specloc}/{name}")
-                        if not v.startswith(".") and v != "zarr.json"]
-            if versions:
-                out[name] = pick_version(versions)
-        return out
+        root_docs: dict = {}
+        layout = detect_layout(store, root_docs)
+        return _cached_namespaces(store, layout, root_docs)[1]
 
     @classmethod
     def _load_namespaces_from(cls, namespace_catalog, store, namespaces, source) -> dict:
-        layout = detect_layout(store)
-        specloc = _spec_location(store, layout)
+        root_docs: dict = {}
+        layout = detect_layout(store, root_docs)
+        specloc, versions = _cached_namespaces(store, layout, root_docs)
         if specloc is None:
             return {}
-        versions = cls.get_namespaces(file=store)
         if namespaces is None:
             namespaces = list(versions)
         readers = {}
@@ -671,15 +665,36 @@ class ZarrIO(HDMFIO):
         return namespace_catalog.load_namespaces("namespace", reader=readers)
 
 
-def _spec_location(store, layout: Layout) -> str | None:
+def _cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | None, dict]:
+    """``(spec location, {namespace: highest version})`` of a store; the consolidated metadata
+    of the parsed root document is used when present, else the spec group is listed."""
     if layout.zarr_format == 3:
-        attrs = (store_io.get_json(store, "zarr.json") or {}).get("attributes") or {}
+        root = root_docs.get("zarr.json") or {}
+        attrs = root.get("attributes") or {}
+        cons = root.get("consolidated_metadata")
+        keys = list(cons["metadata"]) if isinstance(cons, dict) and isinstance(
+            cons.get("metadata"), dict) else None
     else:
-        attrs = store_io.get_json(store, ".zattrs") or {}
+        attrs = root_docs.get(".zattrs") or {}
+        keys = None
     value = attrs.get(SPEC_LOC_ATTR)
     if value is None:
-        return None
-    return Layout._decode_specloc(value, "/")
+        return None, {}
+    specloc = Layout._decode_specloc(value, "/")
+    found: dict[str, list[str]] = {}
+    if keys is not None:
+        prefix = specloc + "/"
+        for key in keys:
+            parts = key[len(prefix):].split("/") if key.startswith(prefix) else []
+            if len(parts) == 2:
+                found.setdefault(parts[0], []).append(parts[1])
+    else:
+        for name in store_io.list_dir(store, specloc):
+            if name.startswith(".") or name == "zarr.json":
+                continue
+            found[name] = [v for v in store_io.list_dir(store, f"{specloc}/{name}")
+                           if not v.startswith(".") and v != "zarr.json"]
+    return specloc, {name: pick_version(v) for name, v in found.items() if v}
 
 
 def _has_consolidated(store, layout: Layout) -> bool:

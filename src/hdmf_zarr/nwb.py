@@ -8,6 +8,7 @@ from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
 from .backend import ZarrIO
+from .errors import NotHdmfStoreError, StoreModeError
 
 __all__ = ["NWBZarrIO"]
 
@@ -39,9 +40,12 @@ class NWBZarrIO(ZarrIO):
         reading = mode in ("r", "r-", "r+", "a")
         if manager is None:
             type_map = _type_map(extensions)
-            if load_namespaces and reading and ZarrIO.can_read(path):
-                ZarrIO.load_namespaces(type_map, path=path,
-                                       storage_options=kwargs.get("storage_options"))
+            if load_namespaces and reading:
+                try:
+                    ZarrIO.load_namespaces(type_map, path=path,
+                                           storage_options=kwargs.get("storage_options"))
+                except (NotHdmfStoreError, StoreModeError):
+                    pass  # not a store (yet): opening below says why, or mode "a" creates it
             manager = BuildManager(type_map)
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
 

@@ -22,7 +22,7 @@ from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
-                   ZarrArray, array_from_metadata)
+                   TextArray, ZarrArray, _to_python_text, array_from_metadata)
 
 __all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS"]
 
@@ -45,17 +45,28 @@ class NodeDocument:
     attrs: dict
 
 
-def detect_layout(store) -> Layout:
+def detect_layout(store, root_documents: dict | None = None) -> Layout:
     """The layout of the store's root (FORMAT.md section 4).
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+    root_documents : dict, optional
+        Filled with the parsed root documents read on the way (``zarr.json``, ``.zattrs``), so
+        that callers need not fetch and parse them again (the root ``zarr.json`` holds the
+        consolidated metadata and can be large).
 
     Raises
     ------
     NotHdmfStoreError
         When the root holds no Zarr group of either format (or holds an array).
     """
-    docs = store_io.get_many(store, ["zarr.json", ".zgroup", ".zmetadata", ".zarray"])
+    docs = store_io.get_many(store, ["zarr.json", ".zgroup", ".zmetadata", ".zarray",
+                                     ".zattrs"])
     if docs["zarr.json"] is not None:
         root = store_io.loads_json(docs["zarr.json"], "zarr.json")
+        if root_documents is not None:
+            root_documents["zarr.json"] = root
         if isinstance(root, dict) and root.get("zarr_format") == 3:
             if root.get("node_type") != "group":
                 raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
@@ -63,6 +74,8 @@ def detect_layout(store) -> Layout:
                 warnings.warn("the store holds both zarr.json and .zgroup at its root; reading "
                               "it as L3 (Zarr format 3)", UserWarning, stacklevel=3)
             return L3()
+    if root_documents is not None and docs[".zattrs"] is not None:
+        root_documents[".zattrs"] = store_io.loads_json(docs[".zattrs"], ".zattrs")
     if docs[".zgroup"] is not None:
         root = store_io.loads_json(docs[".zgroup"], ".zgroup")
         if isinstance(root, dict) and root.get("zarr_format") == 2:
@@ -87,13 +100,16 @@ def _v3_node(doc: dict, key: str) -> NodeDocument:
     raise FormatError(f"unknown node_type {doc.get('node_type')!r}", key)
 
 
-def load_documents(store, layout: Layout, use_consolidated: bool) -> dict[str, NodeDocument]:
+def load_documents(store, layout: Layout, use_consolidated: bool,
+                   root: dict | None = None) -> dict[str, NodeDocument]:
     """Every node document of the store, keyed by node path relative to the root (``""`` root).
 
     Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
+    ``root`` is the parsed root ``zarr.json`` when the caller has it already.
     """
     if layout.zarr_format == 3:
-        root = store_io.get_json(store, "zarr.json")
+        if root is None:
+            root = store_io.get_json(store, "zarr.json")
         nodes = {"": _v3_node(root, "zarr.json")}
         cons = root.get("consolidated_metadata") if use_consolidated else None
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
@@ -190,11 +206,12 @@ class StoreReader:
         Read consolidated metadata when present (mode ``r``).
     """
 
-    def __init__(self, io, store, layout: Layout, use_consolidated: bool):
+    def __init__(self, io, store, layout: Layout, use_consolidated: bool,
+                 root: dict | None = None):
         self.io = io
         self.store = store
         self.layout = layout
-        self.nodes = load_documents(store, layout, use_consolidated)
+        self.nodes = load_documents(store, layout, use_consolidated, root)
         self.by_path: dict[str, object] = {}
         self._children: dict[str, list[str]] = {}
         for p in self.nodes:
@@ -204,6 +221,8 @@ class StoreReader:
         self._pending_links: list[tuple[GroupBuilder, LinkEntry, str]] = []
         self._pending_attr_refs: list[tuple[object, str, RefTarget, str]] = []
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
+        self._scalars: list[tuple[DatasetBuilder, ZarrArray, object]] = []
+        self._spec_cache: dict = {}
         root_attrs = layout.decode_attributes(self.nodes[""].attrs, "/", is_dataset=False)
         self.spec_location = root_attrs.spec_location
 
@@ -211,6 +230,7 @@ class StoreReader:
     def read_root(self) -> GroupBuilder:
         """The root GroupBuilder with every group, dataset, link and attribute below it."""
         root = self._build_group("", "root")
+        self._read_scalars()
         for gb, entry, where in self._pending_links:
             try:
                 target = self.resolve_target(entry.target, where)
@@ -218,6 +238,8 @@ class StoreReader:
                 warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
                               stacklevel=2)
                 continue
+            if entry.target.source not in (".", "") and isinstance(target, DatasetBuilder):
+                target = _detached(target)
             lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
             lb.location = "/" + gb_path(gb)
             gb.set_link(lb)
@@ -240,6 +262,30 @@ class StoreReader:
         self._scalar_refs.clear()
         return root
 
+    def _read_scalars(self) -> None:
+        """Read every scalar dataset's value in one concurrent batch (one store round trip
+        instead of one per scalar)."""
+        if not self._scalars:
+            return
+        import asyncio
+
+        from zarr.core.sync import sync
+
+        async def run():
+            return await asyncio.gather(
+                *(raw._async_array.getitem(index) for _db, raw, index in self._scalars),
+                return_exceptions=True)
+
+        values = sync(run())
+        for (db, raw, _index), value in zip(self._scalars, values):
+            if isinstance(value, BaseException):
+                raise FormatError(f"cannot read the scalar value: {value}",
+                                  "/" + raw.path) from value
+            if isinstance(raw, TextArray):
+                value = _to_python_text(value)
+            db["data"] = _scalar_value(value)
+        self._scalars.clear()
+
     def _split_attrs(self, builder, na: NodeAttributes, where: str, spec=None) -> dict:
         attrs = {}
         for key, value in na.attributes.items():
@@ -256,17 +302,23 @@ class StoreReader:
         ns = attrs.get("namespace")
         dt = attrs.get("neurodata_type", attrs.get("data_type"))
         if isinstance(ns, str) and isinstance(dt, str):
-            try:
-                return self.io.manager.namespace_catalog.get_spec(ns, dt)
-            except Exception:  # namespace not loaded: attributes keep their JSON types
-                return None
+            key = (ns, dt)
+            if key not in self._spec_cache:
+                try:
+                    self._spec_cache[key] = self.io.manager.namespace_catalog.get_spec(ns, dt)
+                except Exception:  # namespace not loaded: attributes keep their JSON types
+                    self._spec_cache[key] = None
+            return self._spec_cache[key]
         if parent_spec is None:
             return None
-        getter = getattr(parent_spec, "get_dataset" if is_dataset else "get_group", None)
-        try:
-            return getter(name) if getter is not None else None
-        except Exception:
-            return None
+        key = (id(parent_spec), name, is_dataset)
+        if key not in self._spec_cache:
+            getter = getattr(parent_spec, "get_dataset" if is_dataset else "get_group", None)
+            try:
+                self._spec_cache[key] = getter(name) if getter is not None else None
+            except Exception:
+                self._spec_cache[key] = None
+        return self._spec_cache[key]
 
     def _build_group(self, path: str, name: str, parent_spec=None) -> GroupBuilder:
         node = self.nodes[path]
@@ -275,8 +327,7 @@ class StoreReader:
         spec = self._node_spec(na.attributes, parent_spec, name, is_dataset=False)
         gb = GroupBuilder(name, source=self.io.source)
         gb.location = "/" + path.rpartition("/")[0] if path else None
-        for key, value in self._split_attrs(gb, na, where, spec).items():
-            gb.set_attribute(key, value)
+        gb.attributes.update(self._split_attrs(gb, na, where, spec))
         for child in sorted(self._children.get(path, [])):
             if path == "" and self.spec_location and child == self.spec_location:
                 continue
@@ -332,6 +383,9 @@ class StoreReader:
             if scalar:  # resolved to a ReferenceBuilder once the whole tree exists
                 scalar_ref = (refs, 0 if shape == (1,) else ())
                 data = None
+        elif scalar and isinstance(raw, ZarrArray):
+            data = None  # read with every other scalar in one batch (read_root)
+            dtype = _builder_dtype(raw_dtype, na)
         elif scalar:
             data = _scalar_value(raw[0] if shape == (1,) else raw[()])
             dtype = _builder_dtype(raw_dtype, na)
@@ -345,10 +399,11 @@ class StoreReader:
         db = DatasetBuilder(name, data=data, dtype=dtype, source=self.io.source,
                             dimension_labels=tuple(labels) if labels else None)
         db.location = "/" + path.rpartition("/")[0] if "/" in path else "/"
-        for key, value in self._split_attrs(db, na, where, spec).items():
-            db.set_attribute(key, value)
+        db.attributes.update(self._split_attrs(db, na, where, spec))
         if scalar_ref is not None:
             self._scalar_refs.append((db, *scalar_ref))
+        elif data is None and scalar:
+            self._scalars.append((db, raw, 0 if shape == (1,) else ()))
         self.by_path[where] = db
         self.io._set_written(db)
         return db
@@ -378,6 +433,17 @@ class StoreReader:
         return builder
 
 
+def _detached(builder: DatasetBuilder) -> DatasetBuilder:
+    """A parentless copy of a dataset builder of another store, as HDF5IO hands out targets of
+    external links: pynwb reads a linked dataset that has a parent as a link to the parent's
+    container (its own "data=other TimeSeries" convention), which an external link is not."""
+    copy = DatasetBuilder(builder.name, data=builder.data, dtype=builder.dtype,
+                          source=builder.source, dimension_labels=builder.dimension_labels)
+    copy.attributes.update(builder.attributes)
+    copy.location = builder.location
+    return copy
+
+
 def gb_path(builder) -> str:
     names = []
     cur = builder
@@ -385,6 +451,18 @@ def gb_path(builder) -> str:
         names.append(cur.name)
         cur = cur.parent
     return "/".join(reversed(names))
+
+
+_ATTRIBUTE_DTYPES: dict = {}
+
+
+def _attribute_dtype_name(spec, key: str):
+    """The dtype name a spec gives attribute ``key`` (cached per spec; None when unknown)."""
+    table = _ATTRIBUTE_DTYPES.get(id(spec))
+    if table is None or table[0] is not spec:
+        names = {a.name: a.dtype for a in getattr(spec, "attributes", ()) or ()}
+        table = _ATTRIBUTE_DTYPES[id(spec)] = (spec, names)
+    return table[1].get(key)
 
 
 _SIZED_INTEGER_NAMES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
@@ -396,13 +474,9 @@ def _typed_attribute(value, spec, key: str):
     keeps numbers untyped, and hdmf checks ``int64``/``uint*`` attributes by type); unchanged
     when the spec says nothing about it. Floats stay Python floats: narrowing a JSON float to a
     ``float32`` spec would lose digits a non-conforming writer stored."""
-    if spec is None or not isinstance(value, (int, float, bool, list)):
+    if spec is None or isinstance(value, float) or not isinstance(value, (int, bool, list)):
         return value
-    try:
-        attr_spec = spec.get_attribute(key)
-    except Exception:
-        return value
-    dtype_name = getattr(attr_spec, "dtype", None)
+    dtype_name = _attribute_dtype_name(spec, key)
     if not isinstance(dtype_name, str):
         return value
     if dtype_name.lower() not in _SIZED_INTEGER_NAMES:

@@ -74,8 +74,60 @@ class AstypeView:
 
 
 class ZarrArray(zarr.Array):
-    """The ``zarr.Array`` the reader hands out: adds ``astype`` (lazy, as h5py has it), which
-    hdmf calls when a stored dtype differs from the spec's."""
+    """The ``zarr.Array`` the reader hands out.
+
+    It is built from the node's documents with Zarr's metadata parsed on first use, returns
+    scalars for single elements (as h5py and Zarr 2 do), iterates like h5py datasets, and has a
+    lazy ``astype`` (hdmf calls it when a stored dtype differs from the spec's).
+
+    Parameters
+    ----------
+    async_array : zarr.AsyncArray, optional
+        The array, when already parsed.
+    factory : callable, optional
+        Returns the ``AsyncArray`` on first use.
+    shape : tuple of int, optional
+        Known without parsing.
+    dtype : numpy.dtype, optional
+        Known without parsing (plain numeric types).
+    """
+
+    def __init__(self, async_array=None, *, factory=None, shape=None, dtype=None):
+        # zarr.Array is a dataclass whose only field is ``_async_array``; here it is a lazily
+        # computed property, so the dataclass __init__ is not called
+        self.__dict__["_hdmf_zarr_async"] = async_array
+        self.__dict__["_hdmf_zarr_factory"] = factory
+        self.__dict__["_hdmf_zarr_shape"] = shape
+        self.__dict__["_hdmf_zarr_dtype"] = dtype
+
+    @property
+    def _async_array(self):
+        aa = self.__dict__["_hdmf_zarr_async"]
+        if aa is None:
+            aa = self.__dict__["_hdmf_zarr_async"] = self.__dict__["_hdmf_zarr_factory"]()
+        return aa
+
+    @_async_array.setter
+    def _async_array(self, value):
+        self.__dict__["_hdmf_zarr_async"] = value
+
+    @property
+    def shape(self):
+        # once Zarr has parsed the array its metadata is authoritative (resize and append
+        # change it in place)
+        aa = self.__dict__["_hdmf_zarr_async"]
+        if aa is not None or self.__dict__["_hdmf_zarr_shape"] is None:
+            return self._async_array.shape
+        return self.__dict__["_hdmf_zarr_shape"]
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        dtype = self.__dict__["_hdmf_zarr_dtype"]
+        return dtype if dtype is not None else super().dtype
 
     def __getitem__(self, selection):
         out = super().__getitem__(selection)
@@ -120,34 +172,106 @@ class TextArray(ZarrArray):
         return out if dtype is None else out.astype(dtype)
 
 
+_NUMERIC_V3 = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                         "uint64", "float16", "float32", "float64"})
+_TEXT_V3 = frozenset({"string", "variable_length_utf8"})
+
+
+def _codec_ids(meta: dict, zarr_format: int) -> list[str]:
+    if zarr_format == 3:
+        out = []
+        for c in meta.get("codecs") or ():
+            name = c.get("name") if isinstance(c, dict) else c
+            out.append(name)
+            if name == "sharding_indexed" and isinstance(c, dict):
+                cfg = c.get("configuration") or {}
+                out += _codec_ids({"codecs": cfg.get("codecs") or []}, 3)
+                out += _codec_ids({"codecs": cfg.get("index_codecs") or []}, 3)
+        return out
+    out = [f.get("id") for f in meta.get("filters") or () if isinstance(f, dict)]
+    comp = meta.get("compressor")
+    if isinstance(comp, dict):
+        out.append(comp.get("id"))
+    return out
+
+
+def _check_codecs(meta: dict, zarr_format: int, where: str) -> None:
+    """Refuse unknown codec ids at once (FORMAT.md 5), before the array is parsed lazily."""
+    if zarr_format == 3:
+        from zarr.registry import get_codec_class
+
+        for name in _codec_ids(meta, 3):
+            try:
+                get_codec_class(name)
+            except Exception:
+                raise UnknownCodecError(f"unknown codec: {name!r}", where) from None
+    else:
+        from numcodecs.registry import codec_registry
+
+        for cid in _codec_ids(meta, 2):
+            if cid not in codec_registry:
+                raise UnknownCodecError(f"unknown codec: {cid!r}", where)
+
+
+def _quick_dtype(meta: dict, zarr_format: int) -> np.dtype | None:
+    """The numpy dtype of a plain numeric array read off its document (None: ask Zarr)."""
+    if zarr_format == 3:
+        name = meta.get("data_type")
+        return np.dtype(name) if isinstance(name, str) and name in _NUMERIC_V3 else None
+    spec = meta.get("dtype")
+    if isinstance(spec, str) and spec[1:2] in ("b", "i", "u", "f") and len(spec) <= 4:
+        try:
+            return np.dtype(spec)
+        except TypeError:
+            return None
+    return None
+
+
 def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
                         zarr_format: int) -> zarr.Array:
     """A ``zarr.Array`` for the array at ``path`` from its parsed documents, without I/O.
 
+    Zarr parses the document on first use of the array (parsing thousands of documents is what
+    opening a metadata-heavy file would otherwise spend its time on); shape and numeric dtype
+    come from the document directly, and codec ids are checked at once.
+
     Raises
     ------
+    UnknownCodecError
+        When a codec id is unknown.
     FormatError
-        When Zarr rejects the metadata (unknown data type or codec, malformed document).
+        When the shape is malformed; other malformed metadata raises on first use.
     """
-    doc = dict(meta)
-    doc["attributes"] = attrs or {}
-    try:
-        if zarr_format == 3:
-            metadata = ArrayV3Metadata.from_dict(doc)
-        else:
-            doc.pop("zarr_format", None)
-            metadata = ArrayV2Metadata.from_dict({**doc, "zarr_format": 2})
-        async_array = AsyncArray(metadata=metadata, store_path=StorePath(store, path.strip("/")))
-        if np.dtype(async_array.dtype if isinstance(async_array.dtype, np.dtype)
-                    else async_array.dtype.to_native_dtype()).kind in "TO" or \
-                getattr(metadata, "data_type", None) == "string":
-            return TextArray(async_array)
-        return ZarrArray(async_array)
-    except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
-        where = "/" + path.strip("/")
-        if "codec" in str(exc).lower():
-            raise UnknownCodecError(f"unknown codec: {exc}", where) from None
-        raise FormatError(f"Zarr cannot open this array: {exc}", where) from None
+    where = "/" + path.strip("/")
+    shape = meta.get("shape")
+    if not isinstance(shape, list) or len(shape) > 32 or not all(
+            isinstance(n, int) and 0 <= n < 2**63 for n in shape):
+        raise FormatError(f"malformed shape {shape!r}", where)
+    _check_codecs(meta, zarr_format, where)
+
+    def factory() -> AsyncArray:
+        doc = dict(meta)
+        doc["attributes"] = attrs or {}
+        try:
+            if zarr_format == 3:
+                metadata = ArrayV3Metadata.from_dict(doc)
+            else:
+                doc.pop("zarr_format", None)
+                metadata = ArrayV2Metadata.from_dict({**doc, "zarr_format": 2})
+            return AsyncArray(metadata=metadata, store_path=StorePath(store, path.strip("/")))
+        except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
+            if "codec" in str(exc).lower():
+                raise UnknownCodecError(f"unknown codec: {exc}", where) from None
+            raise FormatError(f"Zarr cannot open this array: {exc}", where) from None
+
+    if zarr_format == 3:
+        data_type = meta.get("data_type")
+        text = (data_type if isinstance(data_type, str) else
+                (data_type or {}).get("name") if isinstance(data_type, dict) else None) in _TEXT_V3
+    else:
+        text = meta.get("dtype") == "|O"
+    cls = TextArray if text else ZarrArray
+    return cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format))
 
 
 class _WrappedDataset(HDMFDataset):

@@ -13,9 +13,12 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
+from ._h5nested import H5NestedStore
+from ._sqlite import SQLiteStore
+from ._zipnested import ZipNestedStore
 
 __all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
-           "StagedZip"]
+           "StagedZip", "H5NestedStore", "ZipNestedStore", "SQLiteStore"]
 
 _READ_MODES = ("r", "r-")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import warnings
 from functools import lru_cache
-from typing import Any
 
 import numcodecs
 import numpy as np

@@ -1,0 +1,479 @@
+"""``SQLiteStore``: every key of a Zarr hierarchy in one SQLite database file.
+
+One table, ``zarr_kv(key TEXT PRIMARY KEY, value BLOB)``, holds everything; the file is marked
+with SQLite's ``application_id`` (:data:`APPLICATION_ID`) and ``user_version`` (schema version
+1), so that any other SQLite database is recognised and refused.
+
+* **In place and crash safe.** The database runs in WAL mode with ``synchronous=NORMAL``:
+  writes are transactions, a process killed in the middle of one leaves the file with its last
+  committed state, and the file is never corrupt (a power failure may lose the last commits but
+  not consistency).
+* **One transaction per batch.** ``_set_many`` is one transaction, and concurrent ``set`` calls
+  (Zarr writes chunks with ``asyncio.gather``) are group-committed: whichever thread gets the
+  database commits everything queued so far.
+* **One file.** While a connection is open SQLite keeps ``-wal`` and ``-shm`` files beside the
+  database; closing the last connection checkpoints and removes them.
+* **Byte ranges** are read with SQLite's incremental blob I/O, so a suffix request (a shard
+  index) does not load the whole value.
+
+Several processes may read and write one database at the same time; writers wait for each other
+(up to :data:`~hdmf_zarr.storage._locks.LOCK_TIMEOUT` seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from zarr.abc.store import ByteRequest, Store
+from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+
+from ..errors import FormatError, NotHdmfStoreError, StoreModeError
+from ._chunkkeys import check_byte_range, resolve_byte_range
+from ._locks import LOCK_TIMEOUT, BatchQueue
+
+__all__ = ["SQLiteStore", "APPLICATION_ID"]
+
+#: ``PRAGMA application_id`` of SQLiteStore databases ("HZKV").
+APPLICATION_ID = 0x485A4B56
+_SCHEMA_VERSION = 1
+_MAGIC = b"SQLite format 3\x00"
+_READ_ONLY_MESSAGE = "store was opened in read-only mode and does not support writing"
+_TABLE = "zarr_kv"
+
+
+class SQLiteStore(Store):
+    """A Zarr-Python 3 store keeping every key in one SQLite database file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The database file. It is created (with its parent directory) on first use unless
+        ``read_only``; an existing file must be an SQLiteStore database (or empty).
+    read_only : bool, optional
+        Refuse writes. The database is still opened read-write at the SQLite level when the file
+        permits it, so that closing the last connection can remove the ``-wal``/``-shm`` files.
+
+    Raises
+    ------
+    NotHdmfStoreError
+        (on first use) When ``path`` is a directory, a file that is not an SQLite database, an
+        SQLite database of something else, or (``read_only``) does not exist.
+    FormatError
+        (on first use or any access) When the database is damaged (truncated, corrupt pages).
+    StoreModeError
+        When a write waits for another writer longer than ``LOCK_TIMEOUT`` seconds, and (a
+        ``ValueError`` too) for writes to a read-only store.
+    TypeError
+        When ``path`` is not a path.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str):
+            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        self._path = os.path.abspath(path)
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid: int | None = None
+        self._lock = threading.RLock()
+        self._queue = BatchQueue()
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def path(self) -> str:
+        """Absolute path of the database file."""
+        return self._path
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._path == self._path
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._path))
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r}, read_only={self.read_only})"
+
+    def __str__(self) -> str:
+        return f"sqlite://{self._path}"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self._path, "read_only": self.read_only}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        SQLiteStore.__init__(self, state["path"], read_only=state["read_only"])
+
+    def with_read_only(self, read_only: bool = False) -> SQLiteStore:
+        """A new (unopened) store on the same file.
+
+        Parameters
+        ----------
+        read_only : bool, optional
+            The read-only flag of the new store.
+        """
+        return type(self)(self._path, read_only=read_only)
+
+    @property
+    def supports_writes(self) -> bool:
+        return True
+
+    @property
+    def supports_deletes(self) -> bool:
+        return True
+
+    @property
+    def supports_listing(self) -> bool:
+        return True
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreModeError(_READ_ONLY_MESSAGE, self._path)
+
+    # ------------------------------------------------------------------ connection
+    def _check_file(self) -> None:
+        if os.path.isdir(self._path):
+            raise NotHdmfStoreError("not an SQLiteStore: a directory, not a database file",
+                                    self._path)
+        if not os.path.exists(self._path):
+            if self.read_only:
+                raise NotHdmfStoreError("no such SQLiteStore database", self._path)
+            os.makedirs(os.path.dirname(self._path) or ".", exist_ok=True)
+            return
+        with open(self._path, "rb") as fh:
+            head = fh.read(len(_MAGIC))
+        if head and head != _MAGIC[: len(head)] or 0 < len(head) < len(_MAGIC):
+            raise NotHdmfStoreError("not an SQLiteStore: the file is not an SQLite database",
+                                    self._path)
+
+    def _connect(self) -> sqlite3.Connection:
+        """The connection of this process (opened, checked and initialised on first use)."""
+        conn = self._conn
+        if conn is not None and self._conn_pid == os.getpid():
+            return conn
+        with self._lock:
+            if self._conn is not None and self._conn_pid == os.getpid():
+                return self._conn
+            self._check_file()
+            writable = os.access(self._path, os.W_OK) or not os.path.exists(self._path)
+            try:
+                if writable:
+                    conn = sqlite3.connect(self._path, timeout=LOCK_TIMEOUT, isolation_level=None,
+                                           check_same_thread=False)
+                else:
+                    conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True,
+                                           timeout=LOCK_TIMEOUT, isolation_level=None,
+                                           check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise NotHdmfStoreError(f"cannot open the database ({exc})", self._path) from None
+            try:
+                self._setup(conn, writable)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn, self._conn_pid = conn, os.getpid()
+            return conn
+
+    def _setup(self, conn: sqlite3.Connection, writable: bool) -> None:
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if app_id != APPLICATION_ID:
+                if app_id != 0 or tables:
+                    raise NotHdmfStoreError(
+                        "not an SQLiteStore: an SQLite database of another application "
+                        f"(application_id {app_id:#x}, tables {tables[:5]})", self._path)
+                if not writable or self.read_only:
+                    raise NotHdmfStoreError("not an SQLiteStore: an empty SQLite database",
+                                            self._path)
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} "
+                             "(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            else:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > _SCHEMA_VERSION:
+                    raise NotHdmfStoreError(
+                        f"SQLiteStore schema version {version} is newer than this reader's "
+                        f"({_SCHEMA_VERSION})", self._path)
+                if _TABLE not in tables:
+                    raise FormatError(f"the table {_TABLE} is missing", self._path)
+                if writable:
+                    conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if self.read_only:
+                conn.execute("PRAGMA query_only = ON")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreModeError(f"the database is locked ({exc})", self._path) from None
+            raise FormatError(f"damaged database ({exc})", self._path) from None
+        except sqlite3.DatabaseError as exc:
+            raise FormatError(f"damaged or not an SQLite database ({exc})", self._path) from None
+
+    def _run(self, fn, *args):
+        """Run ``fn(conn, *args)`` holding the connection; SQLite errors become ours."""
+        conn = self._connect()
+        with self._lock:
+            try:
+                return fn(conn, *args)
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreModeError(f"the database is locked by another writer ({exc})",
+                                         self._path) from None
+                raise FormatError(f"database error ({exc})", self._path) from None
+            except sqlite3.DatabaseError as exc:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise FormatError(f"damaged database ({exc})", self._path) from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close the connection; the last one to close removes the ``-wal``/``-shm`` files."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and self._conn_pid == os.getpid():
+                conn.close()
+        super().close()
+
+    async def _open(self) -> None:
+        if self._is_open:
+            raise ValueError("store is already open")
+        self._connect()
+        self._is_open = True
+
+    def _ensure_open_sync(self) -> None:
+        if not self._is_open:
+            self._connect()
+            self._is_open = True
+
+    # ------------------------------------------------------------------ sync core
+    @staticmethod
+    def _q_get(conn: sqlite3.Connection, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        if byte_range is None:
+            row = conn.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+            return None if row is None else bytes(row[0])
+        conn.execute("BEGIN")
+        try:
+            row = conn.execute(f"SELECT rowid, length(value) FROM {_TABLE} WHERE key = ?",
+                               (key,)).fetchone()
+            if row is None:
+                return None
+            start, stop = resolve_byte_range(row[1], byte_range)
+            if stop <= start:
+                return b""
+            with conn.blobopen(_TABLE, "value", row[0], readonly=True) as blob:
+                blob.seek(start)
+                return blob.read(stop - start)
+        finally:
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _q_size(conn: sqlite3.Connection, key: str) -> int | None:
+        row = conn.execute(f"SELECT length(value) FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    @staticmethod
+    def _q_write(conn: sqlite3.Connection, items: list[tuple[str, bytes]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT OR REPLACE INTO {_TABLE} (key, value) VALUES (?, ?)", items)
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _q_insert_absent(conn: sqlite3.Connection, key: str, value: bytes) -> None:
+        conn.execute(f"INSERT OR IGNORE INTO {_TABLE} (key, value) VALUES (?, ?)", (key, value))
+
+    @staticmethod
+    def _q_delete(conn: sqlite3.Connection, keys: list[str]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"DELETE FROM {_TABLE} WHERE key = ?", [(k,) for k in keys])
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _q_delete_prefix(conn: sqlite3.Connection, prefix: str) -> None:
+        if prefix:
+            conn.execute(f"DELETE FROM {_TABLE} WHERE key >= ? AND substr(key, 1, ?) = ?",
+                         (prefix, len(prefix), prefix))
+        else:
+            conn.execute(f"DELETE FROM {_TABLE}")
+
+    @staticmethod
+    def _q_list_prefix(conn: sqlite3.Connection, prefix: str) -> list[str]:
+        if not prefix:
+            return [r[0] for r in conn.execute(f"SELECT key FROM {_TABLE} ORDER BY key")]
+        return [r[0] for r in conn.execute(
+            f"SELECT key FROM {_TABLE} WHERE key >= ? AND substr(key, 1, ?) = ? ORDER BY key",
+            (prefix, len(prefix), prefix))]
+
+    @staticmethod
+    def _q_list_dir(conn: sqlite3.Connection, prefix: str) -> list[str]:
+        """Children of ``prefix`` by skipping over each child's subtree (index seeks only)."""
+        children: list[str] = []
+        seen: set[str] = set()
+        bound, inclusive = prefix, True
+        while True:
+            op = ">=" if inclusive else ">"
+            row = conn.execute(f"SELECT key FROM {_TABLE} WHERE key {op} ? ORDER BY key LIMIT 1",
+                               (bound,)).fetchone()
+            if row is None or not row[0].startswith(prefix):
+                return children
+            rest = row[0][len(prefix):]
+            name, slash, _ = rest.partition("/")
+            if name not in seen:
+                seen.add(name)
+                children.append(name)
+            if slash:
+                bound, inclusive = prefix + name + "/\U0010ffff", True
+            else:
+                bound, inclusive = row[0], False
+
+    # ------------------------------------------------------------------ async API
+    async def get(self, key: str, prototype: BufferPrototype | None = None,
+                  byte_range: ByteRequest | None = None) -> Buffer | None:
+        """Value of ``key`` (or the bytes ``byte_range`` selects); None when absent.
+
+        Raises
+        ------
+        TypeError
+            For an unknown ``byte_range`` type.
+        FormatError
+            When the database is damaged.
+        """
+        check_byte_range(byte_range)
+        await self._ensure_open()
+        data = await asyncio.to_thread(self._run, self._q_get, key, byte_range)
+        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+
+    async def get_partial_values(self, prototype: BufferPrototype,
+                                 key_ranges: Iterable[tuple[str, ByteRequest | None]]
+                                 ) -> list[Buffer | None]:
+        return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
+
+    async def exists(self, key: str) -> bool:
+        await self._ensure_open()
+        return await asyncio.to_thread(self._run, self._q_size, key) is not None
+
+    async def getsize(self, key: str) -> int:
+        """Size of the value of ``key`` in bytes.
+
+        Raises
+        ------
+        FileNotFoundError
+            When the key is absent.
+        """
+        await self._ensure_open()
+        size = await asyncio.to_thread(self._run, self._q_size, key)
+        if size is None:
+            raise FileNotFoundError(key)
+        return size
+
+    def _write_sync(self, items: list[tuple[str, bytes]]) -> None:
+        self._connect()
+        self._queue.submit(self._path, items, lambda batch: self._run(self._q_write, batch))
+
+    async def set(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key`` (group-committed with concurrent calls).
+
+        Raises
+        ------
+        StoreModeError
+            When the store is read-only (also a ``ValueError``) or another writer holds the
+            database too long.
+        TypeError
+            When ``value`` is not a Zarr ``Buffer``.
+        """
+        self._check_writable()
+        if not isinstance(value, Buffer):
+            raise TypeError(f"SQLiteStore.set(): `value` must be a Buffer instance. "
+                            f"Got an instance of {type(value)} instead.")
+        await self._ensure_open()
+        await asyncio.to_thread(self._write_sync, [(key, value.to_bytes())])
+
+    async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
+        self._check_writable()
+        items = [(k, v.to_bytes()) for k, v in values]
+        await self._ensure_open()
+        await asyncio.to_thread(self._write_sync, items)
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        self._check_writable()
+        await self._ensure_open()
+        await asyncio.to_thread(self._run, self._q_insert_absent, key, value.to_bytes())
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` (absent keys are ignored).
+
+        Raises
+        ------
+        StoreModeError
+            When the store is read-only.
+        """
+        self._check_writable()
+        await self._ensure_open()
+        await asyncio.to_thread(self._run, self._q_delete, [key])
+
+    async def delete_dir(self, prefix: str) -> None:
+        """Remove every key below ``prefix`` (``""``: everything), in one statement.
+
+        Raises
+        ------
+        StoreModeError
+            When the store is read-only.
+        """
+        self._check_writable()
+        prefix = prefix.rstrip("/")
+        await self._ensure_open()
+        await asyncio.to_thread(self._run, self._q_delete_prefix, prefix + "/" if prefix else "")
+
+    async def list(self) -> AsyncIterator[str]:
+        await self._ensure_open()
+        for key in await asyncio.to_thread(self._run, self._q_list_prefix, ""):
+            yield key
+
+    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        await self._ensure_open()
+        for key in await asyncio.to_thread(self._run, self._q_list_prefix, prefix):
+            yield key
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        prefix = prefix.rstrip("/")
+        await self._ensure_open()
+        for key in await asyncio.to_thread(self._run, self._q_list_dir,
+                                           prefix + "/" if prefix else ""):
+            yield key
+
+    # ------------------------------------------------------------------ sync API
+    def get_sync(self, key: str, *, prototype: BufferPrototype | None = None,
+                 byte_range: ByteRequest | None = None) -> Buffer | None:
+        """Blocking :meth:`get`."""
+        check_byte_range(byte_range)
+        self._ensure_open_sync()
+        data = self._run(self._q_get, key, byte_range)
+        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+
+    def set_sync(self, key: str, value: Buffer) -> None:
+        """Blocking :meth:`set`."""
+        self._check_writable()
+        self._ensure_open_sync()
+        self._write_sync([(key, value.to_bytes())])
+
+    def delete_sync(self, key: str) -> None:
+        """Blocking :meth:`delete`."""
+        self._check_writable()
+        self._ensure_open_sync()
+        self._run(self._q_delete, [key])
