@@ -203,11 +203,22 @@ class ZarrIO(HDMFIO):
         """Open the store in the mode given (called by the constructor)."""
         if self._store is not None:
             return
-        store, location = open_store(self.__path, self.__mode, self.__storage_options)
+        opened = self.__dict__.pop("_opened_store", None)
+        if opened is not None:
+            # NWBZarrIO opened the store to load the cached namespaces: use it and the root
+            # documents it read, so that opening reads the root document once
+            store, location, self._root_documents = opened
+        else:
+            store, location = open_store(self.__path, self.__mode, self.__storage_options)
         self._store, self._location = store, location
         mode = self.__mode
         if mode in _READ_ONLY or mode == "r+":
-            self._layout = detect_layout(store, self._root_documents)
+            if "zarr.json" in self._root_documents and mode in _READ_ONLY:
+                self._layout = L3()
+            elif ".zattrs" in self._root_documents and mode in _READ_ONLY:
+                self._layout = L2()
+            else:
+                self._layout = detect_layout(store, self._root_documents)
         elif mode in ("w-", "x"):
             if _has_root(store):
                 raise StoreModeError(f"mode {mode!r}: a store already exists here",
@@ -483,9 +494,9 @@ class ZarrIO(HDMFIO):
         """The root GroupBuilder of the store."""
         self._require_open()
         if self._builder is None:
-            root = self._root_documents.get("zarr.json") if self.__mode in _READ_ONLY else None
+            root = self._root_documents if self.__mode in _READ_ONLY else None
             self._reader = StoreReader(self, self._store, self._layout,
-                                       use_consolidated=self.__mode == "r", root=root)
+                                       use_consolidated=self.__mode == "r", root_documents=root)
             self._root_documents.clear()
             self._builder = self._reader.read_root()
         return self._builder
@@ -648,9 +659,19 @@ class ZarrIO(HDMFIO):
         return _cached_namespaces(store, layout, root_docs)[1]
 
     @classmethod
-    def _load_namespaces_from(cls, namespace_catalog, store, namespaces, source) -> dict:
-        root_docs: dict = {}
+    def _load_namespaces_from(cls, namespace_catalog, store, namespaces, source,
+                              root_docs: dict | None = None,
+                              use_consolidated: bool = True) -> dict:
+        """Load cached namespaces from an open store; ``root_docs`` receives the parsed root
+        documents (for reuse by the caller). ``use_consolidated=False`` (mode ``r-``) reads
+        the spec documents themselves."""
+        root_docs = {} if root_docs is None else root_docs
         layout = detect_layout(store, root_docs)
+        if not use_consolidated:
+            root_docs = {k: v for k, v in root_docs.items() if k != ".zmetadata"}
+            if "zarr.json" in root_docs:
+                root_docs["zarr.json"] = {k: v for k, v in root_docs["zarr.json"].items()
+                                          if k != "consolidated_metadata"}
         specloc, versions = _cached_namespaces(store, layout, root_docs)
         if specloc is None:
             return {}
@@ -661,8 +682,19 @@ class ZarrIO(HDMFIO):
             if name not in versions:
                 raise KeyError(f"{source}: namespace {name!r} is not cached in this store")
             group = f"{specloc}/{name}/{versions[name]}"
-            readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}")
+            readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}",
+                                           documents=_consolidated_documents(root_docs))
         return namespace_catalog.load_namespaces("namespace", reader=readers)
+
+
+def _consolidated_documents(root_docs: dict) -> dict | None:
+    """Consolidated documents of the parsed root documents: ``{node path: zarr.json}`` (L3) or
+    ``{"path/.zarray": document, ...}`` (L2); None without consolidated metadata."""
+    cons = (root_docs.get("zarr.json") or {}).get("consolidated_metadata")
+    if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
+        return cons["metadata"]
+    md = (root_docs.get(".zmetadata") or {}).get("metadata")
+    return md if isinstance(md, dict) else None
 
 
 def _cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | None, dict]:
@@ -676,7 +708,11 @@ def _cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | No
             cons.get("metadata"), dict) else None
     else:
         attrs = root_docs.get(".zattrs") or {}
+        md = (root_docs.get(".zmetadata") or {}).get("metadata")
         keys = None
+        if isinstance(md, dict):
+            keys = [k.rpartition("/")[0] for k in md if k.endswith("/.zarray")]
+            keys += [k.rpartition("/")[0] for k in md if k.endswith("/.zgroup")]
     value = attrs.get(SPEC_LOC_ATTR)
     if value is None:
         return None, {}

@@ -41,13 +41,29 @@ class NWBZarrIO(ZarrIO):
         if manager is None:
             type_map = _type_map(extensions)
             if load_namespaces and reading:
-                try:
-                    ZarrIO.load_namespaces(type_map, path=path,
-                                           storage_options=kwargs.get("storage_options"))
-                except (NotHdmfStoreError, StoreModeError):
-                    pass  # not a store (yet): opening below says why, or mode "a" creates it
+                self._load_cached_namespaces(type_map, path, mode, kwargs.get("storage_options"))
             manager = BuildManager(type_map)
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
+
+    def _load_cached_namespaces(self, type_map, path, mode, storage_options) -> None:
+        """Open the store, load its cached namespaces into ``type_map`` and keep the open store
+        and its parsed root documents for :meth:`ZarrIO.open` (one read of the root document)."""
+        from .storage import open_store
+
+        try:
+            store, location = open_store(path, mode, storage_options)
+        except (NotHdmfStoreError, StoreModeError):
+            return  # opening below raises the same error
+        root_docs: dict = {}
+        try:
+            ZarrIO._load_namespaces_from(type_map, store, None, str(location or path),
+                                         root_docs, use_consolidated=mode == "r")
+        except NotHdmfStoreError:
+            if mode == "a":  # an empty store to create: nothing cached yet
+                self.__dict__["_opened_store"] = (store, location, {})
+                return
+            raise
+        self.__dict__["_opened_store"] = (store, location, root_docs)
 
     @property
     def nwb_version(self):

@@ -170,20 +170,29 @@ class ZarrSpecReader(SpecReader):
     layout : hdmf_zarr.format.layout.Layout
     source : str, optional
         Description of the location, used by hdmf in messages.
+    documents : dict, optional
+        Consolidated node documents (node path relative to the root -> document); spec arrays
+        found there are opened without reading their documents again.
     """
 
-    def __init__(self, store, group_path: str, layout, source: str | None = None):
+    def __init__(self, store, group_path: str, layout, source: str | None = None,
+                 documents: dict | None = None):
         super().__init__(source=source or group_path)
         self._store = store
         self._group = "/" + group_path.strip("/")
         self._layout = layout
+        self._documents = documents
         self._cache = None
 
     def _read(self, name: str):
         from .read.specs import read_text_scalar
 
         path = f"{self._group}/{name}"
-        text = read_text_scalar(self._store, path, self._layout)
+        key = path.strip("/")
+        doc = None
+        if self._documents is not None:
+            doc = self._documents.get(key if self._layout.zarr_format == 3 else key + "/.zarray")
+        text = read_text_scalar(self._store, path, self._layout, doc)
         from .errors import FormatError
 
         try:

@@ -61,27 +61,38 @@ def detect_layout(store, root_documents: dict | None = None) -> Layout:
     NotHdmfStoreError
         When the root holds no Zarr group of either format (or holds an array).
     """
-    docs = store_io.get_many(store, ["zarr.json", ".zgroup", ".zmetadata", ".zarray",
-                                     ".zattrs"])
-    if docs["zarr.json"] is not None:
-        root = store_io.loads_json(docs["zarr.json"], "zarr.json")
+    raw = store_io.get_bytes(store, "zarr.json")
+    if raw is not None:
+        root = store_io.loads_json(raw, "zarr.json")
         if root_documents is not None:
             root_documents["zarr.json"] = root
         if isinstance(root, dict) and root.get("zarr_format") == 3:
             if root.get("node_type") != "group":
                 raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-            if docs[".zgroup"] is not None:
+            if store_io.exists(store, ".zgroup"):
                 warnings.warn("the store holds both zarr.json and .zgroup at its root; reading "
                               "it as L3 (Zarr format 3)", UserWarning, stacklevel=3)
             return L3()
+    # L2: consolidated metadata alone identifies it (FORMAT.md 4) and holds the root documents
+    raw = store_io.get_bytes(store, ".zmetadata")
+    if raw is not None:
+        try:
+            zmeta = store_io.loads_json(raw, ".zmetadata")
+        except FormatError:
+            zmeta = None  # unreadable consolidated metadata: fall back to the root documents
+        md = zmeta.get("metadata") if isinstance(zmeta, dict) else None
+        if isinstance(md, dict) and isinstance(md.get(".zgroup"), dict):
+            if root_documents is not None:
+                root_documents[".zmetadata"] = zmeta
+                root_documents[".zattrs"] = md.get(".zattrs") or {}
+            return L2()
+    docs = store_io.get_many(store, [".zgroup", ".zarray", ".zattrs"])
     if root_documents is not None and docs[".zattrs"] is not None:
         root_documents[".zattrs"] = store_io.loads_json(docs[".zattrs"], ".zattrs")
     if docs[".zgroup"] is not None:
         root = store_io.loads_json(docs[".zgroup"], ".zgroup")
         if isinstance(root, dict) and root.get("zarr_format") == 2:
             return L2()
-    elif docs[".zmetadata"] is not None:
-        return L2()
     if docs[".zarray"] is not None:
         raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
     raise NotHdmfStoreError(
@@ -101,11 +112,13 @@ def _v3_node(doc: dict, key: str) -> NodeDocument:
 
 
 def load_documents(store, layout: Layout, use_consolidated: bool,
-                   root: dict | None = None) -> dict[str, NodeDocument]:
+                   root: dict | None = None,
+                   zmetadata: dict | None = None) -> dict[str, NodeDocument]:
     """Every node document of the store, keyed by node path relative to the root (``""`` root).
 
     Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
-    ``root`` is the parsed root ``zarr.json`` when the caller has it already.
+    ``root`` (L3 root ``zarr.json``) and ``zmetadata`` (L2 ``.zmetadata``) are the parsed
+    documents when the caller has them already.
     """
     if layout.zarr_format == 3:
         if root is None:
@@ -120,7 +133,7 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
         return nodes
     nodes = {}
     if use_consolidated:
-        zmeta = store_io.get_json(store, ".zmetadata")
+        zmeta = zmetadata if zmetadata is not None else store_io.get_json(store, ".zmetadata")
         if isinstance(zmeta, dict) and isinstance(zmeta.get("metadata"), dict):
             md = zmeta["metadata"]
             for key, doc in md.items():
@@ -207,11 +220,14 @@ class StoreReader:
     """
 
     def __init__(self, io, store, layout: Layout, use_consolidated: bool,
-                 root: dict | None = None):
+                 root_documents: dict | None = None):
         self.io = io
         self.store = store
         self.layout = layout
-        self.nodes = load_documents(store, layout, use_consolidated, root)
+        root_documents = root_documents or {}
+        self.nodes = load_documents(store, layout, use_consolidated,
+                                    root_documents.get("zarr.json"),
+                                    root_documents.get(".zmetadata"))
         self.by_path: dict[str, object] = {}
         self._children: dict[str, list[str]] = {}
         for p in self.nodes:

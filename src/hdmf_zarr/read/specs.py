@@ -10,8 +10,11 @@ from ..zarr_bridge import store_io
 __all__ = ["read_text_scalar"]
 
 
-def read_text_scalar(store, path: str, layout) -> str:
+def read_text_scalar(store, path: str, layout, document: dict | None = None) -> str:
     """The text of a scalar text dataset: 0-d or shape ``[1]``, either layout.
+
+    ``document`` is the array's ``zarr.json`` (L3) or ``.zarray`` (L2) when the caller has it
+    already.
 
     Raises
     ------
@@ -20,7 +23,8 @@ def read_text_scalar(store, path: str, layout) -> str:
     """
     key = path.strip("/")
     if layout.zarr_format == 2:
-        meta = store_io.get_json(store, store_io.node_key(key, ".zarray"))
+        meta = document if document is not None else \
+            store_io.get_json(store, store_io.node_key(key, ".zarray"))
         if meta is None:
             raise FormatError("cached specification is missing", path)
         from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
@@ -32,7 +36,8 @@ def read_text_scalar(store, path: str, layout) -> str:
 
             arr = array_from_metadata(store, key, meta, {}, 2)
     else:
-        doc = store_io.get_json(store, store_io.node_key(key, "zarr.json"))
+        doc = document if document is not None else \
+            store_io.get_json(store, store_io.node_key(key, "zarr.json"))
         if doc is None or doc.get("node_type") != "array":
             raise FormatError("cached specification is missing", path)
         from .lazy import array_from_metadata

@@ -620,7 +620,7 @@ class NestedContainerStore(Store):
                 return result
         return None
 
-    def _get_bytes_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+    def _read_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         check_byte_range(byte_range)
         return self._lookup(key, lambda p: _read_file(p, byte_range),
                             lambda p, m: self._c_read(p, m, byte_range))
@@ -984,7 +984,7 @@ class NestedContainerStore(Store):
         """
         check_byte_range(byte_range)
         await self._ensure_open()
-        data = await asyncio.to_thread(self._get_bytes_sync, key, byte_range)
+        data = await asyncio.to_thread(self._read_sync, key, byte_range)
         return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     async def get_partial_values(self, prototype: BufferPrototype,
@@ -1090,7 +1090,7 @@ class NestedContainerStore(Store):
                  byte_range: ByteRequest | None = None) -> Buffer | None:
         """Blocking :meth:`get`."""
         self._ensure_open_sync()
-        data = self._get_bytes_sync(key, byte_range)
+        data = self._read_sync(key, byte_range)
         return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     def set_sync(self, key: str, value: Buffer) -> None:
