@@ -239,6 +239,8 @@ class StoreReader:
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
         self._scalars: list[tuple[DatasetBuilder, ZarrArray, object]] = []
         self._spec_cache: dict = {}
+        #: containers of resolved reference targets (RefTarget -> container)
+        self.containers: dict = {}
         root_attrs = layout.decode_attributes(self.nodes[""].attrs, "/", is_dataset=False)
         self.spec_location = root_attrs.spec_location
 

@@ -73,6 +73,43 @@ class AstypeView:
         return None
 
 
+class _ArrayCache:
+    """A bounded LRU of whole small arrays read from read-only stores (bytes counted)."""
+
+    def __init__(self, max_bytes: int = 256 * 2**20, max_array_bytes: int = 16 * 2**20):
+        from collections import OrderedDict
+
+        self.max_bytes = max_bytes
+        self.max_array_bytes = max_array_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+
+    def get(self, array):
+        entry = self._items.get(id(array))
+        if entry is None or entry[0]() is not array:
+            return None
+        self._items.move_to_end(id(array))
+        return entry[1]
+
+    def put(self, array, value: np.ndarray) -> None:
+        import weakref
+
+        self.drop(array)
+        self._items[id(array)] = (weakref.ref(array), value)
+        self._bytes += value.nbytes
+        while self._bytes > self.max_bytes and self._items:
+            _key, (_ref, old) = self._items.popitem(last=False)
+            self._bytes -= old.nbytes
+
+    def drop(self, array) -> None:
+        entry = self._items.pop(id(array), None)
+        if entry is not None:
+            self._bytes -= entry[1].nbytes
+
+
+_CACHE = _ArrayCache()
+
+
 class ZarrArray(zarr.Array):
     """The ``zarr.Array`` the reader hands out.
 
@@ -130,12 +167,48 @@ class ZarrArray(zarr.Array):
         return dtype if dtype is not None else super().dtype
 
     def __getitem__(self, selection):
-        out = super().__getitem__(selection)
+        cached = _CACHE.get(self)
+        if cached is not None:
+            out = cached[selection]
+            if isinstance(out, np.ndarray):
+                out = out.copy()
+        elif self._cacheable():
+            whole = super().__getitem__(...)
+            if isinstance(whole, np.ndarray) and whole.ndim > 0:
+                _CACHE.put(self, whole)
+                out = whole[selection]
+                if isinstance(out, np.ndarray):
+                    out = out.copy()
+            else:
+                out = whole
+        else:
+            out = super().__getitem__(selection)
         # Zarr 3 returns 0-d arrays for single elements; h5py and Zarr 2 return scalars, and
         # hdmf (VectorIndex bounds, pandas positional indexing) relies on that.
         if isinstance(out, np.ndarray) and out.ndim == 0:
             return out[()]
         return out
+
+    def _cacheable(self) -> bool:
+        """Small arrays of read-only stores are read whole once and served from memory:
+        hdmf reads ragged columns element by element (VectorIndex bounds, then each row)."""
+        if self.ndim == 0 or not self.store_path.store.read_only:
+            return False
+        dtype = self.__dict__["_hdmf_zarr_dtype"]
+        itemsize = dtype.itemsize if dtype is not None else 8
+        return int(np.prod(self.shape, dtype=np.int64)) * itemsize <= _CACHE.max_array_bytes
+
+    def __setitem__(self, selection, value):
+        _CACHE.drop(self)
+        super().__setitem__(selection, value)
+
+    def resize(self, new_shape):
+        _CACHE.drop(self)
+        return super().resize(new_shape)
+
+    def append(self, data, axis=0):
+        _CACHE.drop(self)
+        return super().append(data, axis=axis)
 
     def __iter__(self):
         if self.ndim == 0:
@@ -475,8 +548,12 @@ class _ContainerResolving:
     def _resolve(self, target):
         if target is None:
             return None
-        builder = self._reader.resolve_target(target, self._kwargs.get("path", ""))
-        return self._reader.io.manager.construct(builder)
+        cache = self._reader.containers
+        container = cache.get(target)
+        if container is None:
+            builder = self._reader.resolve_target(target, self._kwargs.get("path", ""))
+            container = cache[target] = self._reader.io.manager.construct(builder)
+        return container
 
 
 class BuilderZarrReferenceDataset(_BuilderResolving, _ReferenceDatasetMixin, _LazyResolverBase,

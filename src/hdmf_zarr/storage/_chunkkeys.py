@@ -1,8 +1,8 @@
 """Chunk keys and container files: what the two nested stores share.
 
-A nested store (:class:`~hdmf_zarr.storage.H5NestedStore`, :class:`~hdmf_zarr.storage.ZipNestedStore`)
-looks like a plain nested directory store except that the chunk files of each array are grouped
-into container files (HDF5 or zip). This module holds the rules that decide which key goes where
+A nested store (:class:`~hdmf_zarr.storage.H5NestedStore`,
+:class:`~hdmf_zarr.storage.ZipNestedStore`) looks like a plain nested directory store except
+that the chunk files of each array are grouped into container files (HDF5 or zip). This module holds the rules that decide which key goes where
 (written once, used by both stores) and :class:`NestedContainerStore`, the directory handling,
 listing, locking, and :meth:`~NestedContainerStore.consolidate` common to both.
 
@@ -20,7 +20,8 @@ Rules
   encoding (``suffix`` is ``.h5shard`` or ``.zipshard``). Inside an array's directory every Zarr
   key is a chunk key (indices) or a metadata document, so these names cannot collide with one.
 * **Members.** Inside a container a chunk is stored under its remaining indices joined with the
-  array's separator (``0/1`` for ``c/3/0/1`` in ``c/3.h5shard``; ``0.1`` for a Zarr 2 key ``3.0.1``).
+  array's separator (``0/1`` for ``c/3/0/1`` in ``c/3.h5shard``; ``0.1`` for a Zarr 2 key
+  ``3.0.1``).
 * **Reserved names.** A file name ending with a container suffix or containing one followed by a
   ``.`` (temporary files: ``.partial``, ``.rewrite``, ``.h5shard.partial-<pid>-<thread>``) is not a
   key; :meth:`NestedContainerStore.set` refuses such keys.
@@ -39,27 +40,33 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Store, SuffixByteRequest
+from zarr.abc.store import (
+    ByteRequest,
+    OffsetByteRequest,
+    RangeByteRequest,
+    Store,
+    SuffixByteRequest,
+)
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from ..errors import NotHdmfStoreError, StoreModeError
 from ._locks import BatchQueue, file_lock
 
 __all__ = [
-    "METADATA_NAMES",
     "CONTAINER_SUFFIXES",
+    "METADATA_NAMES",
     "ArrayKeys",
     "NestedContainerStore",
-    "check_byte_range",
-    "resolve_byte_range",
     "array_keys_from_document",
     "candidate_array_prefixes",
+    "check_byte_range",
     "container_array",
     "is_reserved_name",
+    "resolve_byte_range",
 ]
 
 #: Names of Zarr metadata documents; such keys are always loose files.
@@ -274,6 +281,13 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
+def _to_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer | None:
+    """``data`` in a buffer of ``prototype`` (the default one when None); None stays None."""
+    if data is None:
+        return None
+    return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+
+
 def is_reserved_name(name: str) -> bool:
     """True for file names the nested stores keep for containers and temporary files."""
     return any(name.endswith(s) or (s + ".") in name for s in CONTAINER_SUFFIXES)
@@ -394,14 +408,17 @@ class NestedContainerStore(Store):
     # ------------------------------------------------------------------ capabilities
     @property
     def supports_writes(self) -> bool:
+        """True: the store can be written (unless opened read-only)."""
         return True
 
     @property
     def supports_deletes(self) -> bool:
+        """True: keys can be deleted."""
         return True
 
     @property
     def supports_listing(self) -> bool:
+        """True: keys can be listed."""
         return True
 
     # ------------------------------------------------------------------ open
@@ -706,8 +723,9 @@ class NestedContainerStore(Store):
         cleanup = []
         # metadata documents first: chunks sent in the same batch then find their array
         items = sorted(items, key=lambda kv: kv[0].rsplit("/", 1)[-1] not in METADATA_NAMES)
-        for key, data in items:
+        for key, _data in items:
             self._check_key_for_write(key)
+        for key, data in items:
             name = key.rsplit("/", 1)[-1]
             if name in METADATA_NAMES:
                 self._write_document(key, name, data)
@@ -734,7 +752,8 @@ class NestedContainerStore(Store):
                 self._write_loose(key, data)
                 cleanup.append((key, info, idx, None))
         for path, members in groups.items():
-            self._queue.submit(path, members, lambda batch, p=path: self._commit_container(p, batch))
+            self._queue.submit(path, members,
+                               lambda batch, p=path: self._commit_container(p, batch))
         self._remove_copies(cleanup)
 
     def _write_document(self, key: str, name: str, data: bytes) -> None:
@@ -793,8 +812,8 @@ class NestedContainerStore(Store):
             for other in range(info.ndim):
                 if other != depth:
                     opath, omember = self._container(info, idx, other)
-                    if self._in_container(opath, lambda p: self._c_size(p, omember)) not in (
-                            None, _MISSING):
+                    size = self._in_container(opath, lambda p, m=omember: self._c_size(p, m))
+                    if size not in (None, _MISSING):
                         return
             self._c_write(path, [(member, data)], fresh)
 
@@ -985,14 +1004,16 @@ class NestedContainerStore(Store):
         check_byte_range(byte_range)
         await self._ensure_open()
         data = await asyncio.to_thread(self._read_sync, key, byte_range)
-        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+        return _to_buffer(data, prototype)
 
     async def get_partial_values(self, prototype: BufferPrototype,
                                  key_ranges: Iterable[tuple[str, ByteRequest | None]]
                                  ) -> list[Buffer | None]:
+        """Values (or byte ranges) of several keys, in order; None for absent keys."""
         return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
 
     async def exists(self, key: str) -> bool:
+        """True when ``key`` is stored."""
         await self._ensure_open()
         return await asyncio.to_thread(self._size_sync, key) is not None
 
@@ -1036,6 +1057,13 @@ class NestedContainerStore(Store):
         await asyncio.to_thread(self._set_sync, items)
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key`` unless the key is already stored.
+
+        Raises
+        ------
+        StoreModeError
+            When the store is read-only.
+        """
         self._check_writable()
         await self._ensure_open()
         await asyncio.to_thread(self._set_if_absent_sync, key, value.to_bytes())
@@ -1067,21 +1095,23 @@ class NestedContainerStore(Store):
         await asyncio.to_thread(self._delete_dir_sync, prefix)
 
     async def list(self) -> AsyncIterator[str]:
+        """Every key of the store."""
         for key in await self._listing(self._list_prefix_sync, ""):
             yield key
 
     async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        """Every key starting with ``prefix``."""
         for key in await self._listing(self._list_prefix_sync, prefix):
             yield key
 
     async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        """Names of the keys and sub-prefixes directly below ``prefix``."""
         for key in await self._listing(self._list_dir_sync, prefix):
             yield key
 
     async def _listing(self, fn: Callable[[str], list[str]], prefix: str) -> list[str]:
-        if not os.path.isdir(self._root):
-            if self.read_only or not os.path.exists(self._root):
-                return []
+        if not os.path.isdir(self._root) and (self.read_only or not os.path.exists(self._root)):
+            return []
         await self._ensure_open()
         return await asyncio.to_thread(fn, prefix)
 
@@ -1091,7 +1121,7 @@ class NestedContainerStore(Store):
         """Blocking :meth:`get`."""
         self._ensure_open_sync()
         data = self._read_sync(key, byte_range)
-        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+        return _to_buffer(data, prototype)
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""

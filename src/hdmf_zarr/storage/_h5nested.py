@@ -15,7 +15,6 @@ file locking is turned off in favour of these locks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import h5py

@@ -31,7 +31,7 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["file_lock", "BatchQueue", "LOCK_TIMEOUT"]
+__all__ = ["LOCK_TIMEOUT", "BatchQueue", "file_lock"]
 
 #: Seconds to wait for a lock held by another thread or process before giving up.
 LOCK_TIMEOUT = 300.0
@@ -147,7 +147,7 @@ def file_lock(path: str, *, exclusive: bool, create: bool,
 
 
 class _Ticket:
-    __slots__ = ("items", "done", "error")
+    __slots__ = ("done", "error", "items")
 
     def __init__(self, items: Sequence[Any]):
         self.items = items
@@ -211,7 +211,7 @@ class BatchQueue:
                     error = None
                     try:
                         commit(merged)
-                    except BaseException as exc:
+                    except BaseException as exc:  # noqa: BLE001 - raised in every waiting thread
                         error = exc
                     for t in batch:
                         t.error = error

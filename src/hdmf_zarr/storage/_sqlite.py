@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pathlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from zarr.abc.store import ByteRequest, Store
-from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+from zarr.core.buffer import Buffer, BufferPrototype
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
-from ._chunkkeys import check_byte_range, resolve_byte_range
+from ._chunkkeys import _to_buffer, check_byte_range, resolve_byte_range
 from ._locks import LOCK_TIMEOUT, BatchQueue
 
-__all__ = ["SQLiteStore", "APPLICATION_ID"]
+__all__ = ["APPLICATION_ID", "SQLiteStore"]
 
 #: ``PRAGMA application_id`` of SQLiteStore databases ("HZKV").
 APPLICATION_ID = 0x485A4B56
@@ -120,14 +121,17 @@ class SQLiteStore(Store):
 
     @property
     def supports_writes(self) -> bool:
+        """True: the store can be written (unless opened read-only)."""
         return True
 
     @property
     def supports_deletes(self) -> bool:
+        """True: keys can be deleted."""
         return True
 
     @property
     def supports_listing(self) -> bool:
+        """True: keys can be listed."""
         return True
 
     def _check_writable(self) -> None:
@@ -159,15 +163,19 @@ class SQLiteStore(Store):
             if self._conn is not None and self._conn_pid == os.getpid():
                 return self._conn
             self._check_file()
-            writable = os.access(self._path, os.W_OK) or not os.path.exists(self._path)
+            directory = os.path.dirname(self._path) or "."
+            writable = (not os.path.exists(self._path) or os.access(self._path, os.W_OK)) and (
+                os.access(directory, os.W_OK))
             try:
                 if writable:
                     conn = sqlite3.connect(self._path, timeout=LOCK_TIMEOUT, isolation_level=None,
                                            check_same_thread=False)
-                else:
-                    conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True,
-                                           timeout=LOCK_TIMEOUT, isolation_level=None,
-                                           check_same_thread=False)
+                else:  # read-only media: no -shm can be created; without a -wal the file is all
+                    uri = pathlib.Path(self._path).as_uri() + "?mode=ro"
+                    if not os.path.exists(self._path + "-wal"):
+                        uri += "&immutable=1"
+                    conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT,
+                                           isolation_level=None, check_same_thread=False)
             except sqlite3.Error as exc:
                 raise NotHdmfStoreError(f"cannot open the database ({exc})", self._path) from None
             try:
@@ -357,14 +365,16 @@ class SQLiteStore(Store):
         check_byte_range(byte_range)
         await self._ensure_open()
         data = await asyncio.to_thread(self._run, self._q_get, key, byte_range)
-        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+        return _to_buffer(data, prototype)
 
     async def get_partial_values(self, prototype: BufferPrototype,
                                  key_ranges: Iterable[tuple[str, ByteRequest | None]]
                                  ) -> list[Buffer | None]:
+        """Values (or byte ranges) of several keys, in order; None for absent keys."""
         return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
 
     async def exists(self, key: str) -> bool:
+        """True when ``key`` is stored."""
         await self._ensure_open()
         return await asyncio.to_thread(self._run, self._q_size, key) is not None
 
@@ -411,6 +421,13 @@ class SQLiteStore(Store):
         await asyncio.to_thread(self._write_sync, items)
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key`` unless the key is already stored.
+
+        Raises
+        ------
+        StoreModeError
+            When the store is read-only.
+        """
         self._check_writable()
         await self._ensure_open()
         await asyncio.to_thread(self._run, self._q_insert_absent, key, value.to_bytes())
@@ -441,16 +458,19 @@ class SQLiteStore(Store):
         await asyncio.to_thread(self._run, self._q_delete_prefix, prefix + "/" if prefix else "")
 
     async def list(self) -> AsyncIterator[str]:
+        """Every key of the store."""
         await self._ensure_open()
         for key in await asyncio.to_thread(self._run, self._q_list_prefix, ""):
             yield key
 
     async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        """Every key starting with ``prefix``."""
         await self._ensure_open()
         for key in await asyncio.to_thread(self._run, self._q_list_prefix, prefix):
             yield key
 
     async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        """Names of the keys and sub-prefixes directly below ``prefix``."""
         prefix = prefix.rstrip("/")
         await self._ensure_open()
         for key in await asyncio.to_thread(self._run, self._q_list_dir,
@@ -464,7 +484,7 @@ class SQLiteStore(Store):
         check_byte_range(byte_range)
         self._ensure_open_sync()
         data = self._run(self._q_get, key, byte_range)
-        return None if data is None else (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+        return _to_buffer(data, prototype)
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""

@@ -3,7 +3,7 @@
 The layout rules are those of :class:`~hdmf_zarr.storage.H5NestedStore` (see
 :mod:`hdmf_zarr.storage._chunkkeys`), with containers ``<array>/c[/<i>...].zipshard``: zip
 archives whose members are stored uncompressed (Zarr's codecs compress), with a fixed
-timestamp, so equal content gives equal files.
+timestamp, so that a container depends only on its members and the order they were written.
 
 Zip archives are written once per member. What happens on each kind of write:
 
