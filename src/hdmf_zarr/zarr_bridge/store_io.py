@@ -110,9 +110,10 @@ def _json_default(obj: Any):
 
 def dumps_json(doc: Any) -> bytes:
     """Encode a metadata document as UTF-8 JSON; non-finite floats become bare ``NaN``/``Infinity``
-    tokens, as FORMAT.md 2.1 and 3.1 require."""
-    return json.dumps(doc, indent=2, allow_nan=True, default=_json_default,
-                      ensure_ascii=False).encode("utf-8")
+    tokens, as FORMAT.md 2.1 and 3.1 require. Compact (no indentation): Python's C encoder
+    handles only that, and thousands of documents are written per file."""
+    return json.dumps(doc, allow_nan=True, default=_json_default, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def loads_json(raw: bytes, key: str = "") -> Any:
