@@ -535,11 +535,13 @@ class ZarrIO(HDMFIO):
                 return self
             if cand in self._external:
                 return self._external[cand]
-            if ZarrIO.can_read(cand):
+            try:
                 other = ZarrIO(cand, mode="r", manager=self.manager,
                                storage_options=self.__storage_options)
-                self._external[cand] = other
-                return other
+            except (NotHdmfStoreError, OSError, ValueError):
+                continue  # not a store there: try the next candidate
+            self._external[cand] = other
+            return other
         raise LinkResolutionError(f"the store {source!r} of this link cannot be found", where)
 
     # ------------------------------------------------------------------ lookups

@@ -1,0 +1,208 @@
+"""Remote stores: S3 through moto's server on 127.0.0.1 (s3fs), and a read-only HTTP server
+(http.server) on 127.0.0.1. Both are started and stopped by the fixtures."""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections import Counter
+from functools import partial
+
+import numpy as np
+import pytest
+from hdmf.testing import TestCase
+from pynwb import TimeSeries
+from pynwb.testing.mock.ecephys import mock_ElectricalSeries
+from pynwb.testing.mock.file import mock_NWBFile
+from zarr.storage import WrapperStore
+
+from hdmf_zarr import NWBZarrIO, ZarrDataIO
+
+LAYOUTS = pytest.mark.parametrize("fmt", [2, 3], ids=["L2", "L3"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"no server on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's S3 server on 127.0.0.1 with one bucket; yields (storage_options, bucket url)."""
+    port = _free_port()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
+    try:
+        _wait_for(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="testing",
+                     aws_secret_access_key="testing").create_bucket(Bucket="nwb")
+        options = {"key": "testing", "secret": "testing",
+                   "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+        yield options, "s3://nwb"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _nwbfile(n_series=3):
+    nwb = mock_NWBFile()
+    mock_ElectricalSeries(nwbfile=nwb)
+    for i in range(n_series):
+        nwb.add_acquisition(TimeSeries(name=f"ts{i}", data=np.arange(50.0) * (i + 1),
+                                       timestamps=np.arange(50.0) / 10, unit="m"))
+    nwb.add_epoch(start_time=0.0, stop_time=1.0, timeseries=[nwb.acquisition["ts0"]])
+    return nwb
+
+
+@LAYOUTS
+def test_s3_round_trip(s3, fmt):
+    options, bucket = s3
+    url = f"{bucket}/roundtrip{fmt}.nwb.zarr"
+    nwb = _nwbfile()
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=options) as io:
+        io.write(nwb)
+        assert io.is_remote()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(url, "r", storage_options=options) as io:
+            TestCase().assertContainerEqual(nwb, io.read(), ignore_hdmf_attrs=True,
+                                            ignore_name=True)
+
+
+class _CountingStore(WrapperStore):
+    def __init__(self, store):
+        super().__init__(store)
+        self.gets = Counter()
+
+    def _with_store(self, store):
+        return type(self)(store)
+
+    async def get(self, key, prototype, byte_range=None):
+        self.gets[key] += 1
+        return await self._store.get(key, prototype, byte_range)
+
+    async def exists(self, key):
+        self.gets[key] += 1
+        return await self._store.exists(key)
+
+
+@LAYOUTS
+def test_s3_open_costs_few_requests(s3, fmt):
+    """Opening an NWB file on S3 with consolidated metadata costs <= 3 GET requests before the
+    first data read (issue: every store)."""
+    from zarr.storage import FsspecStore
+
+    options, bucket = s3
+    url = f"{bucket}/count{fmt}.nwb.zarr"
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=options) as io:
+        io.write(_nwbfile(n_series=10))
+    store = _CountingStore(FsspecStore.from_url(url, storage_options=options, read_only=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(store, "r") as io:
+            builder = io.read_builder()
+            metadata_gets = sum(n for k, n in store.gets.items()
+                                if k.rpartition("/")[2] in ("zarr.json", ".zgroup", ".zattrs",
+                                                            ".zarray", ".zmetadata"))
+            assert metadata_gets <= 3, dict(store.gets)
+            data = builder["acquisition"]["ts4"]["data"].data[:]
+    np.testing.assert_array_equal(data, np.arange(50.0) * 5)
+
+
+@LAYOUTS
+def test_s3_external_link_in_same_prefix(s3, fmt):
+    """A file and its external link target in the same S3 prefix open from S3."""
+    options, bucket = s3
+    raw_url = f"{bucket}/session{fmt}/raw.nwb.zarr"
+    proc_url = f"{bucket}/session{fmt}/processed.nwb.zarr"
+    raw = mock_NWBFile()
+    raw.add_acquisition(TimeSeries(name="source", data=np.arange(100, dtype="int16"),
+                                   rate=10.0, unit="V"))
+    with NWBZarrIO(raw_url, "w", zarr_format=fmt, storage_options=options) as io:
+        io.write(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(raw_url, "r", storage_options=options) as raw_io:
+            source = raw_io.read().acquisition["source"].data
+            processed = mock_NWBFile()
+            processed.add_acquisition(TimeSeries(name="linked",
+                                                 data=ZarrDataIO(source, link_data=True),
+                                                 rate=10.0, unit="V"))
+            with NWBZarrIO(proc_url, "w", zarr_format=fmt, storage_options=options) as io:
+                io.write(processed)
+        import s3fs
+
+        fs = s3fs.S3FileSystem(**options)
+        doc_key = "zarr.json" if fmt == 3 else ".zattrs"
+        doc = json.loads(fs.cat(f"{proc_url[5:]}/acquisition/linked/{doc_key}"))
+        links = (doc["attributes"] if fmt == 3 else doc)["_LINKS" if fmt == 3 else "zarr_link"]
+        assert links == [{"name": "data", "source": "../raw.nwb.zarr",
+                          "path": "/acquisition/source/data"}]
+        with NWBZarrIO(proc_url, "r", storage_options=options) as io:
+            linked = io.read().acquisition["linked"]
+            np.testing.assert_array_equal(linked.data[:], np.arange(100, dtype="int16"))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_root(tmp_path_factory):
+    """A read-only HTTP server on 127.0.0.1 serving a temporary folder."""
+    root = tmp_path_factory.mktemp("http")
+    port = _free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                             partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@LAYOUTS
+def test_http_read_only(http_root, fmt):
+    root, base = http_root
+    local = root / f"served{fmt}.nwb.zarr"
+    nwb = _nwbfile()
+    with NWBZarrIO(str(local), "w", zarr_format=fmt) as io:
+        io.write(nwb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(f"{base}/served{fmt}.nwb.zarr", "r") as io:
+            assert io.is_remote()
+            read = io.read()
+            TestCase().assertContainerEqual(nwb, read, ignore_hdmf_attrs=True,
+                                            ignore_name=True)
+            epochs = read.epochs.to_dataframe()
+            assert epochs["timeseries"][0][0].timeseries.name == "ts0"
