@@ -201,7 +201,55 @@ def bench_export(out, repeat):
             with NWBHDF5IO(src, "r") as s, _open(b, dst, "w") as d:
                 d.export(src_io=s, write_args={"link_data": False})
         res[b] = _timed(run, repeat)
+        if b != "hdf5":
+            res[b + " peak-MB"] = _peak_rss_mb(src, dst, int(b[1]))
+    for fmt in (2, 3):
+        dst = os.path.join(out, f"plain_copy{fmt}.zarr")
+
+        def run_plain():
+            _remove(dst)
+            _plain_zarr_copy(src, dst, fmt)
+        res[f"zarr-copy-L{fmt}"] = _timed(run_plain, repeat)
     return res
+
+
+def _plain_zarr_copy(src: str, dst: str, zarr_format: int) -> None:
+    """The baseline of the export target: every HDF5 dataset copied chunk by chunk into a
+    Zarr array with the same chunks (plain zarr, no HDMF)."""
+    import h5py
+    import zarr
+
+    root = zarr.open_group(dst, mode="w", zarr_format=zarr_format)
+
+    def visit(name, obj):
+        if not isinstance(obj, h5py.Dataset) or obj.dtype.kind not in "biuf" or not obj.shape:
+            return
+        arr = root.create_array(name, shape=obj.shape, dtype=obj.dtype,
+                                chunks=obj.chunks or "auto")
+        step = max(arr.chunks[0], (64 * 2**20 // max(1, obj.dtype.itemsize *
+                                                      int(np.prod(obj.shape[1:])))))
+        step = (step // arr.chunks[0]) * arr.chunks[0] or arr.chunks[0]
+        for start in range(0, obj.shape[0], step):
+            arr[start:start + step] = obj[start:start + step]
+    with h5py.File(src, "r") as f:
+        f.visititems(visit)
+
+
+def _peak_rss_mb(src: str, dst: str, zarr_format: int) -> float:
+    """Peak resident memory (MB) of an export run in a child process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, shutil, warnings; warnings.simplefilter('ignore')\n"
+        "from pynwb import NWBHDF5IO\nfrom hdmf_zarr import NWBZarrIO\n"
+        f"shutil.rmtree({dst!r}, ignore_errors=True)\n"
+        f"with NWBHDF5IO({src!r}, 'r') as s, NWBZarrIO({dst!r}, 'w', zarr_format={zarr_format})"
+        " as d:\n    d.export(src_io=s, write_args={'link_data': False})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -216,12 +264,19 @@ def main():
         res = globals()[f"bench_{name}"](args.out, args.repeat)
         for key, value in res.items():
             backend, _, what = key.partition(" ")
+            if what == "peak-MB":
+                rows.append((f"{name} (peak RSS, MB)", backend, value, float("nan"), ""))
+                continue
             ref = res.get(("hdf5 " + what).strip())
+            extra = ""
+            if name == "export" and backend in ("L2", "L3"):
+                plain = res.get(f"zarr-copy-{backend}")
+                extra = f"{value / plain:8.2f}" if plain else ""
             rows.append((name + (f" ({what})" if what else ""), backend, value,
-                         value / ref if ref else float("nan")))
-    print(f"{'workload':32s} {'backend':8s} {'seconds':>9s} {'x HDF5':>8s}")
-    for name, backend, secs, ratio in rows:
-        print(f"{name:32s} {backend:8s} {secs:9.3f} {ratio:8.2f}")
+                         value / ref if ref else float("nan"), extra))
+    print(f"{'workload':32s} {'backend':12s} {'value':>9s} {'x HDF5':>8s} {'x zarr copy':>11s}")
+    for name, backend, secs, ratio, extra in rows:
+        print(f"{name:32s} {backend:12s} {secs:9.3f} {ratio:8.2f} {extra:>11s}")
 
 
 if __name__ == "__main__":

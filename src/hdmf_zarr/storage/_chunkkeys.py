@@ -30,6 +30,14 @@ Reading tries the container of the configured depth and the loose file (in the o
 ``write_direct``) and then the containers of the other depths, so a store written with one depth
 reads with any other. Writing a chunk removes its copies in the other places, so a key has one
 stored copy.
+
+Write order does not matter within a process: a chunk whose array document is not there yet is
+written loose, and creating the document moves such chunks into their containers (the writer
+sends a small array's document and chunk in one concurrent batch). A container belongs to its
+array: without the array's document (zarr deletes whole nodes, never the document alone) its
+chunks are neither listed nor read, and they come back with the document.
+
+The byte-range helpers here are also used by :class:`~hdmf_zarr.storage.SQLiteStore`.
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ __all__ = [
     "ArrayKeys",
     "NestedContainerStore",
     "array_keys_from_document",
+    "as_buffer",
     "candidate_array_prefixes",
     "check_byte_range",
     "container_array",
@@ -252,8 +261,19 @@ def array_keys_from_document(prefix: str, name: str, raw: bytes) -> ArrayKeys | 
 
 
 def candidate_array_prefixes(key: str) -> list[tuple[str, str]]:
-    """The ``(array prefix, chunk key relative to it)`` splits of ``key`` that could be chunk
-    keys, deepest array prefix first (no file system access)."""
+    """The ways ``key`` could be a chunk key, judged from its text alone.
+
+    Parameters
+    ----------
+    key : str
+        A store key.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(array prefix, chunk key relative to it)`` pairs, deepest array prefix first; empty
+        for metadata documents and keys whose last component cannot be part of a chunk key.
+    """
     parts = key.split("/")
     if parts[-1] in METADATA_NAMES:
         return []
@@ -267,8 +287,19 @@ def candidate_array_prefixes(key: str) -> list[tuple[str, str]]:
 
 
 def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
-    """``(array prefix, leading indices)`` of a container path without its suffix
-    (``a/b/c/3`` -> ``("a/b", (3,))``), or None when the name is not a container name."""
+    """The array and leading chunk indices a container belongs to.
+
+    Parameters
+    ----------
+    stem : str
+        Store-relative path of a container without its suffix (``a/b/c/3``).
+
+    Returns
+    -------
+    (str, tuple of int) or None
+        ``(array prefix, leading indices)`` (``("a/b", (3,))``), or None when the path is not
+        that of a container.
+    """
     parts = stem.split("/")
     for k in range(len(parts) - 1, -1, -1):
         if parts[k] == "c":
@@ -281,7 +312,7 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
-def _to_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer | None:
+def as_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer | None:
     """``data`` in a buffer of ``prototype`` (the default one when None); None stays None."""
     if data is None:
         return None
@@ -289,7 +320,13 @@ def _to_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer 
 
 
 def is_reserved_name(name: str) -> bool:
-    """True for file names the nested stores keep for containers and temporary files."""
+    """True for file names the nested stores keep for containers and temporary files.
+
+    Parameters
+    ----------
+    name : str
+        A file name (last component of a key).
+    """
     return any(name.endswith(s) or (s + ".") in name for s in CONTAINER_SUFFIXES)
 
 
@@ -1004,7 +1041,7 @@ class NestedContainerStore(Store):
         check_byte_range(byte_range)
         await self._ensure_open()
         data = await asyncio.to_thread(self._read_sync, key, byte_range)
-        return _to_buffer(data, prototype)
+        return as_buffer(data, prototype)
 
     async def get_partial_values(self, prototype: BufferPrototype,
                                  key_ranges: Iterable[tuple[str, ByteRequest | None]]
@@ -1121,7 +1158,7 @@ class NestedContainerStore(Store):
         """Blocking :meth:`get`."""
         self._ensure_open_sync()
         data = self._read_sync(key, byte_range)
-        return _to_buffer(data, prototype)
+        return as_buffer(data, prototype)
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""

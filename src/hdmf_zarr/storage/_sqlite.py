@@ -34,7 +34,7 @@ from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
-from ._chunkkeys import _to_buffer, check_byte_range, resolve_byte_range
+from ._chunkkeys import as_buffer, check_byte_range, resolve_byte_range
 from ._locks import LOCK_TIMEOUT, BatchQueue
 
 __all__ = ["APPLICATION_ID", "SQLiteStore"]
@@ -365,7 +365,7 @@ class SQLiteStore(Store):
         check_byte_range(byte_range)
         await self._ensure_open()
         data = await asyncio.to_thread(self._run, self._q_get, key, byte_range)
-        return _to_buffer(data, prototype)
+        return as_buffer(data, prototype)
 
     async def get_partial_values(self, prototype: BufferPrototype,
                                  key_ranges: Iterable[tuple[str, ByteRequest | None]]
@@ -484,7 +484,7 @@ class SQLiteStore(Store):
         check_byte_range(byte_range)
         self._ensure_open_sync()
         data = self._run(self._q_get, key, byte_range)
-        return _to_buffer(data, prototype)
+        return as_buffer(data, prototype)
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""
