@@ -44,7 +44,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
     Parameters
     ----------
     path : str, pathlib.Path or zarr.abc.store.Store
-        A directory, a ``.zip`` file, a URL (``s3://``, ``https://``, ``file://``...) or a store.
+        A directory, a ``.zip`` file, a SQLite file (``.sqlite``, ``.sqlite3``, ``.db`` or an
+        existing file with the SQLite header), a URL (``s3://``, ``https://``, ``file://``...)
+        or a store (our ``H5NestedStore``/``ZipNestedStore`` are passed as store instances).
     mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
     storage_options : dict, optional
         fsspec options for URLs.
@@ -92,6 +94,14 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location
+    if _is_sqlite_path(location):
+        if read_only and not os.path.isfile(location):
+            raise NotHdmfStoreError("no such SQLite file", location)
+        if mode in ("w-", "x") and os.path.exists(location):
+            raise StoreModeError(f"mode {mode!r}: the file already exists", location)
+        if mode == "w" and os.path.exists(location):
+            os.remove(location)
+        return SQLiteStore(location, read_only=read_only), location
     if read_only:
         if not os.path.exists(location):
             raise NotHdmfStoreError("no such file or directory", location)
@@ -101,6 +111,19 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
     elif os.path.isfile(location):
         raise NotHdmfStoreError("not a Zarr store: a regular file exists at this path", location)
     return LocalStore(location, read_only=read_only), location
+
+
+_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _is_sqlite_path(location: str) -> bool:
+    """A ``.sqlite``/``.sqlite3``/``.db`` name, or an existing file with the SQLite header."""
+    if location.lower().endswith(_SQLITE_SUFFIXES):
+        return True
+    if os.path.isfile(location):
+        with open(location, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    return False
 
 
 def store_location(store: Store) -> str | None:

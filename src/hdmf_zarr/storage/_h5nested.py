@@ -22,7 +22,8 @@ import numpy as np
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError
-from ._chunkkeys import NestedContainerStore, resolve_byte_range
+from ._chunkkeys import resolve_byte_range
+from ._nested import NestedContainerStore
 
 __all__ = ["H5NestedStore"]
 

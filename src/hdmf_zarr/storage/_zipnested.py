@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError
-from ._chunkkeys import NestedContainerStore, resolve_byte_range
+from ._chunkkeys import resolve_byte_range
+from ._nested import NestedContainerStore
 
 __all__ = ["ZipNestedStore"]
 
