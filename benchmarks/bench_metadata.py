@@ -252,11 +252,44 @@ def _peak_rss_mb(src: str, dst: str, zarr_format: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def bench_stores(out, repeat):
+    """write_many and open+read on a directory, SQLiteStore and H5NestedStore (L3), with the
+    number of files each leaves on disk."""
+    from hdmf_zarr.storage import H5NestedStore, SQLiteStore
+
+    makers = {
+        "dir": lambda p: p,
+        "sqlite": lambda p: SQLiteStore(p + ".sqlite"),
+        "h5nested": lambda p: H5NestedStore(p, consolidate_depth=0),
+    }
+    res = {}
+    for name, make in makers.items():
+        path = os.path.join(out, f"stores_{name}.nwb.zarr")
+
+        def write():
+            _remove(path)
+            _remove(path + ".sqlite")
+            nwb = _nwbfile("stores")
+            build_many(nwb)
+            with NWBZarrIO(make(path), "w") as io:
+                io.write(nwb)
+
+        def read():
+            with NWBZarrIO(make(path), "r") as io:
+                io.read()
+        res[f"{name} write"] = _timed(write, repeat)
+        res[f"{name} open+read"] = _timed(read, repeat)
+        target = path + ".sqlite" if name == "sqlite" else path
+        res[f"{name} files"] = 1 if os.path.isfile(target) else sum(
+            len(files) for _r, _d, files in os.walk(target))
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default="/tmp/hdmf_zarr_bench")
-    ap.add_argument("--only", default="write_many,open_many,read_refs,export")
+    ap.add_argument("--only", default="write_many,open_many,read_refs,export,stores")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
@@ -264,6 +297,12 @@ def main():
         res = globals()[f"bench_{name}"](args.out, args.repeat)
         for key, value in res.items():
             backend, _, what = key.partition(" ")
+            if name == "stores":
+                store, _, what = key.partition(" ")
+                ref = res.get(f"dir {what}")
+                rows.append((f"stores ({what})", store, value,
+                             float("nan") if what == "files" else value / ref, ""))
+                continue
             if what == "peak-MB":
                 rows.append((f"{name} (peak RSS, MB)", backend, value, float("nan"), ""))
                 continue
@@ -274,7 +313,8 @@ def main():
                 extra = f"{value / plain:8.2f}" if plain else ""
             rows.append((name + (f" ({what})" if what else ""), backend, value,
                          value / ref if ref else float("nan"), extra))
-    print(f"{'workload':32s} {'backend':12s} {'value':>9s} {'x HDF5':>8s} {'x zarr copy':>11s}")
+    print(f"{'workload':32s} {'backend':12s} {'value':>9s} {'x ref':>8s} {'x zarr copy':>11s}")
+    print("(x ref: against HDF5; for 'stores' rows against the directory store)")
     for name, backend, secs, ratio, extra in rows:
         print(f"{name:32s} {backend:12s} {secs:9.3f} {ratio:8.2f} {extra:>11s}")
 
