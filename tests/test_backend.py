@@ -210,3 +210,46 @@ def test_append_rows_in_place_keeps_consolidated_metadata(tmp_path, fmt):
             assert trials["start_time"].tolist() == [0.0, 1.0]
             assert trials["stop_time"].tolist() == [1.0, 2.0]
             assert trials["stim"].tolist() == ["a", "bé"]
+
+
+@LAYOUTS
+def test_pynwb_front_doors_and_public_helpers(tmp_path, fmt):
+    """pynwb.read_nwb and pynwb.validate(path=...) work on our files, and the public helper
+    methods of ZarrIO answer about real objects."""
+    import pynwb
+
+    path = tmp_path / "f.nwb.zarr"
+    nwb = _file_with_series()
+    with NWBZarrIO(str(path), "w", zarr_format=fmt) as io:
+        io.write(nwb)
+        builder = io.manager.get_builder(nwb.acquisition["ts"])
+        assert io.get_builder_exists_on_disk(builder)
+        assert io.get_builder_disk_path(builder) == os.path.join(str(path), "acquisition/ts")
+        assert not io.is_remote()
+    read = pynwb.read_nwb(str(path))
+    try:
+        assert list(read.acquisition["ts"].data[:]) == [1.0, 2.0, 3.0]
+    finally:
+        read.read_io.close()
+    assert pynwb.validate(path=str(path)) == []
+    read = NWBZarrIO.read_nwb(str(path))
+    try:
+        assert read.identifier == nwb.identifier
+    finally:
+        read.read_io.close()
+    with NWBZarrIO(str(path), "r") as io:
+        f = io.read()
+        ts_builder = io.get_builder("/acquisition/ts")
+        assert ts_builder.attributes["object_id"] == nwb.acquisition["ts"].object_id
+        assert io.get_container("/acquisition/ts") is f.acquisition["ts"]
+        ref = {"source": ".", "path": "/acquisition/ts"}
+        assert io.resolve_ref(ref) == ("ts", ts_builder)
+        assert io.resolve_ref("/acquisition/ts")[1] is ts_builder
+        with pytest.raises(KeyError, match="/acquisition/nothing"):
+            io.get_builder("/acquisition/nothing")
+        html = NWBZarrIO.generate_dataset_html(f.acquisition["ts"].data)
+        assert "Chunk shape" in html and "Codecs" in html
+        version, parts = io.nwb_version
+        assert version.startswith("2.") and parts[0] == 2
+        with pytest.warns(UserWarning, match="synchronizer"):
+            NWBZarrIO(str(path), "r", synchronizer=object()).close()
