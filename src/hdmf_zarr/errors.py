@@ -12,6 +12,7 @@ builtins, keeps catching them.
 from __future__ import annotations
 
 from hdmf.backends.errors import UnsupportedOperation
+from hdmf.build.errors import ConstructError
 
 __all__ = [
     "HdmfZarrError",
@@ -21,6 +22,7 @@ __all__ = [
     "FormatError",
     "UnknownCodecError",
     "UnsafePickleError",
+    "ContainerConstructionError",
     "LinkResolutionError",
     "ReferenceResolutionError",
     "StoreModeError",
@@ -69,6 +71,12 @@ class UnknownCodecError(FormatError):
 
 class UnsafePickleError(FormatError):
     """A pickled chunk that names a global outside the allowed list (FORMAT.md section 2.5)."""
+
+
+class ContainerConstructionError(FormatError, ConstructError):
+    """hdmf cannot make a container from what the file stores at a path (a required field
+    missing or malformed). Also an ``hdmf.build.errors.ConstructError``, which hdmf raised before
+    (the original is kept as ``__cause__``)."""
 
 
 class LinkResolutionError(HdmfZarrError, KeyError):

@@ -24,11 +24,16 @@ from ..zarr_bridge import store_io
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
                    TextArray, ZarrArray, _to_python_text, array_from_metadata)
 
-__all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS"]
+__all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS",
+           "construct_failure"]
 
 logger = logging.getLogger(__name__)
 
 MAX_LINK_HOPS = 64
+
+
+#: Attributes that identify typed nodes: always strings (FORMAT.md 1).
+_TEXT_ATTRIBUTES = ("namespace", "neurodata_type", "data_type", "object_id")
 
 
 class BrokenLinkWarning(UserWarning):
@@ -102,7 +107,10 @@ def detect_layout(store, root_documents: dict | None = None) -> Layout:
 def _v3_node(doc: dict, key: str) -> NodeDocument:
     if not isinstance(doc, dict):
         raise FormatError("zarr.json is not a JSON object", key)
-    attrs = doc.get("attributes") or {}
+    attrs = doc.get("attributes")
+    attrs = {} if attrs is None else attrs
+    if not isinstance(attrs, dict):
+        raise FormatError("the attributes of zarr.json are not a JSON object", key)
     if doc.get("node_type") == "array":
         meta = {k: v for k, v in doc.items() if k not in ("attributes",)}
         return NodeDocument("array", meta, attrs)
@@ -136,13 +144,25 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
         zmeta = zmetadata if zmetadata is not None else store_io.get_json(store, ".zmetadata")
         if isinstance(zmeta, dict) and isinstance(zmeta.get("metadata"), dict):
             md = zmeta["metadata"]
+            orphans = []
             for key, doc in md.items():
+                if not isinstance(key, str):
+                    continue
                 parent, _, leaf = key.rpartition("/")
                 if leaf == ".zgroup":
-                    nodes[parent] = NodeDocument("group", {}, md.get(_k(parent, ".zattrs"), {}))
+                    nodes[parent] = NodeDocument("group", {}, _attrs_doc(
+                        md.get(_k(parent, ".zattrs")), _k(parent, ".zattrs")))
                 elif leaf == ".zarray":
-                    nodes[parent] = NodeDocument("array", doc, md.get(_k(parent, ".zattrs"), {}))
+                    nodes[parent] = NodeDocument("array", _array_doc(doc, key), _attrs_doc(
+                        md.get(_k(parent, ".zattrs")), _k(parent, ".zattrs")))
+                elif leaf == ".zattrs":
+                    orphans.append(parent)
             if "" in nodes:
+                # FORMAT.md 2.7: fall back to the node documents for what the consolidated
+                # metadata visibly misses (attributes of a node with no .zgroup/.zarray entry)
+                missing = [p for p in orphans if p not in nodes]
+                if missing:
+                    _read_nodes(store, missing, nodes)
                 return nodes
             nodes = {}
     docs = store_io.get_many(store, [".zgroup", ".zattrs"])
@@ -150,6 +170,36 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
     nodes[""] = NodeDocument("group", {}, attrs)
     _walk(store, "", nodes, 2)
     return nodes
+
+
+def _attrs_doc(doc, key: str) -> dict:
+    """An attributes document (``{}`` when absent); FormatError unless a JSON object."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise FormatError("attributes document is not a JSON object", key)
+    return doc
+
+
+def _array_doc(doc, key: str) -> dict:
+    if not isinstance(doc, dict):
+        raise FormatError(".zarray is not a JSON object", key)
+    return doc
+
+
+def _read_nodes(store, paths: list[str], nodes: dict) -> None:
+    """Add the L2 node documents of ``paths`` read from the store (and walk below groups)."""
+    for path in paths:
+        keys = [_k(path, d) for d in (".zgroup", ".zarray", ".zattrs")]
+        docs = store_io.get_many(store, keys)
+        zg, za, zat = (docs[k] for k in keys)
+        attrs = _attrs_doc(store_io.loads_json(zat, keys[2]) if zat else {}, keys[2])
+        if za is not None:
+            nodes[path] = NodeDocument("array", _array_doc(store_io.loads_json(za, keys[1]),
+                                                           keys[1]), attrs)
+        elif zg is not None:
+            nodes[path] = NodeDocument("group", {}, attrs)
+            _walk(store, path, nodes, 2)
 
 
 def _k(path: str, name: str) -> str:
@@ -179,9 +229,11 @@ def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
             node = _v3_node(store_io.loads_json(raw, _k(child, "zarr.json")), child)
         else:
             zg, za, zat = (docs[_k(child, d)] for d in (".zgroup", ".zarray", ".zattrs"))
-            attrs = store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {}
+            attrs = _attrs_doc(store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {},
+                               _k(child, ".zattrs"))
             if za is not None:
-                node = NodeDocument("array", store_io.loads_json(za, _k(child, ".zarray")), attrs)
+                node = NodeDocument("array", _array_doc(
+                    store_io.loads_json(za, _k(child, ".zarray")), _k(child, ".zarray")), attrs)
             elif zg is not None:
                 node = NodeDocument("group", {}, attrs)
             else:
@@ -252,6 +304,11 @@ class StoreReader:
         for gb, entry, where in self._pending_links:
             try:
                 target = self.resolve_target(entry.target, where)
+                if entry.target.source in (".", "") and isinstance(target, GroupBuilder) and (
+                        entry.target.path == "/" or where.startswith(entry.target.path + "/")):
+                    # a link to the group holding it (or above) makes the tree infinite
+                    raise LinkResolutionError(f"target {entry.target.path} contains the link "
+                                              "(a cycle)", where)
             except HdmfZarrError as exc:
                 warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
                               stacklevel=2)
@@ -305,6 +362,11 @@ class StoreReader:
         self._scalars.clear()
 
     def _split_attrs(self, builder, na: NodeAttributes, where: str, spec=None) -> dict:
+        for key in _TEXT_ATTRIBUTES:
+            value = na.attributes.get(key)
+            if value is not None and not isinstance(value, str):
+                raise FormatError(f"attribute {key!r} is {value!r}, not a string",
+                                  f"{where}@{key}")
         attrs = {}
         for key, value in na.attributes.items():
             if isinstance(value, RefTarget):
@@ -449,6 +511,54 @@ class StoreReader:
             raise LinkResolutionError(f"target {target.path} does not exist in the store "
                                       f"{target.source}", where)
         return builder
+
+
+def construct_failure(exc: BaseException) -> HdmfZarrError:
+    """The documented error to raise for an exception hdmf raised while constructing
+    containers from the builders of a store.
+
+    When a documented error of this package (a corrupt chunk, a broken reference...) caused
+    it, that error is returned unchanged, so that it keeps its class; otherwise a
+    :class:`~hdmf_zarr.errors.ContainerConstructionError` naming the builder's path, with
+    ``exc`` as its cause.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What ``BuildManager.construct`` raised (usually ``hdmf.build.errors.ConstructError``).
+
+    Returns
+    -------
+    HdmfZarrError
+    """
+    from ..errors import ContainerConstructionError
+
+    seen = set()
+    cur = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, HdmfZarrError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    builder = exc.args[0] if exc.args else None
+    path = None
+    if hasattr(builder, "path") and hasattr(builder, "name"):
+        parts = str(builder.path).split("/")
+        path = "/" + "/".join(parts[1:]) if len(parts) > 1 else "/"
+        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
+        what = f"the container of this {type(builder).__name__}"
+    else:
+        import re
+
+        reason = f"{type(exc).__name__}: {exc}"
+        what = "the containers of this file"
+        found = re.search(r"builder root(/[^\s'\"]*)?", str(exc))
+        if found:  # hdmf names the builder in the text ("No data_type found for builder ...")
+            path = found.group(1) or "/"
+            what = "the container of this builder"
+    err = ContainerConstructionError(f"cannot construct {what}: {reason}", path or "/")
+    err.__cause__ = exc
+    return err
 
 
 def _detached(builder: DatasetBuilder) -> DatasetBuilder:

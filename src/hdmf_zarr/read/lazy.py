@@ -8,18 +8,26 @@ containers (``hdmf.query.ReferenceResolver``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import zarr
 from hdmf.build import ObjectMapper
+from hdmf.build.errors import ConstructError
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.array import AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
-from ..errors import FormatError, UnknownCodecError
+from ..errors import FormatError, HdmfZarrError, UnknownCodecError
+from ..format.limits import check_read_size
 
 __all__ = ["array_from_metadata", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
+
+
+#: Largest chunk (elements times item size) of a plain array: Zarr decodes whole chunks.
+MAX_CHUNK_BYTES = 2**31
 
 
 def _to_python_text(value):
@@ -166,7 +174,30 @@ class ZarrArray(zarr.Array):
         dtype = self.__dict__["_hdmf_zarr_dtype"]
         return dtype if dtype is not None else super().dtype
 
+    def _where(self) -> str:
+        return "/" + str(self.__dict__.get("_hdmf_zarr_path") or self.path).strip("/")
+
     def __getitem__(self, selection):
+        where = self._where()
+        try:
+            itemsize = self.dtype.itemsize
+        except HdmfZarrError:
+            raise
+        except Exception:
+            itemsize = 8
+        check_read_size(self.shape, selection, itemsize if itemsize > 0 else 8, where)
+        try:
+            return self._getitem(selection)
+        except (HdmfZarrError, IndexError, KeyboardInterrupt):
+            raise
+        except MemoryError:
+            raise FormatError("not enough memory to read this selection (shape "
+                              f"{tuple(self.shape)})", where) from None
+        except Exception as exc:  # codecs raise assorted types on corrupt chunks
+            raise FormatError(f"cannot read or decode the stored data "
+                              f"({type(exc).__name__}: {exc})", where) from exc
+
+    def _getitem(self, selection):
         cached = _CACHE.get(self)
         if cached is not None:
             out = cached[selection]
@@ -196,7 +227,7 @@ class ZarrArray(zarr.Array):
             return False
         dtype = self.__dict__["_hdmf_zarr_dtype"]
         itemsize = dtype.itemsize if dtype is not None else 8
-        return int(np.prod(self.shape, dtype=np.int64)) * itemsize <= _CACHE.max_array_bytes
+        return math.prod(self.shape) * itemsize <= _CACHE.max_array_bytes
 
     def __setitem__(self, selection, value):
         _CACHE.drop(self)
@@ -236,8 +267,8 @@ class TextArray(ZarrArray):
         object arrays as variable-length text, as with Zarr 2 and h5py)."""
         return np.dtype(object)
 
-    def __getitem__(self, selection):
-        return _to_python_text(super().__getitem__(selection))
+    def _getitem(self, selection):
+        return _to_python_text(super()._getitem(selection))
 
     def __array__(self, dtype=None, copy=None):
         out = self[...]
@@ -250,21 +281,46 @@ _NUMERIC_V3 = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "ui
 _TEXT_V3 = frozenset({"string", "variable_length_utf8"})
 
 
-def _codec_ids(meta: dict, zarr_format: int) -> list[str]:
+def _codec_ids(meta: dict, zarr_format: int, where: str = "") -> list[str]:
+    """Every codec id or name of an array document (inner codecs of a shard included).
+
+    Raises
+    ------
+    FormatError
+        When a codec list or entry has the wrong JSON type.
+    """
     if zarr_format == 3:
+        seq = meta.get("codecs")
+        if seq is None:
+            return []
+        if not isinstance(seq, list):
+            raise FormatError(f"codecs must be a list, not {seq!r}", where)
         out = []
-        for c in meta.get("codecs") or ():
+        for c in seq:
             name = c.get("name") if isinstance(c, dict) else c
+            if not isinstance(name, str):
+                raise FormatError(f"malformed codec entry {c!r}", where)
             out.append(name)
             if name == "sharding_indexed" and isinstance(c, dict):
-                cfg = c.get("configuration") or {}
-                out += _codec_ids({"codecs": cfg.get("codecs") or []}, 3)
-                out += _codec_ids({"codecs": cfg.get("index_codecs") or []}, 3)
+                cfg = c.get("configuration")
+                if not isinstance(cfg, dict):
+                    raise FormatError("sharding_indexed has no configuration object", where)
+                out += _codec_ids({"codecs": cfg.get("codecs") or []}, 3, where)
+                out += _codec_ids({"codecs": cfg.get("index_codecs") or []}, 3, where)
         return out
-    out = [f.get("id") for f in meta.get("filters") or () if isinstance(f, dict)]
+    filters = meta.get("filters")
+    if filters is not None and not isinstance(filters, list):
+        raise FormatError(f"filters must be a list or null, not {filters!r}", where)
+    out = []
+    for f in filters or ():
+        if not isinstance(f, dict) or not isinstance(f.get("id"), str):
+            raise FormatError(f"malformed filter entry {f!r}", where)
+        out.append(f["id"])
     comp = meta.get("compressor")
-    if isinstance(comp, dict):
-        out.append(comp.get("id"))
+    if comp is not None:
+        if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
+            raise FormatError(f"malformed compressor {comp!r}", where)
+        out.append(comp["id"])
     return out
 
 
@@ -273,7 +329,7 @@ def _check_codecs(meta: dict, zarr_format: int, where: str) -> None:
     if zarr_format == 3:
         from zarr.registry import get_codec_class
 
-        for name in _codec_ids(meta, 3):
+        for name in _codec_ids(meta, 3, where):
             try:
                 get_codec_class(name)
             except Exception:
@@ -281,7 +337,7 @@ def _check_codecs(meta: dict, zarr_format: int, where: str) -> None:
     else:
         from numcodecs.registry import codec_registry
 
-        for cid in _codec_ids(meta, 2):
+        for cid in _codec_ids(meta, 2, where):
             if cid not in codec_registry:
                 raise UnknownCodecError(f"unknown codec: {cid!r}", where)
 
@@ -552,7 +608,25 @@ class _ContainerResolving:
         container = cache.get(target)
         if container is None:
             builder = self._reader.resolve_target(target, self._kwargs.get("path", ""))
-            container = cache[target] = self._reader.io.manager.construct(builder)
+            try:
+                container = self._reader.io.manager.construct(builder)
+            except (HdmfZarrError, MemoryError):
+                raise
+            except ConstructError as exc:
+                from .builders import construct_failure
+
+                failure = construct_failure(exc)
+            except Exception as exc:  # hdmf: e.g. "No data_type found" for untyped targets
+                from ..errors import ContainerConstructionError
+
+                failure = ContainerConstructionError(
+                    f"reference target {target.path} cannot be made a container "
+                    f"({type(exc).__name__}: {exc})", self._kwargs.get("path") or target.path)
+                failure.__cause__ = exc
+            else:
+                cache[target] = container
+                return container
+            raise failure
         return container
 
 

@@ -27,6 +27,8 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
             store_io.get_json(store, store_io.node_key(key, ".zarray"))
         if meta is None:
             raise FormatError("cached specification is missing", path)
+        if not isinstance(meta, dict):
+            raise FormatError(".zarray of the cached specification is not a JSON object", path)
         from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
 
         if is_object_array_v2(meta):
@@ -38,6 +40,9 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
     else:
         doc = document if document is not None else \
             store_io.get_json(store, store_io.node_key(key, "zarr.json"))
+        if doc is not None and not isinstance(doc, dict):
+            raise FormatError("zarr.json of the cached specification is not a JSON object",
+                              path)
         if doc is None or doc.get("node_type") != "array":
             raise FormatError("cached specification is missing", path)
         from .lazy import array_from_metadata

@@ -25,6 +25,7 @@ import numpy as np
 from zarr.abc.store import Store
 
 from ..errors import FormatError, UnknownCodecError
+from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .store_io import get_many
 
@@ -682,6 +683,7 @@ class ObjectArrayV2:
         return out
 
     def __getitem__(self, key):
+        check_read_size(self._shape, key, max(self._dtype.itemsize, 8), self._path)
         axes, drop, fancy_axis, move_front, has_ellipsis = self._parse_key(key)
         out = self._read_selection(axes)
         if all(drop) and not has_ellipsis:

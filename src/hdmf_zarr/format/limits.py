@@ -1,0 +1,72 @@
+"""Size limits of the reader (FORMAT.md 5) that do not belong to one codec or document.
+
+The limits are module attributes read at call time, so that a user can raise them
+(``hdmf_zarr.format.limits.MAX_READ_BYTES = 2**40``) or set them from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import FormatError
+
+__all__ = ["MAX_READ_BYTES", "selection_size", "check_read_size"]
+
+#: Largest result of one read of a lazy dataset, in bytes (elements times item size), checked
+#: before anything is allocated, so that a forged ``shape`` cannot make a read allocate
+#: unbounded memory (FORMAT.md 5). ``HDMF_ZARR_MAX_READ_BYTES`` overrides the default (16 GiB).
+MAX_READ_BYTES = int(os.environ.get("HDMF_ZARR_MAX_READ_BYTES", str(16 * 2**30)))
+
+
+def selection_size(shape: tuple, selection) -> int | None:
+    """Number of elements a basic selection (integers, slices, Ellipsis) of an array of
+    ``shape`` reads; None for other selections (fancy indices are bounded by their length)."""
+    if not isinstance(selection, tuple):
+        selection = (selection,)
+    if sum(1 for k in selection if k is Ellipsis) > 1:
+        return None
+    if any(k is Ellipsis for k in selection):
+        at = next(i for i, k in enumerate(selection) if k is Ellipsis)
+        fill = len(shape) - (len(selection) - 1)
+        selection = selection[:at] + (slice(None),) * max(fill, 0) + selection[at + 1:]
+    selection = selection + (slice(None),) * (len(shape) - len(selection))
+    count = 1
+    for k, n in zip(selection, shape):
+        if isinstance(k, slice):
+            try:
+                count *= len(range(*k.indices(n)))
+            except (TypeError, ValueError):
+                return None
+        elif isinstance(k, (int, np.integer)):
+            continue
+        else:
+            return None
+    return count
+
+
+def check_read_size(shape: tuple, selection, itemsize: int, where: str) -> None:
+    """Refuse a read whose result would exceed :data:`MAX_READ_BYTES`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the array as its metadata states it.
+    selection : object
+        The index passed to ``__getitem__``.
+    itemsize : int
+        Bytes per element of the result.
+    where : str
+        Path of the array, for the message.
+
+    Raises
+    ------
+    FormatError
+        When the selection holds more bytes than the limit (a forged or absurd shape).
+    """
+    count = selection_size(tuple(shape), selection)
+    if count is not None and count * max(int(itemsize), 1) > MAX_READ_BYTES:
+        raise FormatError(f"reading {count} elements of shape {tuple(shape)} exceeds the read "
+                          f"limit of {MAX_READ_BYTES} bytes (hdmf_zarr.format.limits."
+                          "MAX_READ_BYTES); slice a smaller part", where)
