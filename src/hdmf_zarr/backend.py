@@ -15,22 +15,24 @@ from hdmf.backends.errors import UnsupportedOperation
 from hdmf.backends.io import HDMFIO
 from hdmf.backends.utils import NamespaceToBuilderHelper, WriteStatusTracker
 from hdmf.build import Builder, BuildManager, TypeMap
+from hdmf.build.errors import ConstructError
 from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
 from hdmf.utils import docval, getargs, popargs
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 
-from .errors import LinkResolutionError, StoreModeError
+from .errors import (FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError,
+                     StoreModeError)
 from .format.layout import DEFAULT_SPEC_LOC_DIR as _SPEC_DIR
 from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
 from .format.layout import Layout
 from .format.layout2 import L2
 from .format.layout3 import L3
-from .read.builders import StoreReader, detect_layout, pick_version
+from .read.builders import StoreReader, construct_failure, detect_layout, pick_version
 from .storage import is_url, open_store
 from .utils import ZarrSpecReader, ZarrSpecWriter
-from .write.writer import BuilderWriter, builder_path
+from .write.writer import BuilderWriter, WriteOptions, builder_path
 from .zarr_bridge import store_io
 from .zarr_bridge.consolidated import write_consolidated
 
@@ -41,6 +43,25 @@ SPEC_LOC_ATTR = _SPEC_ATTR
 DEFAULT_SPEC_LOC_DIR = _SPEC_DIR
 
 _MODES = ("r", "r-", "r+", "a", "w", "w-", "x")
+
+#: docval of the large-data keywords of write, write_builder and (through write_args) export
+#: (docs/large-data.md)
+_LARGE_DATA_ARGS = (
+    {"name": "number_of_jobs", "type": int,
+     "doc": "worker processes writing GenericDataChunkIterator datasets (and, in an export, "
+            "large HDF5/Zarr datasets); 1 writes in this process", "default": 1},
+    {"name": "max_threads_per_process", "type": int,
+     "doc": "Zarr encoding threads per worker process (None: Zarr's default)", "default": None},
+    {"name": "multiprocessing_context", "type": None,
+     "doc": "start method ('forkserver', 'spawn', 'fork') or multiprocessing context of the "
+            "workers (None: forkserver on Linux, spawn elsewhere)", "default": None},
+    {"name": "progress", "type": bool,
+     "doc": "show tqdm progress bars for long dataset writes", "default": False},
+    {"name": "large_dataset_settings", "type": dict,
+     "doc": "ZarrDataIO-style settings (chunks, shards, compressor...) for numeric datasets of "
+            "at least 1 MiB that do not set them", "default": None},
+)
+_LARGE_DATA_NAMES = tuple(a["name"] for a in _LARGE_DATA_ARGS)
 _READ_ONLY = ("r", "r-")
 _CREATE = ("w", "w-", "x")
 
@@ -306,14 +327,23 @@ class ZarrIO(HDMFIO):
             {"name": "consolidate_metadata", "type": bool,
              "doc": "write consolidated metadata after the write", "default": True},
             {"name": "herd", "type": "hdmf.common.resources.HERD",
-             "doc": "a HERD object to populate with references", "default": None})
+             "doc": "a HERD object to populate with references", "default": None},
+            *_LARGE_DATA_ARGS)
     def write(self, **kwargs):
         """Write a container (an NWBFile, or any HDMF root container) to the store.
+
+        ``number_of_jobs``, ``max_threads_per_process``, ``multiprocessing_context``,
+        ``progress`` and ``large_dataset_settings`` control how large datasets are written
+        (``hdmf_zarr.write.writer.WriteOptions``, docs/large-data.md).
 
         Raises
         ------
         StoreModeError
             In modes ``r`` and ``r-``.
+        UnstorableValueError
+            ``number_of_jobs > 1`` with a GenericDataChunkIterator that cannot be pickled.
+        HdmfZarrError
+            A worker process died (the message names the dataset).
         """
         self._check_writable()
         cache_spec, consolidate = popargs("cache_spec", "consolidate_metadata", kwargs)
@@ -346,17 +376,22 @@ class ZarrIO(HDMFIO):
             {"name": "export_source", "type": str,
              "doc": "location of the file being exported from", "default": None},
             {"name": "consolidate_metadata", "type": bool,
-             "doc": "write consolidated metadata after the write", "default": True})
+             "doc": "write consolidated metadata after the write", "default": True},
+            *_LARGE_DATA_ARGS)
     def write_builder(self, **kwargs):
-        """Write a root builder and everything below it."""
+        """Write a root builder and everything below it (keywords as :meth:`write`)."""
         self._check_writable()
         builder, link_data, exhaust_dci, export_source, consolidate = getargs(
             "builder", "link_data", "exhaust_dci", "export_source", "consolidate_metadata",
             kwargs)
+        options = WriteOptions(**{name: kwargs[name] for name in _LARGE_DATA_NAMES})
+        if options.number_of_jobs < 1:
+            raise ValueError(f"number_of_jobs must be at least 1, not {options.number_of_jobs}")
         if self.spec_location is None and self.__mode in ("r+", "a"):
             self.spec_location = self._existing_spec_location()
         writer = BuilderWriter(self, self._store, self._layout, link_data=link_data,
-                               exhaust_dci=exhaust_dci, export_source=export_source)
+                               exhaust_dci=exhaust_dci, export_source=export_source,
+                               options=options)
         writer.write_root(builder)
         if consolidate:
             self._consolidate()
@@ -449,7 +484,10 @@ class ZarrIO(HDMFIO):
     def export(self, **kwargs):
         """Export a file read by any HDMF backend (HDF5IO, ZarrIO...) to this store.
 
-        Data is copied block by block; links and references are kept.
+        Data is copied block by block; links and references are kept. ``write_args`` takes the
+        keywords of :meth:`write_builder`, among them ``number_of_jobs`` (large numeric
+        datasets of an HDF5 file or a Zarr store on disk are copied by worker processes),
+        ``progress`` and ``large_dataset_settings``.
         """
         self._check_writable()
         src_io = getargs("src_io", kwargs)
@@ -488,7 +526,19 @@ class ZarrIO(HDMFIO):
         if self.__mode in _CREATE:
             raise StoreModeError(f"cannot read: the store was opened in mode {self.__mode!r}",
                                  self.source or "<store>")
-        return super().read(**kwargs)
+        self.read_builder()  # errors of the store itself are raised as they are
+        try:
+            return super().read(**kwargs)
+        except HdmfZarrError:
+            raise
+        except (UnsupportedOperation, MemoryError):
+            raise
+        except Exception as exc:
+            # hdmf wraps what failed while making containers (a corrupt chunk read, a required
+            # field missing in the file) in ConstructError, or raises ValueError/TypeError for
+            # a malformed builder tree: raise the documented error naming the path instead
+            failure = construct_failure(exc)
+        raise failure
 
     def read_builder(self):
         """The root GroupBuilder of the store."""
@@ -498,10 +548,18 @@ class ZarrIO(HDMFIO):
             self._reader = StoreReader(self, self._store, self._layout,
                                        use_consolidated=self.__mode == "r", root_documents=root)
             self._root_documents.clear()
-            self._builder = self._reader.read_root()
+            self.__dict__["_hdmf_zarr_reading"] = True
+            try:
+                self._builder = self._reader.read_root()
+            finally:
+                self.__dict__["_hdmf_zarr_reading"] = False
         return self._builder
 
     def _reader_index(self) -> dict:
+        if self._builder is None and self.__dict__.get("_hdmf_zarr_reading"):
+            # a link of another store points back here while this store resolves its own
+            # links (a cycle across stores): every node is indexed already, links are not
+            return self._reader.by_path
         self.read_builder()
         return self._reader.by_path
 
@@ -530,16 +588,24 @@ class ZarrIO(HDMFIO):
         else:
             candidates.append(os.path.normpath(os.path.join(here, source)))
             candidates.append(os.path.normpath(os.path.join(os.path.dirname(here), source)))
+        # every store opened while following links from one root is shared by location, so
+        # that a cycle of links across stores reuses them instead of opening stores forever
+        registry = self.__dict__.setdefault("_hdmf_zarr_open_stores", {})
+        registry.setdefault(here, self)
         for cand in candidates:
             if cand == here:
                 return self
             if cand in self._external:
                 return self._external[cand]
+            if cand in registry:
+                return registry[cand]
             try:
                 other = ZarrIO(cand, mode="r", manager=self.manager,
                                storage_options=self.__storage_options)
             except (NotHdmfStoreError, OSError, ValueError):
                 continue  # not a store there: try the next candidate
+            other.__dict__["_hdmf_zarr_open_stores"] = registry
+            registry[cand] = other
             self._external[cand] = other
             return other
         raise LinkResolutionError(f"the store {source!r} of this link cannot be found", where)
@@ -686,7 +752,14 @@ class ZarrIO(HDMFIO):
             group = f"{specloc}/{name}/{versions[name]}"
             readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}",
                                            documents=_consolidated_documents(root_docs))
-        return namespace_catalog.load_namespaces("namespace", reader=readers)
+        try:
+            return namespace_catalog.load_namespaces("namespace", reader=readers)
+        except HdmfZarrError:
+            raise
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            # hdmf's spec loader fails with these on malformed cached specifications
+            raise FormatError(f"the cached specifications cannot be loaded "
+                              f"({type(exc).__name__}: {exc})", f"{source}:/{specloc}") from exc
 
 
 def _consolidated_documents(root_docs: dict) -> dict | None:

@@ -2,7 +2,10 @@
 
 ``hdmf-zarr convert SRC DST``
     HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending ``.nwb``, ``.h5`` or ``.hdf5``) and Zarr -> Zarr,
-    through ``export`` of pynwb's ``NWBHDF5IO`` and this package's ``NWBZarrIO``.
+    through ``export`` of pynwb's ``NWBHDF5IO`` and this package's ``NWBZarrIO``. For a Zarr
+    destination ``--chunks``, ``--shards`` and ``--compressor`` apply to the *large* datasets:
+    numeric, not scalar, at least 1 MiB (``write.writer.LARGE_DATASET_BYTES``); ``--jobs N``
+    copies those datasets with N worker processes. Progress bars are on (``--no-progress``).
 ``hdmf-zarr info PATH``
     The tree of groups and arrays of a Zarr store with types, shapes, codecs and sizes.
 ``hdmf-zarr validate PATH``
@@ -167,18 +170,19 @@ def _discard_partial(dst: Path) -> None:
 # --- convert --------------------------------------------------------------------------------
 
 def _export(src: Path, src_kind: str, dst: Path, dst_kind: str, zarr_format: int,
-            bar: tqdm) -> None:
+            bar: tqdm, zarr_args: dict | None = None) -> None:
     from pynwb import NWBHDF5IO
 
     from .nwb import NWBZarrIO
 
+    write_args = {"link_data": False, **(zarr_args or {})}
     bar.set_description_str("open")
     if src_kind == "hdf5":  # HDF5 -> Zarr
         with NWBHDF5IO(str(src), "r") as src_io, \
                 NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as dst_io:
             bar.update(1)
             bar.set_description_str("export")
-            dst_io.export(src_io=src_io, write_args={"link_data": False})
+            dst_io.export(src_io=src_io, write_args=write_args)
     elif dst_kind == "hdf5":  # Zarr -> HDF5
         with NWBZarrIO(str(src), "r") as s, NWBHDF5IO(str(dst), "w") as d:
             bar.update(1)
@@ -189,7 +193,7 @@ def _export(src: Path, src_kind: str, dst: Path, dst_kind: str, zarr_format: int
                 NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as d:
             bar.update(1)
             bar.set_description_str("export")
-            d.export(src_io=s, write_args={"link_data": False})
+            d.export(src_io=s, write_args=write_args)
     bar.update(1)
 
 
@@ -229,7 +233,25 @@ def main():
               help="Zarr format of a Zarr destination: 3 (layout L3, default) or 2 (layout "
                    "L2, readable by hdmf-zarr 0.13).")
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
-def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
+@click.option("--chunks", default=None, metavar="N,N,...",
+              help="Chunk shape of the large datasets (numeric, >= 1 MiB) that have as many "
+                   "axes, each entry clipped to the data, e.g. 30000,64. Default: the HDF5 "
+                   "chunks, else chunks of at most 4 MiB.")
+@click.option("--shards", default=None, metavar="auto|none|N,N,...",
+              help="Layout L3: shard shape of the large datasets that have as many axes (a "
+                   "multiple of the chunk shape), 'none', or 'auto' (the default: arrays of "
+                   "more than 256 chunks get shards of clamp(size/256, 64 MiB, 512 MiB)).")
+@click.option("--compressor", default=None, metavar="SPEC",
+              help="Compressor of the large datasets: zstd[:LEVEL], "
+                   "blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], gzip[:LEVEL], "
+                   "zlib[:LEVEL], lz4 or none. Default: the HDF5 filters, else the layout's "
+                   "default.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes copying the large datasets.")
+@click.option("--progress/--no-progress", default=True,
+              help="Progress bars for the large datasets (on by default).")
+def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chunks: str | None,
+            shards: str | None, compressor: str | None, jobs: int, progress: bool):
     """Convert SRC to DST: HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending .nwb/.h5/.hdf5),
     or Zarr -> Zarr."""
     started = time.perf_counter()
@@ -237,6 +259,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
     if dst_kind == "hdf5" and zarr_format is not None:
         raise click.UsageError("--zarr-format applies to a Zarr destination only")
     fmt = int(zarr_format or 3)
+    zarr_args = _zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
     if dst.exists() and src.resolve() == dst.resolve():
         raise click.ClickException(f"{dst}: SRC and DST are the same")
     src_kind = _source_kind(src)
@@ -251,7 +274,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
     with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
               bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
         try:
-            _export(src, src_kind, dst, dst_kind, fmt, bar)
+            _export(src, src_kind, dst, dst_kind, fmt, bar, zarr_args)
         except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
             _discard_partial(dst)
             raise click.ClickException(
@@ -262,6 +285,76 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool):
     seconds = time.perf_counter() - started
     click.echo(f"{dst}: layout {layout}, {nodes} nodes, {stored} bytes stored, "
                f"{seconds:.2f} s")
+
+
+def _zarr_write_args(dst_kind: str, fmt: int, chunks, shards, compressor, jobs: int,
+                     progress: bool) -> dict:
+    """``write_args`` of a Zarr destination from the convert options (UsageError on bad
+    values or options that do not apply)."""
+    if dst_kind == "hdf5":
+        given = [name for name, value in (("--chunks", chunks), ("--shards", shards),
+                                          ("--compressor", compressor)) if value is not None]
+        if jobs != 1:
+            given.append("--jobs")
+        if given:
+            raise click.UsageError(f"{', '.join(given)} apply to a Zarr destination only")
+        return {}
+    if shards is not None and fmt != 3 and shards.lower() != "none":
+        raise click.UsageError("--shards needs layout L3 (--zarr-format 3)")
+    large: dict = {}
+    if chunks is not None:
+        large["chunks"] = _parse_shape(chunks, "--chunks")
+    if shards is not None:
+        low = shards.lower()
+        large["shards"] = True if low == "auto" else False if low == "none" else \
+            _parse_shape(shards, "--shards")
+    if compressor is not None:
+        large["compressor"] = _parse_compressor(compressor)
+    out = {"number_of_jobs": jobs, "progress": progress}
+    if large:
+        out["large_dataset_settings"] = large
+    return out
+
+
+def _parse_shape(text: str, option: str) -> tuple:
+    try:
+        shape = tuple(int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise click.UsageError(f"{option}: {text!r} is not a comma-separated list of integers")
+    if not shape or any(v <= 0 for v in shape):
+        raise click.UsageError(f"{option}: {text!r} must list positive integers")
+    return shape
+
+
+def _parse_compressor(text: str):
+    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False."""
+    import numcodecs
+
+    name, *args = text.lower().split(":")
+    try:
+        if name == "none" and not args:
+            return False
+        if name == "zstd" and len(args) <= 1:
+            return numcodecs.Zstd(level=int(args[0]) if args else 5)
+        if name in ("gzip", "zlib") and len(args) <= 1:
+            cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
+            return cls(level=int(args[0]) if args else 5)
+        if name == "lz4" and not args:
+            return numcodecs.LZ4()
+        if name == "blosc" and len(args) <= 3:
+            shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+            cname = args[0] if args else "zstd"
+            if cname not in ("blosclz", "lz4", "lz4hc", "zlib", "zstd"):
+                raise ValueError(cname)
+            level = int(args[1]) if len(args) > 1 else 5
+            shuffle = shuffles[args[2]] if len(args) > 2 else 1
+            return numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuffle)
+    except (ValueError, KeyError):
+        pass
+    raise click.UsageError(
+        f"--compressor: {text!r} is not one of zstd[:LEVEL], "
+        "blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], gzip[:LEVEL], zlib[:LEVEL], "
+        "lz4, none")
 
 
 # --- info -----------------------------------------------------------------------------------

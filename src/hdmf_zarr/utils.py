@@ -51,23 +51,51 @@ class ZarrReference(dict):
 
 
 class ZarrDataIO(DataIO):
-    """Wrap dataset data to choose how it is stored in Zarr.
+    """Wrap dataset data to choose how it is stored in Zarr (docs/large-data.md).
 
     Parameters
     ----------
-    data : array-like, iterator, zarr.Array or h5py.Dataset
-        The data to write.
-    chunks : tuple of int or bool, optional
-        Chunk shape, one entry per axis (elements, not bytes); True or None picks a default.
+    data : array-like, iterator, dask array, zarr.Array or h5py.Dataset
+        The data to write. A ``GenericDataChunkIterator`` or a ``DataChunkIterator`` is written
+        buffer by buffer; a dask array is stored through dask (``hdmf_zarr.write.dask``).
+    chunks : tuple of int or True, optional
+        Chunk shape, one positive entry per axis, in elements (not bytes), never larger than
+        the data. None or True picks the default: the whole array, its longest axis halved
+        until a chunk holds at most 4 MiB (so 2-4 MiB chunks for large arrays).
     fillvalue : scalar, optional
-        Value returned for elements that were never written.
-    compressor : numcodecs.abc.Codec or zarr codec, optional
-        Compressor; ``False`` stores chunks uncompressed.
-    filters : list of numcodecs.abc.Codec, optional
-        Filters applied before the compressor (e.g. ``Delta``).
+        Value read for elements that were never written.
+    compressor : codec or False, optional
+        One compressor: a numcodecs codec (``numcodecs.Blosc(cname="zstd", clevel=5)``) or a
+        Zarr 3 bytes-to-bytes codec (``zarr.codecs.BloscCodec(...)``); each is translated to the
+        other layout where an equivalent exists (``hdmf_zarr.write.codecs``). ``False`` stores
+        chunks uncompressed. Default: Blosc lz4 level 5 with shuffle in L2 (FORMAT.md 2.3),
+        Zarr's default (zstd level 0) in L3.
+    filters : list of codecs, optional
+        Codecs applied before the compressor (``numcodecs.Delta``, ``numcodecs.Shuffle``...).
     link_data : bool
-        When ``data`` is a ``zarr.Array`` of another store, write an external link to it instead
-        of copying.
+        When ``data`` is a ``zarr.Array`` of another store, write an external link to it
+        (FORMAT.md 3.8) instead of copying.
+    compressors : list of codecs, optional
+        Several bytes-to-bytes codecs applied in order (Zarr 3 style); excludes
+        ``compressor``. In L2 the last one is the compressor and the others become filters.
+    serializer : codec, optional
+        The array-to-bytes codec of layout L3 (``zarr.codecs.BytesCodec``,
+        ``numcodecs.PCodec``...). Not available in L2 (except the little-endian ``BytesCodec``
+        that L2 implies).
+    shards : tuple of int or bool, optional
+        Layout L3 only: shard shape, a multiple of the chunk shape on every axis; every shard is
+        one stored object holding many chunks (Zarr's ``sharding_indexed`` codec, FORMAT.md 3.8).
+        None (default) applies the policy of ``hdmf_zarr.write.chunking``: arrays of at most
+        256 chunks or of unknown final size are not sharded; larger ones get shards of
+        ``clamp(nbytes / 256, 64 MiB, 512 MiB)``, so an array of up to 128 GiB is at most about
+        256 stored objects. ``True`` asks for the policy explicitly, ``False`` disables sharding.
+
+    Raises
+    ------
+    UnsupportedDataError
+        On a shard or chunk shape with an entry that is not a positive integer. Shapes are
+        checked against the data, and codecs against the layout, when the dataset is written
+        (the errors then name the dataset path).
     """
 
     @docval({"name": "data", "type": (np.ndarray, list, tuple, Iterable, "array_data"),
@@ -77,31 +105,59 @@ class ZarrDataIO(DataIO):
             {"name": "fillvalue", "type": None,
              "doc": "value returned for unwritten elements", "default": None},
             {"name": "compressor", "type": None,
-             "doc": "numcodecs compressor, or False for none", "default": None},
+             "doc": "numcodecs or Zarr 3 compressor, or False for none", "default": None},
             {"name": "filters", "type": (list, tuple),
-             "doc": "numcodecs filters applied before compression", "default": None},
+             "doc": "numcodecs or Zarr 3 codecs applied before compression", "default": None},
             {"name": "link_data", "type": bool,
              "doc": "link to a zarr.Array of another store instead of copying it", "default": False},
+            {"name": "compressors", "type": None,
+             "doc": "list of bytes-to-bytes codecs (Zarr 3 style), or False for none",
+             "default": None},
+            {"name": "serializer", "type": None,
+             "doc": "array-to-bytes codec (layout L3)", "default": None},
+            {"name": "shards", "type": (list, tuple, bool),
+             "doc": "shard shape (layout L3), True for the default policy, False for none",
+             "default": None},
             allow_positional=True)
     def __init__(self, **kwargs):
-        chunks, fillvalue, compressor, filters, link_data = popargs(
-            "chunks", "fillvalue", "compressor", "filters", "link_data", kwargs)
+        (chunks, fillvalue, compressor, filters, link_data, compressors, serializer,
+         shards) = popargs("chunks", "fillvalue", "compressor", "filters", "link_data",
+                           "compressors", "serializer", "shards", kwargs)
         data = getargs("data", kwargs)
-        super().__init__(data=data)
+        from .write.dask import is_dask_array
+
+        if is_dask_array(data):
+            # hdmf's DataIO type check does not know dask arrays; the writer stores them
+            super().__init__()
+            self.data = data
+        else:
+            super().__init__(data=data)
         self.__io_settings = {}
-        if chunks is not None:
-            self.__io_settings["chunks"] = chunks
+        for name, value in (("chunks", chunks), ("shards", shards)):
+            if isinstance(value, (list, tuple)):
+                _check_positive_shape(value, name)
+                value = tuple(int(v) for v in value)
+            if value is not None:
+                self.__io_settings[name] = value
         if fillvalue is not None:
             self.__io_settings["fillvalue"] = fillvalue
         if compressor is not None:
             self.__io_settings["compressor"] = compressor
+        if compressors is not None:
+            self.__io_settings["compressors"] = (compressors if compressors is False
+                                                 else list(compressors)
+                                                 if isinstance(compressors, (list, tuple))
+                                                 else [compressors])
         if filters is not None:
             self.__io_settings["filters"] = list(filters)
+        if serializer is not None:
+            self.__io_settings["serializer"] = serializer
         self.__link_data = link_data
 
     @property
     def io_settings(self) -> dict:
-        """The storage settings given (keys ``chunks``, ``fillvalue``, ``compressor``, ``filters``)."""
+        """The storage settings given (keys ``chunks``, ``fillvalue``, ``compressor``,
+        ``compressors``, ``filters``, ``serializer``, ``shards``; only those given)."""
         return self.__io_settings
 
     @property
@@ -114,6 +170,18 @@ class ZarrDataIO(DataIO):
         params = dict(self.__io_settings)
         params["link_data"] = self.__link_data
         return params
+
+
+def _check_positive_shape(value, name: str) -> None:
+    from .errors import UnsupportedDataError
+
+    try:
+        ok = all(int(v) == v and int(v) > 0 for v in value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UnsupportedDataError(f"ZarrDataIO: {name} {tuple(value)!r} must be positive "
+                                   "integers, one per axis", "ZarrDataIO")
 
 
 class ZarrSpecWriter(SpecWriter):

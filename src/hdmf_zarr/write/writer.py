@@ -4,18 +4,20 @@ The writer walks the builder tree once. Group documents are collected and writte
 the end; datasets are written as they are met: numeric, string and structured arrays through
 Zarr-Python 3, the L2 object arrays that Zarr 3 cannot create (references, byte strings,
 compounds with references or text) through ``zarr_bridge.object_array``. Iterators are either
-drained at once or queued (``exhaust_dci=False``) and drained together at the end.
+drained at once or queued (``exhaust_dci=False``) and drained together at the end
+(``write.iterators``); with ``number_of_jobs > 1`` ``GenericDataChunkIterator`` data (and large
+datasets of an export) are written at the end by worker processes (``write.parallel``), and
+dask arrays are stored through dask (``write.dask``). Chunk and shard shapes follow
+``write.chunking``, codecs ``write.codecs``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections import deque
 
 import numpy as np
-import zarr
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 from hdmf.data_utils import AbstractDataChunkIterator, DataIO
 
@@ -25,16 +27,14 @@ from ..format.dtypes import DataKind, classify
 from ..format.layout import Layout
 from ..format.names import check_name, join_path
 from ..zarr_bridge import store_io
-from .codecs import compressors_for, filters_for
+from .codecs import to_numcodecs
 from .data import compound_rows, compound_storage_dtype, encode_block, is_lazy_array
+from .iterators import (BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions,
+                        _labels)
 
-__all__ = ["BuilderWriter", "builder_path", "BLOCK_BYTES"]
+__all__ = ["BuilderWriter", "WriteOptions", "builder_path", "BLOCK_BYTES", "LARGE_DATASET_BYTES"]
 
 logger = logging.getLogger(__name__)
-
-#: Size of the blocks lazy sources are copied in.
-BLOCK_BYTES = 64 * 2**20
-
 
 def builder_path(builder: Builder) -> str:
     """Absolute path of a builder inside its file (``/`` for the root).
@@ -59,7 +59,7 @@ def _root_of(builder: Builder) -> Builder:
     return cur
 
 
-class BuilderWriter:
+class BuilderWriter(StreamingWrites):
     """Write builders into ``store`` following ``layout``.
 
     Parameters
@@ -74,10 +74,13 @@ class BuilderWriter:
         Drain each DataChunkIterator at once (True) or all together at the end (False).
     export_source : str, optional
         Location of the file being exported from; data stored there is copied, never linked.
+    options : WriteOptions, optional
+        Parallel, progress and large-dataset settings.
     """
 
     def __init__(self, io, store, layout: Layout, *, link_data: bool = True,
-                 exhaust_dci: bool = True, export_source: str | None = None):
+                 exhaust_dci: bool = True, export_source: str | None = None,
+                 options: WriteOptions | None = None):
         self.io = io
         self.store = store
         self.layout = layout
@@ -93,6 +96,9 @@ class BuilderWriter:
         #: None for arrays Zarr wrote itself (their documents are fetched once at the end)
         self.documents: dict[str, dict | None] = io._documents
         self._dci_queue: deque = deque()
+        self.options = options or WriteOptions()
+        #: datasets left to the worker processes (``write.parallel.ParallelJob``)
+        self._parallel_jobs: list = []
         self._root: Builder | None = None
         self._root_object_id: str | None = None
 
@@ -102,7 +108,12 @@ class BuilderWriter:
         self._root = root
         self._root_object_id = root.attributes.get("object_id")
         self.check_tree(root, "/")
-        self.write_group(root, "/")
+        try:
+            self.write_group(root, "/")
+        except BaseException:
+            # keep the store openable: the documents of everything met so far are written
+            self._write_documents()
+            raise
         self.flush()
 
     def check_tree(self, builder: GroupBuilder, path: str) -> None:
@@ -125,7 +136,13 @@ class BuilderWriter:
             check_name(lb.name, path)
 
     def flush(self) -> None:
-        """Write the collected group documents and batched items; drain queued iterators."""
+        """Write the collected group documents and batched items; drain queued iterators; run
+        the parallel writes."""
+        self._write_documents()
+        self._drain_queue()
+        self._run_parallel()
+
+    def _write_documents(self) -> None:
         stale = []
         for path, docs in self._group_docs.items():
             for name, doc in docs.items():
@@ -139,7 +156,6 @@ class BuilderWriter:
         self._write_items()
         store_io.delete_keys(self.store, stale)
         self._group_docs.clear()
-        self._drain_queue()
 
     # ------------------------------------------------------------------ batched store items
     #: items are written once this many bytes are waiting
@@ -276,8 +292,11 @@ class BuilderWriter:
         if self._maybe_link_dataset(builder, data, path, link_data):
             self.io._set_written(builder)
             return
+        explicit = set(settings)
         if not settings and _is_h5py_dataset(data):
             settings = self._settings_from_hdf5(data)
+        if self.options.large_dataset_settings:
+            settings = self._with_large_settings(settings, explicit, data)
         attrs = self._encode_attributes(builder.attributes, path)
         where = path
         try:
@@ -313,40 +332,6 @@ class BuilderWriter:
         self._dataset_links.setdefault(parent_path, []).append(
             self.layout.encode_link(name, source, target_path))
         return True
-
-    def _settings_from_hdf5(self, dset) -> dict:
-        """Storage settings equivalent to an HDF5 dataset's chunks and filters (FORMAT.md 6);
-        an uncompressed HDF5 dataset gets the layout's default compressor."""
-        from .hdf5_filters import codecs_from_h5py
-
-        mapped = codecs_from_h5py(dset, self.layout.zarr_format)
-        settings = {}
-        if mapped.get("chunks"):
-            settings["chunks"] = tuple(mapped["chunks"])
-        if self.layout.zarr_format == 2:
-            if mapped.get("compressor") is not None:
-                settings["compressor"] = mapped["compressor"]
-            if mapped.get("filters"):
-                settings["filters"] = list(mapped["filters"])
-        elif mapped.get("compressors"):
-            settings["zarr3_compressors"] = list(mapped["compressors"])
-        return settings
-
-    def _array_kwargs(self, settings: dict, where: str, kind: DataKind) -> dict:
-        kw = {}
-        if settings.get("chunks") not in (None, True):
-            kw["chunks"] = tuple(int(c) for c in settings["chunks"])
-        if "zarr3_compressors" in settings:
-            kw["compressors"] = settings["zarr3_compressors"]
-        elif kind.kind == "numeric":
-            kw["compressors"] = compressors_for(settings.get("compressor"),
-                                                self.layout.zarr_format, where)
-            kw["filters"] = filters_for(settings.get("filters"), self.layout.zarr_format, where)
-        elif self.layout.zarr_format == 2:
-            kw["compressors"] = compressors_for(settings.get("compressor"), 2, where)
-        if settings.get("fillvalue") is not None:
-            kw["fill_value"] = settings["fillvalue"]
-        return kw
 
     def _dataset_attrs(self, attrs: dict, kind: DataKind, scalar: bool,
                        labels: tuple | None = None) -> dict:
@@ -416,12 +401,14 @@ class BuilderWriter:
             kw.setdefault("fill_value", "")
         arr = self._create_array(path, stored_shape, dtype, full_attrs, kw)
         if lazy:
-            self._copy_blocks(arr, data, kind, path)
+            self._write_lazy(arr, data, kind, path)
         elif 0 not in stored_shape:
             block = encode_block(kind, data, self.layout.zarr_format, self._encode_ref_element,
                                  path)
             if scalar:
                 arr[...] = block.reshape(stored_shape)
+            elif self.options.progress and block.nbytes > BLOCK_BYTES:
+                self._copy_blocks(arr, block, kind, path)
             else:
                 arr[...] = block
 
@@ -447,31 +434,6 @@ class BuilderWriter:
                 data, "__array__") else data[:]
         return data
 
-    def _create_array(self, path, shape, dtype, attrs, kw) -> zarr.Array:
-        chunks = kw.pop("chunks", None)
-        if chunks is None:
-            chunks = "auto" if shape and 0 not in shape else (
-                tuple(max(1, s) for s in shape) if shape else ())
-        if len(shape) == 0:
-            chunks = ()
-        elif isinstance(chunks, tuple) and len(chunks) != len(shape):
-            raise UnsupportedDataError(
-                f"chunk shape {chunks} has {len(chunks)} axes, the data has {len(shape)}", path)
-        if self.layout.zarr_format == 3:
-            kw.setdefault("compressors", "auto")
-            kw.setdefault("filters", "auto")
-        key = path.strip("/")
-        for name in ("zarr.json",) if self.layout.zarr_format == 3 else (".zarray", ".zattrs"):
-            self.documents[f"{key}/{name}"] = None  # fetched from the store when consolidating
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # every chunk is stored, also one equal to the fill value (as HDF5 and the released
-            # hdmf-zarr do): readers see the data that was written, not an absent key
-            return zarr.create_array(self.store, name=path.strip("/"), shape=shape, dtype=dtype,
-                                     chunks=chunks, attributes=attrs,
-                                     zarr_format=self.layout.zarr_format, overwrite=True,
-                                     config={"write_empty_chunks": True}, **kw)
-
     def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
         from ..format.layout2 import DEFAULT_COMPRESSOR_V2
         from ..zarr_bridge.object_array_write import encode_object_array_v2
@@ -482,7 +444,7 @@ class BuilderWriter:
         elif compressor is False:
             compressor = None
         else:
-            compressor = compressor.get_config()
+            compressor = to_numcodecs(compressor, path).get_config()
         if chunks is None and settings.get("chunks") not in (None, True):
             chunks = tuple(settings["chunks"])
         written, items = encode_object_array_v2(path, values, object_codec=codec,
@@ -536,7 +498,7 @@ class BuilderWriter:
             return
         dt = compound_storage_dtype(kind, rows, fmt)
         values = np.array(rows, dtype=dt) if rows else np.empty(0, dtype=dt)
-        kw = self._array_kwargs(settings, path, DataKind("compound"))
+        kw = self._array_kwargs(settings, path, DataKind("compound"), dt)
         kw.setdefault("fill_value", np.zeros((), dtype=dt)[()])
         if labels and fmt == 3 and stored_shape != ():
             kw["dimension_names"] = labels
@@ -544,109 +506,12 @@ class BuilderWriter:
         if values.size:
             arr[...] = values.reshape(stored_shape) if stored_shape == () else values
 
-    def _copy_blocks(self, arr: zarr.Array, source, kind: DataKind, path: str) -> None:
-        """Copy a lazy source into ``arr`` block by block along the first axis."""
-        shape = arr.shape
-        if len(shape) == 0:
-            arr[...] = encode_block(kind, source[()], self.layout.zarr_format,
-                                    self._encode_ref_element, path)
-            return
-        if 0 in shape:
-            return
-        row_bytes = max(1, int(np.prod(shape[1:])) * max(1, arr.dtype.itemsize
-                                                         if hasattr(arr.dtype, "itemsize")
-                                                         else 8))
-        step = max(1, BLOCK_BYTES // row_bytes)
-        chunk0 = arr.chunks[0] if arr.chunks else 1
-        step = max(chunk0, (step // chunk0) * chunk0)
-        for start in range(0, shape[0], step):
-            stop = min(shape[0], start + step)
-            block = source[start:stop]
-            arr[start:stop] = encode_block(kind, block, self.layout.zarr_format,
-                                           self._encode_ref_element, path)
-
-    # ------------------------------------------------------------------ iterators
-    def _write_iterator(self, builder, dci: AbstractDataChunkIterator, path, attrs,
-                        settings) -> None:
-        dtype = np.dtype(dci.dtype)
-        kind = classify(builder.dtype, None, array_dtype=dtype)
-        if kind.kind != "numeric":
-            # non-numeric iterators are rare: gather them and write as plain data
-            data = [chunk.data for chunk in dci]
-            block = np.concatenate([np.asarray(d) for d in data]) if data else []
-            self._write_data(builder, block, path, attrs, settings)
-            return
-        maxshape = dci.maxshape
-        shape = tuple(0 if m is None else int(m) for m in maxshape)
-        kw = self._array_kwargs(settings, path, kind)
-        if "chunks" not in kw:
-            rec = dci.recommended_chunk_shape()
-            if rec is not None:
-                kw["chunks"] = tuple(int(c) for c in rec)
-            else:
-                kw["chunks"] = _default_iter_chunks(dci, dtype)
-        labels = _labels(builder, shape)
-        full_attrs = self._dataset_attrs(attrs, kind, False, labels)
-        if labels and self.layout.zarr_format == 3:
-            kw["dimension_names"] = labels
-        arr = self._create_array(path, shape, dtype, full_attrs, kw)
-        if self.exhaust_dci:
-            while self._write_next_chunk(arr, dci, path):
-                pass
-        else:
-            self._dci_queue.append((arr, dci, path))
-
-    def _write_next_chunk(self, arr, dci, path) -> bool:
-        try:
-            chunk = next(dci)
-        except StopIteration:
-            return False
-        bounds = chunk.get_min_bounds()
-        if any(b > s for b, s in zip(bounds, arr.shape)):
-            arr.resize(tuple(max(b, s) for b, s in zip(bounds, arr.shape)))
-        data = np.asarray(chunk.data)
-        if data.dtype != arr.dtype:
-            try:
-                data = data.astype(arr.dtype, casting="same_kind")
-            except TypeError:
-                raise UnsupportedDataError(
-                    f"iterator yielded dtype {data.dtype}, the dataset is {arr.dtype}",
-                    path) from None
-        arr[chunk.selection] = data
-        return True
-
-    def _drain_queue(self) -> None:
-        while self._dci_queue:
-            arr, dci, path = self._dci_queue.popleft()
-            if self._write_next_chunk(arr, dci, path):
-                self._dci_queue.append((arr, dci, path))
-
-
 def _is_h5py_dataset(data) -> bool:
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py is a dependency
         return False
     return isinstance(data, h5py.Dataset)
-
-
-def _labels(builder, shape: tuple) -> tuple | None:
-    """The builder's dimension labels when they fit the data's rank (FORMAT.md 2.1, 3.7)."""
-    labels = getattr(builder, "dimension_labels", None)
-    if not labels or len(shape) == 0 or len(labels) != len(shape):
-        return None
-    if not all(isinstance(v, str) for v in labels):
-        return None
-    return tuple(labels)
-
-
-def _default_iter_chunks(dci, dtype: np.dtype) -> tuple:
-    """About 4 MiB chunks along the first axis for an iterator without a recommendation."""
-    maxshape = dci.maxshape
-    rest = [int(m) if m is not None else 1 for m in maxshape[1:]]
-    row = max(1, int(np.prod(rest)) * dtype.itemsize)
-    first = max(1, (4 * 2**20) // row)
-    return (first, *[max(1, r) for r in rest])
 
 
 def _list_shape(data, kind: DataKind) -> tuple:
