@@ -132,8 +132,18 @@ def to_zarr3(codec, where: str, dtype: np.dtype | None = None):
 
 
 # ------------------------------------------------------------------------ Zarr 3 -> numcodecs
-def to_numcodecs(codec, where: str):
+def to_numcodecs(codec, where: str, dtype: np.dtype | None = None):
     """The numcodecs codec equivalent to a Zarr 3 codec (a numcodecs codec is returned as is).
+
+    Parameters
+    ----------
+    codec : zarr.abc.codec.BaseCodec or numcodecs.abc.Codec
+    where : str
+        Dataset path, for messages.
+    dtype : numpy.dtype, optional
+        Element type of the array: a ``BloscCodec`` whose shuffle was left to Zarr gets the
+        shuffle Zarr would pick (bit shuffle for 1-byte elements, byte shuffle otherwise);
+        without a dtype it becomes numcodecs' ``AUTOSHUFFLE``, which decides the same per chunk.
 
     Raises
     ------
@@ -151,9 +161,14 @@ def to_numcodecs(codec, where: str):
 
     if isinstance(codec, BloscCodec):
         shuffle = getattr(codec.shuffle, "value", codec.shuffle)
+        if "shuffle" in getattr(codec, "_tunable_attrs", ()) or shuffle is None:
+            # left to Zarr, which picks it from the item size when the array is created
+            shuffle = ("autoshuffle" if dtype is None else
+                       "bitshuffle" if np.dtype(dtype).itemsize == 1 else "shuffle")
         return numcodecs.Blosc(cname=getattr(codec.cname, "value", codec.cname),
                                clevel=int(codec.clevel),
-                               shuffle={"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[shuffle],
+                               shuffle={"noshuffle": 0, "shuffle": 1, "bitshuffle": 2,
+                                        "autoshuffle": -1}[shuffle],
                                blocksize=int(codec.blocksize or 0))
     if isinstance(codec, ZstdCodec):
         return numcodecs.Zstd(level=int(codec.level), checksum=bool(codec.checksum))
@@ -231,11 +246,11 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str) -> dict:
     filters = _as_list(settings.get("filters"))
     serializer = settings.get("serializer")
     if zarr_format == 2:
-        return _v2_kwargs(filters, bytes_codecs, serializer, none, where)
+        return _v2_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where)
     return _v3_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where)
 
 
-def _v2_kwargs(filters, bytes_codecs, serializer, none, where) -> dict:
+def _v2_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
     import numcodecs
 
     if serializer is not None and not (_is_zarr3(serializer) and
@@ -246,13 +261,13 @@ def _v2_kwargs(filters, bytes_codecs, serializer, none, where) -> dict:
     for f in filters:
         if _is_zarr3(f) and _role(f) == "serializer":
             raise UnsupportedDataError(f"{_describe(f)} is a serializer, not a filter", where)
-        out_filters.append(to_numcodecs(f, where))
+        out_filters.append(to_numcodecs(f, where, dtype))
     chain = []
     for c in bytes_codecs:
         if _is_zarr3(c) and _role(c) != "bytes":
             raise UnsupportedDataError(
                 f"{_describe(c)} is not a bytes-to-bytes codec and cannot be a compressor", where)
-        chain.append(to_numcodecs(c, where))
+        chain.append(to_numcodecs(c, where, dtype))
     if none:
         compressor = None
     elif not chain:
