@@ -6,6 +6,10 @@
     destination ``--chunks``, ``--shards`` and ``--compressor`` apply to the *large* datasets:
     numeric, not scalar, at least 1 MiB (``write.writer.LARGE_DATASET_BYTES``); ``--jobs N``
     copies those datasets with N worker processes. Progress bars are on (``--no-progress``).
+``hdmf-zarr pack SRC [DST] --store h5|zip|sqlite`` / ``hdmf-zarr unpack SRC DST``
+    Move a directory store into a container store (in place for ``h5`` without DST) and back
+    (``hdmf_zarr.storage.pack``/``unpack``). ``convert --store dir|zip|h5|sqlite`` picks the
+    destination store.
 ``hdmf-zarr info PATH``
     The tree of groups and arrays of a Zarr store with types, shapes, codecs and sizes.
 ``hdmf-zarr validate PATH``
@@ -154,10 +158,15 @@ def _remove_existing(dst: Path) -> None:
                 f"{dst}: refusing to overwrite a directory that is not a Zarr store")
         shutil.rmtree(dst)
         return
-    if dst.stat().st_size and not (_is_hdf5(dst) or zipfile.is_zipfile(dst)):
+    if dst.stat().st_size and not (_is_hdf5(dst) or zipfile.is_zipfile(dst) or _is_sqlite(dst)):
         raise click.ClickException(
-            f"{dst}: refusing to overwrite a file that is neither HDF5 nor a zip archive")
+            f"{dst}: refusing to overwrite a file that is neither HDF5, a zip archive nor SQLite")
     dst.unlink()
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
 
 
 def _discard_partial(dst: Path) -> None:
@@ -170,16 +179,17 @@ def _discard_partial(dst: Path) -> None:
 # --- convert --------------------------------------------------------------------------------
 
 def _export(src: Path, src_kind: str, dst: Path, dst_kind: str, zarr_format: int,
-            bar: tqdm, zarr_args: dict | None = None) -> None:
+            bar: tqdm, zarr_args: dict | None = None, dst_store=None) -> None:
     from pynwb import NWBHDF5IO
 
     from .nwb import NWBZarrIO
 
     write_args = {"link_data": False, **(zarr_args or {})}
+    target = str(dst) if dst_store is None else dst_store
     bar.set_description_str("open")
     if src_kind == "hdf5":  # HDF5 -> Zarr
         with NWBHDF5IO(str(src), "r") as src_io, \
-                NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as dst_io:
+                NWBZarrIO(target, mode="w", zarr_format=zarr_format) as dst_io:
             bar.update(1)
             bar.set_description_str("export")
             dst_io.export(src_io=src_io, write_args=write_args)
@@ -190,7 +200,7 @@ def _export(src: Path, src_kind: str, dst: Path, dst_kind: str, zarr_format: int
             d.export(src_io=s, write_args={"link_data": False})
     else:  # Zarr -> Zarr
         with NWBZarrIO(str(src), "r") as s, \
-                NWBZarrIO(str(dst), mode="w", zarr_format=zarr_format) as d:
+                NWBZarrIO(target, mode="w", zarr_format=zarr_format) as d:
             bar.update(1)
             bar.set_description_str("export")
             d.export(src_io=s, write_args=write_args)
@@ -250,8 +260,16 @@ def main():
               help="Worker processes copying the large datasets.")
 @click.option("--progress/--no-progress", default=True,
               help="Progress bars for the large datasets (on by default).")
+@click.option("--store", "store_kind", type=click.Choice(["dir", "zip", "h5", "sqlite"]),
+              default=None,
+              help="Store of a Zarr destination: dir (a directory), zip (DST ending .zip), h5 "
+                   "(H5NestedStore: chunks packed in HDF5 containers) or sqlite (SQLiteStore: "
+                   "one file). Default: by DST's suffix (.zip, .sqlite/.sqlite3/.db, else dir).")
+@click.option("--consolidate-depth", type=click.IntRange(min=0), default=1, show_default=True,
+              help="--store h5: leading chunk indices that pick a container.")
 def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chunks: str | None,
-            shards: str | None, compressor: str | None, jobs: int, progress: bool):
+            shards: str | None, compressor: str | None, jobs: int, progress: bool,
+            store_kind: str | None, consolidate_depth: int):
     """Convert SRC to DST: HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending .nwb/.h5/.hdf5),
     or Zarr -> Zarr."""
     started = time.perf_counter()
@@ -259,6 +277,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     if dst_kind == "hdf5" and zarr_format is not None:
         raise click.UsageError("--zarr-format applies to a Zarr destination only")
     fmt = int(zarr_format or 3)
+    _check_store_kind(dst, dst_kind, store_kind)
     zarr_args = _zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
     if dst.exists() and src.resolve() == dst.resolve():
         raise click.ClickException(f"{dst}: SRC and DST are the same")
@@ -274,7 +293,8 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
               bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
         try:
-            _export(src, src_kind, dst, dst_kind, fmt, bar, zarr_args)
+            dst_store = _new_store(dst, store_kind, consolidate_depth)
+            _export(src, src_kind, dst, dst_kind, fmt, bar, zarr_args, dst_store)
         except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
             _discard_partial(dst)
             raise click.ClickException(
@@ -285,6 +305,29 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     seconds = time.perf_counter() - started
     click.echo(f"{dst}: layout {layout}, {nodes} nodes, {stored} bytes stored, "
                f"{seconds:.2f} s")
+
+
+def _check_store_kind(dst: Path, dst_kind: str, store_kind: str | None) -> None:
+    if store_kind is None:
+        return
+    if dst_kind == "hdf5":
+        raise click.UsageError("--store applies to a Zarr destination only")
+    if store_kind == "zip" and dst.suffix.lower() != ".zip":
+        raise click.UsageError(f"--store zip: DST must end in .zip, not {dst.name!r}")
+    if store_kind != "zip" and dst.suffix.lower() == ".zip":
+        raise click.UsageError(f"--store {store_kind}: DST ends in .zip; use --store zip")
+
+
+def _new_store(dst: Path, store_kind: str | None, consolidate_depth: int):
+    """The destination store instance for ``--store h5``/``sqlite`` (None: ``NWBZarrIO``
+    opens DST by its name)."""
+    if store_kind in ("h5", "sqlite"):
+        from .storage import SQLiteStore, H5NestedStore
+
+        if store_kind == "h5":
+            return H5NestedStore(str(dst), consolidate_depth=consolidate_depth)
+        return SQLiteStore(str(dst))
+    return None
 
 
 def _zarr_write_args(dst_kind: str, fmt: int, chunks, shards, compressor, jobs: int,
@@ -355,6 +398,64 @@ def _parse_compressor(text: str):
         f"--compressor: {text!r} is not one of zstd[:LEVEL], "
         "blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], gzip[:LEVEL], zlib[:LEVEL], "
         "lz4, none")
+
+
+# --- pack / unpack --------------------------------------------------------------------------
+
+def _key_bar(desc: str):
+    bar = tqdm(unit="B", unit_scale=True, file=sys.stderr, desc=desc, leave=True)
+    return bar, (lambda _key, nbytes: bar.update(nbytes))
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.argument("dst", type=click.Path(path_type=str), required=False)
+@click.option("--store", "store_kind", type=click.Choice(["h5", "zip", "sqlite"]), default="h5",
+              show_default=True,
+              help="h5: H5NestedStore (chunks in HDF5 containers); zip: one .zip file; sqlite: "
+                   "one SQLite file.")
+@click.option("--consolidate-depth", type=click.IntRange(min=0), default=1, show_default=True,
+              help="--store h5: leading chunk indices that pick a container.")
+def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
+    """Pack the directory store SRC into a container store: into DST, or (--store h5 without
+    DST) in place, moving loose chunk files into HDF5 containers one container at a time."""
+    from .errors import HdmfZarrError
+    from .storage import pack as pack_store
+
+    if dst is None and store_kind != "h5":
+        raise click.UsageError(f"--store {store_kind} needs DST")
+    bar, on_key = _key_bar("pack")
+    try:
+        result = pack_store(src, store_kind, dst, consolidate_depth=consolidate_depth,
+                            on_key=on_key)
+    except (HdmfZarrError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    if dst is None:
+        click.echo(f"{result['target']}: {result['chunks']} chunks moved into "
+                   f"{result['containers']} containers")
+    else:
+        click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, path_type=str))
+@click.argument("dst", type=click.Path(path_type=str))
+def unpack(src: str, dst: str):
+    """Copy the store SRC (zip, SQLite, or a directory of H5NestedStore/ZipNestedStore
+    containers) into DST, a new plain directory store."""
+    from .errors import HdmfZarrError
+    from .storage import unpack as unpack_store
+
+    bar, on_key = _key_bar("unpack")
+    try:
+        result = unpack_store(src, dst, on_key=on_key)
+    except HdmfZarrError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
 
 
 # --- info -----------------------------------------------------------------------------------

@@ -1,0 +1,311 @@
+"""Moving a store between store kinds: copy, pack and unpack (issue "Every store", the
+``hdmf-zarr pack`` / ``unpack`` commands; DESIGN.md "Stores").
+
+A store is a set of keys with bytes, so a store of one kind becomes a store of another by copying
+every key. Metadata documents are copied before chunk keys because the nested container stores
+decide where a chunk goes from its array's document. :func:`pack` also converts a plain directory
+store into an :class:`~hdmf_zarr.storage.H5NestedStore` or
+:class:`~hdmf_zarr.storage.ZipNestedStore` *in place* (their ``consolidate``), which needs about
+one container of extra disk instead of a second copy.
+
+:func:`nested_store_kind` tells whether a directory holds containers of a nested store, so that
+``open_store`` opens such a directory with the right store class.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.storage import LocalStore
+
+from ..errors import NotHdmfStoreError, StoreModeError
+from ..zarr_bridge import store_io
+from ._chunkkeys import CONTAINER_SUFFIXES, METADATA_NAMES
+
+__all__ = ["STORE_KINDS", "copy_store", "nested_store_kind", "pack", "unpack", "open_kind"]
+
+#: Store kinds a store can be packed into or unpacked from, by command-line name.
+STORE_KINDS = ("dir", "zip", "h5", "sqlite")
+
+#: Entries looked at before :func:`nested_store_kind` decides a directory is a plain store.
+_SCAN_BUDGET = 20000
+
+#: Bytes of values gathered before they are written as one batch by :func:`copy_store`.
+_BATCH_BYTES = 64 * 2**20
+
+
+def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
+    """The nested store class whose containers a directory holds.
+
+    The directory is walked breadth-first until the first container file (``*.h5shard`` or
+    ``*.zipshard``) or until ``budget`` entries were looked at. A store written by a nested
+    store with ``write_direct=True`` (or consolidated) keeps a container in every chunked array,
+    so the first array met with chunks decides.
+
+    Parameters
+    ----------
+    location : str
+        A directory.
+    budget : int
+        Directory entries to look at, at most.
+
+    Returns
+    -------
+    str or None
+        ``"H5NestedStore"``, ``"ZipNestedStore"``, or None for a plain directory store (or a
+        path that is not a directory).
+    """
+    if not os.path.isdir(location):
+        return None
+    pending = [location]
+    seen = 0
+    while pending and seen < budget:
+        directory = pending.pop(0)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            for suffix, owner in CONTAINER_SUFFIXES.items():
+                if entry.name.endswith(suffix):
+                    return owner
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            if seen >= budget:
+                break
+    return None
+
+
+def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: int = 1) -> Store:
+    """Open (or create) the store of ``kind`` at ``location``.
+
+    Parameters
+    ----------
+    location : str
+        Directory (``dir``, ``h5``), zip file (``zip``) or SQLite file (``sqlite``).
+    kind : {'dir', 'zip', 'h5', 'sqlite'}
+        The store kind; ``h5`` is :class:`~hdmf_zarr.storage.H5NestedStore`.
+    read_only : bool
+        Open for reading only.
+    consolidate_depth : int
+        Leading chunk indices that pick a container (``h5`` only).
+
+    Raises
+    ------
+    ValueError
+        On an unknown kind.
+    """
+    from zarr.core.sync import sync
+    from zarr.storage import ZipStore
+
+    from ._h5nested import H5NestedStore
+    from ._sqlite import SQLiteStore
+
+    if kind == "dir":
+        return LocalStore(location, read_only=read_only)
+    if kind == "h5":
+        return H5NestedStore(location, consolidate_depth=consolidate_depth, read_only=read_only)
+    if kind == "sqlite":
+        return SQLiteStore(location, read_only=read_only)
+    if kind == "zip":
+        return sync(ZipStore.open(location, mode="r" if read_only else "w"))
+    raise ValueError(f"unknown store kind {kind!r}; expected one of {', '.join(STORE_KINDS)}")
+
+
+def _is_metadata(key: str) -> bool:
+    return key.rsplit("/", 1)[-1] in METADATA_NAMES
+
+
+def copy_store(source: Store, target: Store, *,
+               on_key: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Copy every key of ``source`` into ``target``: metadata documents first, then the rest
+    in batches of about 64 MiB.
+
+    Parameters
+    ----------
+    source : zarr.abc.store.Store
+        Any readable store that supports listing.
+    target : zarr.abc.store.Store
+        A writable store (keys present in both are replaced).
+    on_key : callable, optional
+        Called as ``on_key(key, nbytes)`` after each key is written (progress bars).
+
+    Returns
+    -------
+    dict
+        ``{"keys": number of keys copied, "bytes": bytes copied}``.
+
+    Raises
+    ------
+    StoreModeError
+        When ``target`` is read-only.
+    """
+    if target.read_only:
+        raise StoreModeError("cannot copy into a read-only store", str(target))
+    keys = sorted(store_io.list_prefix(source, ""))
+    documents = [k for k in keys if _is_metadata(k)]
+    others = [k for k in keys if not _is_metadata(k)]
+    copied = total = 0
+    # every metadata document is written before any chunk (the nested container stores place a
+    # chunk by its array's document)
+    for group in (documents, others):
+        batch: list[str] = []
+        pending = 0
+        for key in group:
+            batch.append(key)
+            pending += _size(source, key)
+            if pending >= _BATCH_BYTES:
+                total += _copy_batch(source, target, batch, on_key)
+                copied += len(batch)
+                batch, pending = [], 0
+        if batch:
+            total += _copy_batch(source, target, batch, on_key)
+            copied += len(batch)
+    return {"keys": copied, "bytes": total}
+
+
+def _copy_batch(source: Store, target: Store, names: list[str], on_key) -> int:
+    values = store_io.get_many(source, names)
+    items = {k: v for k, v in values.items() if v is not None}
+    store_io.set_many(target, items)
+    if on_key is not None:
+        for k, v in items.items():
+            on_key(k, len(v))
+    return sum(len(v) for v in items.values())
+
+
+def _size(store: Store, key: str) -> int:
+    from zarr.core.sync import sync
+
+    try:
+        return int(sync(store.getsize(key)))
+    except (FileNotFoundError, OSError, NotImplementedError):
+        return 0
+
+
+def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth: int = 1,
+         on_key: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+    """Pack the plain directory store at ``source`` into a store of ``kind``.
+
+    Parameters
+    ----------
+    source : str
+        A plain Zarr directory store (every key a loose file).
+    kind : {'h5', 'zip', 'sqlite'}
+        ``h5``: :class:`~hdmf_zarr.storage.H5NestedStore`; ``zip``: a ``.zip`` file;
+        ``sqlite``: :class:`~hdmf_zarr.storage.SQLiteStore`.
+    target : str, optional
+        Where to write the packed store. None packs ``h5`` in place (``consolidate()``: the
+        loose chunk files move into containers one container at a time); ``zip`` and ``sqlite``
+        need a target.
+    consolidate_depth : int
+        Leading chunk indices that pick a container (``h5``).
+    on_key : callable, optional
+        Progress callback of :func:`copy_store`.
+
+    Returns
+    -------
+    dict
+        What was done: ``{"keys": ..., "bytes": ...}`` for a copy, ``{"containers": ...,
+        "chunks": ...}`` for an in-place pack, plus ``"target"``.
+
+    Raises
+    ------
+    NotHdmfStoreError
+        When ``source`` is not a directory holding a Zarr store, or already holds containers.
+    StoreModeError
+        When ``target`` exists.
+    ValueError
+        On a kind that cannot be packed into, or a missing target.
+    """
+    _check_directory_store(source)
+    found = nested_store_kind(source)
+    if found is not None:
+        raise NotHdmfStoreError(f"already packed: the directory holds {found} containers",
+                                source)
+    if kind not in ("h5", "zip", "sqlite"):
+        raise ValueError(f"cannot pack into {kind!r}; expected h5, zip or sqlite")
+    if target is None:
+        if kind != "h5":
+            raise ValueError(f"packing into {kind!r} needs a target path")
+        from ._h5nested import H5NestedStore
+
+        result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
+        return {**result, "target": os.path.abspath(source)}
+    return _copy_to_new(LocalStore(source, read_only=True), target, kind, consolidate_depth,
+                        on_key)
+
+
+def unpack(source: str, target: str, *,
+           on_key: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+    """Copy any store this package opens by path (zip, SQLite, nested container directory) into
+    a new plain directory store at ``target``.
+
+    Parameters
+    ----------
+    source : str
+        Path of the store.
+    target : str
+        Directory to create.
+    on_key : callable, optional
+        Progress callback of :func:`copy_store`.
+
+    Returns
+    -------
+    dict
+        ``{"keys": ..., "bytes": ..., "target": ...}``.
+
+    Raises
+    ------
+    NotHdmfStoreError
+        When ``source`` is missing or not a store.
+    StoreModeError
+        When ``target`` exists.
+    """
+    from . import open_store
+
+    store, _location = open_store(source, "r")
+    try:
+        return _copy_to_new(store, target, "dir", 1, on_key)
+    finally:
+        store.close()
+
+
+def _check_directory_store(location: str) -> None:
+    if not os.path.isdir(location):
+        raise NotHdmfStoreError("not a directory store", location)
+    if not any(os.path.exists(os.path.join(location, m))
+               for m in ("zarr.json", ".zgroup", ".zarray")):
+        raise NotHdmfStoreError("not a Zarr store: no zarr.json or .zgroup at its root", location)
+
+
+def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
+                 on_key) -> dict[str, Any]:
+    target = os.path.abspath(target)
+    if os.path.exists(target):
+        raise StoreModeError("the target exists; remove it first", target)
+    staging = target + ".partial"
+    if os.path.isdir(staging):
+        shutil.rmtree(staging)
+    elif os.path.exists(staging):
+        os.remove(staging)
+    store = open_kind(staging, kind, read_only=False, consolidate_depth=consolidate_depth)
+    try:
+        result = copy_store(source, store, on_key=on_key)
+    except BaseException:
+        store.close()
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+        elif os.path.exists(staging):
+            os.remove(staging)
+        raise
+    store.close()
+    # the packed store appears under its name only when complete
+    os.replace(staging, target)
+    return {**result, "target": target}
