@@ -24,7 +24,7 @@ LAYOUT = pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
 
 __all__ = ["LAYOUT", "ArrayIterator", "nwbfile_with", "write_nwb", "read_values",
-           "check_roundtrip", "array_doc", "stored_objects", "assert_values_equal",
+           "check_roundtrip", "array_doc", "stored_objects", "read_after_failure", "assert_values_equal",
            "assert_container_equal"]
 
 
@@ -90,3 +90,18 @@ def stored_objects(path, node: str) -> list[str]:
     d = Path(path) / node.strip("/")
     return sorted(p.relative_to(d).as_posix() for p in d.rglob("*")
                   if p.is_file() and p.name not in METADATA_NAMES)
+
+
+def read_after_failure(path, name: str | None = None):
+    """Open a store whose write failed (mode ``r-``: the store may carry a write-in-progress
+    marker) and return the names of the acquisition objects and, when ``name`` is given, every
+    value of ``/acquisition/<name>/data``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the incomplete-write warning is expected here
+        with NWBZarrIO(str(path), mode="r-") as io:
+            nwbfile = io.read()
+            names = set(nwbfile.acquisition)
+            values = None if name is None else np.asarray(nwbfile.acquisition[name].data[()])
+    return names, values
