@@ -202,6 +202,14 @@ def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> Dat
             return DataKind("bytes", name="bytes")
         if array_dtype.kind == "M":
             return DataKind("datetime", name="bytes")
+        if array_dtype.kind == "O" and data is None:
+            # a lazy h5py dataset of variable-length strings (builders HDF5IO read, exported
+            # without rebuilding them): its dtype carries h5py's string metadata
+            vlen = (array_dtype.metadata or {}).get("vlen")
+            if vlen is str:
+                return DataKind("text", name="str")
+            if vlen is bytes:
+                return DataKind("bytes", name="bytes")
     first = _first_element(data)
     kind, dt = _kind_of_value(first)
     if kind == "numeric":
