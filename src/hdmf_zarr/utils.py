@@ -93,7 +93,8 @@ class ZarrDataIO(DataIO):
     Raises
     ------
     UnsupportedDataError
-        On a shard or chunk shape with an entry that is not a positive integer. Shapes are
+        On a shard or chunk shape with an entry that is not a positive integer, or a dask
+        array of unknown chunk sizes. Shapes are
         checked against the data, and codecs against the layout, when the dataset is written
         (the errors then name the dataset path).
     """
@@ -127,6 +128,13 @@ class ZarrDataIO(DataIO):
         from .write.dask import is_dask_array
 
         if is_dask_array(data):
+            if any(c != c for dim in data.chunks for c in dim):
+                # hdmf takes len() of the data while building, which dask refuses then
+                from .errors import UnsupportedDataError
+
+                raise UnsupportedDataError(
+                    "ZarrDataIO: the dask array has unknown chunk sizes (nan); call its "
+                    "compute_chunk_sizes() first", "ZarrDataIO")
             # hdmf's DataIO type check does not know dask arrays; the writer stores them
             super().__init__()
             self.data = data
