@@ -2,14 +2,16 @@
 
 Workload: an ElectricalSeries of int16, 1,320,000 x 384 (about 1 GB), chunks (30000, 64), Blosc
 zstd level 5 with byte shuffle, fed by a ``GenericDataChunkIterator`` with buffers of
-(120000, 384) (92 MB). The same buffers are written with plain ``zarr`` (same chunks, shards,
-codecs and format, ``write_empty_chunks=True`` as hdmf_zarr writes), then read back three ways:
-the whole array, a 1 s window (30000 rows x 384) and one channel for the whole duration.
+(120000, 384) (92 MB) that repeats a 60000-row template read from a ``.npy`` file (so that the
+worker processes of ``number_of_jobs=2`` load the source rather than generate it). The same
+buffers are written with plain ``zarr`` (same chunks, shards, codecs and format,
+``write_empty_chunks=True`` as hdmf_zarr writes), then read back three ways: the whole array, a
+1 s window (30000 rows x 384) and one channel for the whole duration.
 
-Every measurement runs in a fresh child process, so that peak memory (a thread sampling
-``/proc/self/statm`` every 5 ms, and ``ru_maxrss``) is the write's own: the table reports the
-increase over the child's resident memory just before the write, with the data source already
-built. Layouts: L3 with the default shard policy (here shards of one buffer, 11 objects),
+Every measurement runs in a fresh child process, so that peak memory (Linux's ``VmHWM``, reset
+when the write starts, and a thread sampling ``/proc/self/statm`` every 5 ms) is the write's
+own: the table reports the increase over the child's resident memory just before the write,
+with the data source already built. Layouts: L3 with the default shard policy (here shards of one buffer, 11 objects),
 L3 without shards, and L2.
 
 Usage::
@@ -28,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -45,24 +46,31 @@ RATE = 30000.0
 TEMPLATE_ROWS = 60000
 
 
-class SyntheticRecording(GenericDataChunkIterator):
-    """int16 noise with slow drifts, generated per region from a fixed template (no file, no
-    array of the full size in memory); picklable through ``_to_dict``/``_from_dict``."""
+def make_template(path: str, seed: int = 0) -> None:
+    """Write the int16 template the recordings repeat (noise with slow drifts) to ``path``."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.normal(0, 3, size=(TEMPLATE_ROWS, N_CHANNELS)), axis=0)
+    walk -= np.linspace(walk[0], walk[-1], TEMPLATE_ROWS)
+    noise = rng.normal(0, 10, size=(TEMPLATE_ROWS, N_CHANNELS))
+    np.save(path, (walk + noise).astype(np.int16))
 
-    def __init__(self, n_rows: int, seed: int = 0, **kwargs):
+
+class SyntheticRecording(GenericDataChunkIterator):
+    """int16 noise with slow drifts, read per region from a template file made once by the
+    parent (:func:`make_template`; no array of the full size in memory, and worker processes
+    load the file rather than generate the noise again); picklable through
+    ``_to_dict``/``_from_dict``."""
+
+    def __init__(self, n_rows: int, template_path: str, **kwargs):
         self.n_rows = int(n_rows)
-        self.seed = int(seed)
+        self.template_path = str(template_path)
         self._template = None
         self._init_kwargs = dict(kwargs)
         super().__init__(**kwargs)
 
     def template(self) -> np.ndarray:
         if self._template is None:
-            rng = np.random.default_rng(self.seed)
-            walk = np.cumsum(rng.normal(0, 3, size=(TEMPLATE_ROWS, N_CHANNELS)), axis=0)
-            walk -= np.linspace(walk[0], walk[-1], TEMPLATE_ROWS)
-            noise = rng.normal(0, 10, size=(TEMPLATE_ROWS, N_CHANNELS))
-            self._template = (walk + noise).astype(np.int16)
+            self._template = np.load(self.template_path)
         return self._template
 
     def _get_data(self, selection):
@@ -80,16 +88,21 @@ class SyntheticRecording(GenericDataChunkIterator):
     def _to_dict(self):
         kwargs = {k: v for k, v in self._init_kwargs.items()
                   if k not in ("display_progress", "progress_bar_class")}
-        return {"n_rows": self.n_rows, "seed": self.seed, "kwargs": kwargs}
+        return {"n_rows": self.n_rows, "template_path": self.template_path, "kwargs": kwargs}
 
     @staticmethod
     def _from_dict(state):
-        return SyntheticRecording(state["n_rows"], state["seed"], **state["kwargs"])
+        return SyntheticRecording(state["n_rows"], state["template_path"], **state["kwargs"])
 
 
 # ------------------------------------------------------------------------- child side
 class PeakRSS:
-    """Samples the resident set size of this process in a thread."""
+    """Peak resident set size of this process while the block runs.
+
+    Linux's high-water mark (``VmHWM``) is reset on entry (``/proc/self/clear_refs``), so the
+    peak is that of the block, not of what the process did before (building the data source);
+    a thread also samples ``/proc/self/statm`` every 5 ms, in case the reset is not allowed.
+    """
 
     def __init__(self, interval: float = 0.005):
         self.interval = interval
@@ -97,10 +110,22 @@ class PeakRSS:
         self.peak = self.current()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._hwm_reset = False
 
     def current(self) -> int:
         with open("/proc/self/statm") as fh:
             return int(fh.read().split()[1]) * self.page
+
+    @staticmethod
+    def high_water_mark() -> int | None:
+        try:
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+        return None
 
     def _run(self):
         while not self._stop.is_set():
@@ -108,14 +133,22 @@ class PeakRSS:
             time.sleep(self.interval)
 
     def __enter__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # reset VmHWM to the current RSS
+            self._hwm_reset = True
+        except OSError:
+            self._hwm_reset = False
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.current(),
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        self.peak = max(self.peak, self.current())
+        hwm = self.high_water_mark() if self._hwm_reset else None
+        if hwm is not None:
+            self.peak = max(self.peak, hwm)
 
 
 def _codec(fmt: int):
@@ -129,8 +162,8 @@ def _codec(fmt: int):
 
 
 def _iterator(cfg) -> SyntheticRecording:
-    it = SyntheticRecording(cfg["rows"], buffer_shape=tuple(cfg["buffer"]), chunk_shape=CHUNKS,
-                            display_progress=False)
+    it = SyntheticRecording(cfg["rows"], cfg["template"], buffer_shape=tuple(cfg["buffer"]),
+                            chunk_shape=CHUNKS, display_progress=False)
     it.template()
     return it
 
@@ -233,7 +266,8 @@ def run_child(cfg) -> dict:
 def bench_layout(name, fmt, shards, rows, buffer, tmp, repeat) -> list[dict]:
     ours_path = os.path.join(tmp, f"{name}.nwb.zarr")
     plain_path = os.path.join(tmp, f"{name}.plain.zarr")
-    base = {"fmt": fmt, "rows": rows, "buffer": buffer, "shards": shards}
+    base = {"fmt": fmt, "rows": rows, "buffer": buffer, "shards": shards,
+            "template": os.path.join(tmp, "template.npy")}
     best = {}
 
     def measure(key, cfg, fn=run_child):
@@ -319,6 +353,7 @@ def main(argv=None) -> None:
           f"stores in {tmp}", flush=True)
     table = []
     try:
+        make_template(os.path.join(tmp, "template.npy"))
         for name in args.layouts.split(","):
             fmt, shards = layouts[name]
             started = time.perf_counter()
