@@ -11,8 +11,9 @@ buffers are written with plain ``zarr`` (same chunks, shards, codecs and format,
 Every measurement runs in a fresh child process, so that peak memory (Linux's ``VmHWM``, reset
 when the write starts, and a thread sampling ``/proc/self/statm`` every 5 ms) is the write's
 own: the table reports the increase over the child's resident memory just before the write,
-with the data source already built. Layouts: L3 with the default shard policy (here shards of one buffer, 11 objects),
-L3 without shards, and L2.
+with the data source already built. Layouts: L3 with the default shard policy (here shards of
+one buffer, 11 objects; the ``--small`` array has 36 chunks and is not sharded), L3 without
+shards, and L2.
 
 Usage::
 
