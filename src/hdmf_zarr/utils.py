@@ -162,6 +162,14 @@ class ZarrDataIO(DataIO):
             self.__io_settings["serializer"] = serializer
         self.__link_data = link_data
 
+    def __iter__(self):
+        """Iterate over the data along its first axis. Zarr-Python 3 arrays have no
+        ``__iter__`` (hdmf's ``DataIO`` calls it), so Python's sequence protocol is used."""
+        if self.data is not None and not hasattr(self.data, "__iter__") and \
+                hasattr(self.data, "__getitem__"):
+            return (self.data[i] for i in range(int(self.data.shape[0])))
+        return super().__iter__()
+
     @property
     def io_settings(self) -> dict:
         """The storage settings given (keys ``chunks``, ``fillvalue``, ``compressor``,

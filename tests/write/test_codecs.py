@@ -9,7 +9,8 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
-from _large import LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values, write_nwb
+from _large import (LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values,
+                    stored_objects, write_nwb)
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, TransposeCodec, ZstdCodec
 
 from hdmf_zarr.errors import UnknownCodecError, UnsupportedDataError
@@ -207,3 +208,63 @@ def test_translation_round_trips():
         to_numcodecs(TransposeCodec(order=(0,)), "/x")
     with pytest.raises(UnknownCodecError, match="/y: numcodecs codec 'vlen-utf8'"):
         to_zarr3(numcodecs.VLenUTF8(), "/y")
+
+
+# other ZarrDataIO settings -----------------------------------------------------------------
+@LAYOUT
+def test_text_column_compressor(tmp_path, layout):
+    """A compressor given for text is used in both layouts (L3 used to drop it)."""
+    from hdmf.common import DynamicTable, VectorData, get_manager
+
+    from hdmf_zarr.backend import ZarrIO
+
+    words = ["alpha", "beta", "gamma", "delta"] * 50
+    table = DynamicTable(name="t", description="text", id=list(range(200)), columns=[
+        VectorData(name="s", description="words",
+                   data=ZarrDataIO(words, chunks=(50,), compressor=numcodecs.Zstd(level=4)))])
+    path = tmp_path / "t.zarr"
+    with ZarrIO(str(path), mode="w", zarr_format=layout, manager=get_manager()) as io:
+        io.write(table)
+    doc = array_doc(path, "s")
+    if layout == 2:
+        assert doc["compressor"]["id"] == "zstd" and doc["compressor"]["level"] == 4
+        assert doc["chunks"] == [50]
+    else:
+        assert doc["codecs"] == [{"name": "vlen-utf8", "configuration": {}},
+                                 {"name": "zstd", "configuration": {"level": 4,
+                                                                    "checksum": False}}]
+    with ZarrIO(str(path), mode="r", manager=get_manager()) as io:
+        assert [str(v) for v in io.read()["s"].data[()]] == words
+
+
+@LAYOUT
+def test_fillvalue(tmp_path, layout):
+    path = _write(tmp_path, layout, fillvalue=-7)
+    assert array_doc(path, NODE)["fill_value"] == -7
+
+
+@LAYOUT
+def test_link_data_to_a_zarr_array_of_another_store(tmp_path, layout):
+    """link_data=True with a zarr.Array of another store writes an external link (a Zarr 3
+    array has no __iter__, which hdmf's DataIO used to call while building)."""
+    import json
+
+    src = zarr.create_array(zarr.storage.LocalStore(tmp_path / "other.zarr"), name="raw",
+                            shape=DATA.shape, dtype=DATA.dtype, chunks=(100, 4),
+                            zarr_format=layout)
+    src[...] = DATA
+    path = write_nwb(tmp_path / f"l{layout}.nwb.zarr",
+                     nwbfile_with(ZarrDataIO(src, link_data=True)), layout)
+    assert not (path / NODE).exists()
+    group = path / "acquisition" / "ts"
+    attrs = (json.loads((group / "zarr.json").read_text())["attributes"] if layout == 3
+             else json.loads((group / ".zattrs").read_text()))
+    links = attrs["_LINKS" if layout == 3 else "zarr_link"]
+    assert [(entry["name"], entry["source"], entry["path"]) for entry in links] == [
+        ("data", "../other.zarr", "/raw")]
+    np.testing.assert_array_equal(read_values(path), DATA)
+    # link_data=False copies it
+    path = write_nwb(tmp_path / f"c{layout}.nwb.zarr",
+                     nwbfile_with(ZarrDataIO(src, link_data=False)), layout)
+    assert stored_objects(path, NODE)
+    np.testing.assert_array_equal(read_values(path), DATA)

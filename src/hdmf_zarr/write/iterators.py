@@ -367,6 +367,11 @@ class StreamingWrites:
             kw["compressors"] = codec_kwargs({k: settings[k] for k in ("compressor",)
                                               if k in settings}, 2, np.dtype("u1"),
                                              where)["compressors"]
+        elif "compressor" in settings or "compressors" in settings:
+            # text in L3: Zarr's vlen-utf8 serializer, then the compressors asked for
+            kw["compressors"] = codec_kwargs(
+                {k: settings[k] for k in ("compressor", "compressors") if k in settings}, 3,
+                np.dtype("u1"), where)["compressors"]
         if settings.get("fillvalue") is not None:
             kw["fill_value"] = settings["fillvalue"]
         return kw
