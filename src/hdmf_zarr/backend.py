@@ -7,6 +7,7 @@ on-disk conventions in ``format``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -22,8 +23,8 @@ from hdmf.utils import docval, getargs, popargs
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 
-from .errors import (FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError,
-                     StoreModeError)
+from .errors import (FormatError, HdmfZarrError, IncompleteWriteError, IncompleteWriteWarning,
+                     LinkResolutionError, NotHdmfStoreError, StoreModeError)
 from .format.layout import DEFAULT_SPEC_LOC_DIR as _SPEC_DIR
 from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
 from .format.layout import Layout
@@ -31,6 +32,7 @@ from .format.layout2 import L2
 from .format.layout3 import L3
 from .read.builders import StoreReader, construct_failure, detect_layout, pick_version
 from .storage import is_url, open_store
+from .storage._atomic import WRITE_MARKER_KEY, begin_write, end_write, read_write_marker
 from .utils import ZarrSpecReader, ZarrSpecWriter
 from .write.writer import BuilderWriter, WriteOptions, builder_path
 from .zarr_bridge import store_io
@@ -233,6 +235,8 @@ class ZarrIO(HDMFIO):
             store, location = open_store(self.__path, self.__mode, self.__storage_options)
         self._store, self._location = store, location
         mode = self.__mode
+        if mode not in _CREATE:
+            check_complete(store, mode, location or "<store>")
         if mode in _READ_ONLY or mode == "r+":
             if "zarr.json" in self._root_documents and mode in _READ_ONLY:
                 self._layout = L3()
@@ -247,6 +251,9 @@ class ZarrIO(HDMFIO):
             self._layout = self._new_layout()
         elif mode == "w":
             if not store.read_only:
+                # the root documents go first: a clear interrupted half-way leaves no root, never
+                # an old root naming nodes that are gone
+                store_io.delete_keys(store, ["zarr.json", ".zmetadata", ".zgroup", ".zattrs"])
                 try:
                     sync(store.clear())
                 except FileNotFoundError:  # nothing there yet
@@ -274,7 +281,9 @@ class ZarrIO(HDMFIO):
             # data read in this mode may have been appended to in place (hdmf's append_data):
             # keep the consolidated metadata in step with the node documents
             if _has_consolidated(store, self._layout):
-                write_consolidated(store, self._layout)
+                with self._write_session():
+                    self._begin_write()
+                    write_consolidated(store, self._layout)
         if store is not None:
             self._store = None
             staged = getattr(store, "hdmf_zarr_staged_zip", None)
@@ -349,17 +358,51 @@ class ZarrIO(HDMFIO):
         cache_spec, consolidate = popargs("cache_spec", "consolidate_metadata", kwargs)
         if cache_spec:
             self.spec_location = DEFAULT_SPEC_LOC_DIR
-        super().write(**kwargs)
-        if cache_spec:
-            self._cache_spec()
-        if consolidate:
-            self._consolidate()
+        with self._write_session():
+            super().write(**kwargs)
+            if cache_spec:
+                self._cache_spec()
+            if consolidate:
+                self._consolidate()
 
     def _consolidate(self) -> None:
         """Write consolidated metadata: from the documents recorded while writing when this
         object created the store, else from a walk of the store."""
         fresh = self.__mode in _CREATE
-        write_consolidated(self._store, self._layout, self._documents if fresh else None)
+        with self._write_session():
+            self._begin_write()
+            write_consolidated(self._store, self._layout, self._documents if fresh else None)
+
+    # ------------------------------------------------------------------ write-in-progress marker
+    @contextlib.contextmanager
+    def _write_session(self):
+        """One write as seen from outside (write, export, a write_group call...), nested calls
+        included: the write-in-progress marker set by :meth:`_begin_write` is removed when the
+        outermost session ends normally. A session ended by an exception after the marker was
+        set leaves it (the store is incomplete) for the rest of this object's life
+        (docs/format-notes.md, "Write-in-progress marker")."""
+        state = self.__dict__.setdefault("_hdmf_zarr_write_state",
+                                         {"depth": 0, "marked": False, "failed": False})
+        state["depth"] += 1
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            state["depth"] -= 1
+            if not ok and state["marked"]:
+                state["failed"] = True
+            if state["depth"] == 0 and state["marked"] and not state["failed"]:
+                end_write(self._store)
+                state["marked"] = False
+
+    def _begin_write(self) -> None:
+        """Set the write-in-progress marker before the first key of the current session."""
+        state = self.__dict__.setdefault("_hdmf_zarr_write_state",
+                                         {"depth": 0, "marked": False, "failed": False})
+        if not state["marked"]:
+            begin_write(self._store, self.__mode)
+            state["marked"] = True
 
     def _check_writable(self):
         self._require_open()
@@ -392,9 +435,11 @@ class ZarrIO(HDMFIO):
         writer = BuilderWriter(self, self._store, self._layout, link_data=link_data,
                                exhaust_dci=exhaust_dci, export_source=export_source,
                                options=options)
-        writer.write_root(builder)
-        if consolidate:
-            self._consolidate()
+        with self._write_session():
+            # the marker is set once the tree is checked: bad input leaves the store untouched
+            writer.write_root(builder, before_write=self._begin_write)
+            if consolidate:
+                self._consolidate()
 
     def _existing_spec_location(self):
         if not _has_root(self._store):
@@ -416,8 +461,10 @@ class ZarrIO(HDMFIO):
         """Write one group builder (and its children) at its path."""
         self._check_writable()
         w = self._writer()
-        w.write_group(builder, path or builder_path(builder))
-        w.flush()
+        with self._write_session():
+            self._begin_write()
+            w.write_group(builder, path or builder_path(builder))
+            w.flush()
 
     def write_dataset(self, builder, path: str | None = None, **kwargs):
         """Write one dataset builder at its path."""
@@ -426,16 +473,20 @@ class ZarrIO(HDMFIO):
                           link_data=kwargs.get("link_data", True),
                           exhaust_dci=kwargs.get("exhaust_dci", True),
                           export_source=kwargs.get("export_source"))
-        w.write_dataset(builder, path or builder_path(builder))
-        w.flush()
+        with self._write_session():
+            self._begin_write()
+            w.write_dataset(builder, path or builder_path(builder))
+            w.flush()
 
     def write_attributes(self, builder, path: str | None = None):
         """Rewrite the attributes of a group builder's document (links kept)."""
         self._check_writable()
         w = self._writer()
         self._written_builders.pop(str(id(builder)) + "_" + str(builder.name), None)
-        w.write_group(builder, path or builder_path(builder))
-        w.flush()
+        with self._write_session():
+            self._begin_write()
+            w.write_group(builder, path or builder_path(builder))
+            w.flush()
 
     def write_link(self, builder, path: str | None = None):
         """Write one link builder into its parent group's document."""
@@ -452,6 +503,11 @@ class ZarrIO(HDMFIO):
         root = DEFAULT_SPEC_LOC_DIR
         group_docs = {}
         writer = self._writer()
+        with self._write_session():
+            self._begin_write()
+            self._cache_spec_with(catalog, root, group_docs, writer)
+
+    def _cache_spec_with(self, catalog, root, group_docs, writer):
         for name in catalog.namespaces:
             ns = catalog.get_namespace(name)
             version = ns.version if ns.version is not None else "unversioned"
@@ -501,16 +557,17 @@ class ZarrIO(HDMFIO):
         if cache_spec:
             self.spec_location = DEFAULT_SPEC_LOC_DIR
         kwargs["write_args"] = write_args
-        super().export(**kwargs)
-        if cache_spec:
-            ours = self.manager.namespace_catalog
-            theirs = src_io.manager.namespace_catalog
-            for name in theirs.namespaces:
-                if name not in ours.namespaces:
-                    ours.add_namespace(name, theirs.get_namespace(name))
-            self._cache_spec()
-        if consolidate:
-            self._consolidate()
+        with self._write_session():
+            super().export(**kwargs)
+            if cache_spec:
+                ours = self.manager.namespace_catalog
+                theirs = src_io.manager.namespace_catalog
+                for name in theirs.namespaces:
+                    if name not in ours.namespaces:
+                        ours.add_namespace(name, theirs.get_namespace(name))
+                self._cache_spec()
+            if consolidate:
+                self._consolidate()
 
     @classmethod
     def export_io(cls, path, src_io, **kwargs):
@@ -703,6 +760,7 @@ class ZarrIO(HDMFIO):
             raise ValueError("load_namespaces needs a path or an open store")
         store, _loc = open_store(target, "r", storage_options)
         try:
+            check_complete(store, "r", str(_loc or target))
             return cls._load_namespaces_from(namespace_catalog, store, namespaces,
                                              str(_loc or target))
         finally:
@@ -760,6 +818,40 @@ class ZarrIO(HDMFIO):
             # hdmf's spec loader fails with these on malformed cached specifications
             raise FormatError(f"the cached specifications cannot be loaded "
                               f"({type(exc).__name__}: {exc})", f"{source}:/{specloc}") from exc
+
+
+def check_complete(store, mode: str, where: str) -> None:
+    """Report a store whose last write was interrupted (it holds the write-in-progress marker).
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+    mode : str
+        The mode the store is opened in: ``r-`` warns (to recover what the store holds), any
+        other raises.
+    where : str
+        The store location, for the message.
+
+    Raises
+    ------
+    IncompleteWriteError
+        When the marker is present and ``mode`` is not ``r-``.
+    """
+    marker = read_write_marker(store)
+    if marker is None:
+        return
+    how = f" (mode {marker['mode']!r}" if isinstance(marker.get("mode"), str) else " ("
+    how += f", started {marker['started']})" if isinstance(marker.get("started"), str) else ")"
+    how = "" if how == " ()" else how
+    message = (f"incomplete store: a write{how} was interrupted before it finished (the "
+               f"write-in-progress marker {WRITE_MARKER_KEY!r} is present), so objects may be "
+               "missing or partly written")
+    if mode == "r-":
+        warnings.warn(IncompleteWriteWarning(f"{where}: {message}; reading what it holds"),
+                      stacklevel=4)
+        return
+    raise IncompleteWriteError(f"{message}; open it with mode 'r-' to read what it holds, or "
+                               "write it again with mode 'w'", where)
 
 
 def _consolidated_documents(root_docs: dict) -> dict | None:

@@ -27,6 +27,8 @@ __all__ = [
     "ReferenceResolutionError",
     "StoreModeError",
     "NotHdmfStoreError",
+    "IncompleteWriteError",
+    "IncompleteWriteWarning",
 ]
 
 
@@ -101,3 +103,16 @@ class StoreModeError(HdmfZarrError, UnsupportedOperation):
 
 class NotHdmfStoreError(HdmfZarrError, ValueError):
     """A path that does not hold a Zarr group root, or not an HDMF file."""
+
+
+class IncompleteWriteError(FormatError):
+    """The store holds the write-in-progress marker: a write into it was interrupted (the
+    process was killed, the machine lost power, or the write ended with an exception), so some
+    of its objects may be missing or partly written. Raised on open in modes ``r``, ``r+`` and
+    ``a``; mode ``r-`` opens such a store with an :class:`IncompleteWriteWarning` instead, to
+    recover what it holds."""
+
+
+class IncompleteWriteWarning(UserWarning):
+    """Warning of mode ``r-`` on a store whose last write was interrupted (see
+    :class:`IncompleteWriteError`)."""

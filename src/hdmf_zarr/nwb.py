@@ -7,7 +7,8 @@ from hdmf.build import BuildManager
 from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
-from .backend import ZarrIO
+from .backend import ZarrIO, check_complete
+from .storage._atomic import read_write_marker
 from .errors import NotHdmfStoreError, StoreModeError
 
 __all__ = ["NWBZarrIO"]
@@ -55,6 +56,13 @@ class NWBZarrIO(ZarrIO):
         except (NotHdmfStoreError, StoreModeError):
             return  # opening below raises the same error
         root_docs: dict = {}
+        if mode != "r-":  # r- warns about an incomplete store when ZarrIO opens it
+            check_complete(store, mode, str(location or path))
+        elif read_write_marker(store) is not None:
+            # an interrupted write may have left the cached specifications incomplete: read
+            # what the store holds with the namespaces of the type map
+            self.__dict__["_opened_store"] = (store, location, {})
+            return
         try:
             ZarrIO._load_namespaces_from(type_map, store, None, str(location or path),
                                          root_docs, use_consolidated=mode == "r")

@@ -13,6 +13,7 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
+from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
 from ._h5nested import H5NestedStore
 from ._sqlite import SQLiteStore
 from ._zipnested import ZipNestedStore
@@ -110,7 +111,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
                                     location)
     elif os.path.isfile(location):
         raise NotHdmfStoreError("not a Zarr store: a regular file exists at this path", location)
-    return LocalStore(location, read_only=read_only), location
+    # metadata documents are replaced atomically (temporary name, then os.replace)
+    return AtomicLocalStore(location, read_only=read_only), location
 
 
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")

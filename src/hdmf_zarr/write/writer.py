@@ -103,11 +103,17 @@ class BuilderWriter(StreamingWrites):
         self._root_object_id: str | None = None
 
     # ------------------------------------------------------------------ entry points
-    def write_root(self, root: GroupBuilder) -> None:
-        """Write a whole file: the root group builder and everything below it."""
+    def write_root(self, root: GroupBuilder, before_write=None) -> None:
+        """Write a whole file: the root group builder and everything below it.
+
+        ``before_write``, when given, is called once the tree is checked and before the first
+        key is stored (the backend sets its write-in-progress marker there).
+        """
         self._root = root
         self._root_object_id = root.attributes.get("object_id")
         self.check_tree(root, "/")
+        if before_write is not None:
+            before_write()
         try:
             self.write_group(root, "/")
         except BaseException:

@@ -1,0 +1,235 @@
+"""Atomic metadata documents on local disk, and the write-in-progress marker (docs/reliability.md,
+docs/format-notes.md "Write-in-progress marker").
+
+* :class:`AtomicLocalStore` is Zarr's ``LocalStore`` with one guarantee made explicit and owned
+  here rather than left to an implementation detail of a Zarr release: a metadata document
+  (``zarr.json``, ``.zarray``, ``.zattrs``, ``.zgroup``, ``.zmetadata``) is written to a
+  temporary name in its directory and renamed over the old one with ``os.replace``, so that a
+  reader running during a write sees the old or the new document, never a torn one. A document
+  that replaces an existing one (a group document rewritten by an append, the consolidated root
+  document) is also ``fsync``-ed before the rename: after a power failure the old or the new
+  version survives, never an empty file.
+* The **write-in-progress marker** is the key :data:`WRITE_MARKER_KEY` at the store root. A
+  write sets it before its first key and removes it after its last (consolidated metadata
+  included), once the store's data is on disk (:func:`end_write`). A store holding the marker is
+  incomplete: a write was interrupted (killed, out of power, or ended by an exception).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from zarr.abc.store import Store
+from zarr.core.buffer import Buffer
+from zarr.storage import LocalStore
+
+__all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
+           "end_write", "read_write_marker", "local_root"]
+
+#: Store key of the write-in-progress marker. Not a Zarr metadata name and not a node: Zarr
+#: readers skip it (Zarr-Python 3 warns "not recognized as a component of a Zarr hierarchy"
+#: when it lists the root without consolidated metadata, which only happens while a write is
+#: unfinished); hdmf-zarr 0.13's Zarr 2 never looks at it.
+WRITE_MARKER_KEY = ".hdmf_zarr_write_in_progress"
+
+#: The names of the Zarr metadata documents written atomically.
+METADATA_DOCUMENTS = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
+
+
+def _fsync_dir(path: str) -> None:
+    """fsync a directory (makes a rename or a new entry durable); ignored where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _replace_file(path: Path, data: bytes, durable: bool) -> None:
+    """Write ``data`` to ``path`` through a temporary name in the same directory and
+    ``os.replace``; with ``durable`` the temporary file and the directory are fsync-ed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        _fsync_dir(str(path.parent))
+
+
+class AtomicLocalStore(LocalStore):
+    """Zarr's ``LocalStore`` writing metadata documents atomically (temporary name, then
+    ``os.replace``).
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        Directory of the store.
+    read_only : bool, optional
+        Refuse writes.
+
+    Notes
+    -----
+    Chunks are written as ``LocalStore`` writes them. Only documents are handled here: readers
+    parse them whole, so a torn document would be an error (or worse, a valid prefix), while a
+    chunk is only read through a document that names it. A document replacing an existing file
+    is fsync-ed before the rename (see the module docstring).
+    """
+
+    @staticmethod
+    def _is_document(key: str) -> bool:
+        return key.rpartition("/")[2] in METADATA_DOCUMENTS
+
+    def _put_document(self, key: str, value: Buffer) -> None:
+        self._check_writable()
+        if not isinstance(value, Buffer):
+            raise TypeError(f"AtomicLocalStore.set(): value must be a Buffer, not "
+                            f"{type(value).__name__}")
+        path = self.root / key
+        _replace_file(path, value.to_bytes(), durable=path.exists())
+
+    async def set(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key``; metadata documents are replaced atomically."""
+        if not self._is_document(key):
+            return await super().set(key, value)
+        if not self._is_open:
+            await self._open()
+        await asyncio.to_thread(self._put_document, key, value)
+
+    def set_sync(self, key: str, value: Buffer) -> None:
+        """Blocking :meth:`set`."""
+        if not self._is_document(key):
+            return super().set_sync(key, value)
+        self._ensure_open_sync()
+        self._put_document(key, value)
+
+    def __repr__(self) -> str:
+        return f"AtomicLocalStore('{self.root}')"
+
+
+# ------------------------------------------------------------------------------ marker
+def local_root(store: Store) -> str | None:
+    """The local directory of a store kept in one (``LocalStore``, the nested container stores),
+    else None (SQLite, memory, remote stores)."""
+    if isinstance(store, LocalStore):
+        return str(store.root)
+    from ._nested import NestedContainerStore
+
+    if isinstance(store, NestedContainerStore):
+        return store.root
+    return None
+
+
+def _sync(coro):
+    from zarr.core.sync import sync
+
+    return sync(coro)
+
+
+def read_write_marker(store: Store) -> dict | None:
+    """The content of the write-in-progress marker of ``store``, or None when there is none.
+
+    An unparsable marker is returned as ``{}``: its presence is what counts.
+    """
+    from zarr.core.buffer import default_buffer_prototype
+
+    buf = _sync(store.get(WRITE_MARKER_KEY, prototype=default_buffer_prototype()))
+    if buf is None:
+        return None
+    try:
+        value = json.loads(buf.to_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def begin_write(store: Store, mode: str) -> None:
+    """Set the write-in-progress marker, durably, before any other key of a write.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+        A writable store.
+    mode : str
+        The mode of the write (recorded in the marker, for people reading it).
+    """
+    from zarr.core.buffer import default_buffer_prototype
+
+    from .. import __version__
+
+    doc = {"writer": "hdmf_zarr", "version": __version__, "mode": mode, "pid": os.getpid(),
+           "started": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    raw = json.dumps(doc).encode("utf-8")
+    root = local_root(store)
+    if isinstance(store, LocalStore) and root is not None:
+        # written here, fsync-ed: the marker must reach the disk before the data it guards
+        _replace_file(Path(root) / WRITE_MARKER_KEY, raw, durable=True)
+        _fsync_dir(os.path.dirname(os.path.abspath(root)) or ".")
+        return
+    proto = default_buffer_prototype()
+    _sync(store.set(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    if root is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(os.path.join(root, WRITE_MARKER_KEY), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(root)
+
+
+def end_write(store: Store) -> None:
+    """Remove the write-in-progress marker after the last key of a write.
+
+    Everything the write stored is first made durable: on a local directory the file system is
+    synced (``syncfs`` on Linux, ``sync`` elsewhere) before the marker is removed, so that a
+    power failure cannot leave data missing while the marker is gone. SQLite commits reach its
+    write-ahead log in order, so the removal, committed last, never survives an earlier commit
+    that was lost.
+    """
+    root = local_root(store)
+    if root is not None:
+        _sync_filesystem(root)
+    _sync(store.delete(WRITE_MARKER_KEY))
+    if root is not None:
+        _fsync_dir(root)
+
+
+def _sync_filesystem(root: str) -> None:
+    """Flush the file system holding ``root`` to disk."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(root, os.O_RDONLY)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                if libc.syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+    if hasattr(os, "sync"):
+        os.sync()

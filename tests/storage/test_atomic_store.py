@@ -1,0 +1,122 @@
+"""``AtomicLocalStore``: Zarr's store tests, and metadata documents replaced atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import os
+import pickle
+
+import pytest
+from zarr.core.buffer import cpu
+from zarr.testing.store import StoreTests
+
+from hdmf_zarr.storage import AtomicLocalStore, open_store
+from hdmf_zarr.storage._atomic import METADATA_DOCUMENTS
+
+
+
+def run_coroutine_tests(cls):
+    """Run the harness's coroutine tests with ``asyncio.run`` (no pytest plugin needed)."""
+    for name in dir(cls):
+        if name.startswith("test_") and inspect.iscoroutinefunction(getattr(cls, name)):
+            fn = getattr(cls, name)
+            setattr(cls, name, functools.wraps(fn)(
+                lambda *a, _fn=fn, **k: asyncio.run(_fn(*a, **k))))
+    return cls
+
+
+@run_coroutine_tests
+class TestAtomicLocalStoreHarness(StoreTests[AtomicLocalStore, cpu.Buffer]):
+    store_cls = AtomicLocalStore
+    buffer_cls = cpu.Buffer
+
+    @pytest.fixture
+    def store_kwargs(self, tmp_path):
+        root = tmp_path / "store"
+        root.mkdir()  # read-only opens need the directory
+        return {"root": str(root)}
+
+    @pytest.fixture
+    def store(self, open_kwargs):
+        os.makedirs(open_kwargs["root"], exist_ok=True)
+        store = self.store_cls(**open_kwargs)
+        asyncio.run(store._open())
+        return store
+
+    @pytest.fixture
+    def store_not_open(self, store_kwargs):
+        os.makedirs(store_kwargs["root"], exist_ok=True)
+        return self.store_cls(**store_kwargs)
+
+    async def set(self, store, key, value):
+        path = os.path.join(str(store.root), key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(value.to_bytes())
+
+    async def get(self, store, key):
+        with open(os.path.join(str(store.root), key), "rb") as fh:
+            return self.buffer_cls.from_bytes(fh.read())
+
+    def test_store_repr(self, store):
+        assert repr(store) == f"AtomicLocalStore('{store.root}')"
+
+    def test_store_supports_writes(self, store):
+        assert store.supports_writes
+
+    def test_store_supports_listing(self, store):
+        assert store.supports_listing
+
+
+def test_open_store_gives_atomic_store_for_directories(tmp_path):
+    store, location = open_store(str(tmp_path / "d.zarr"), "w")
+    assert isinstance(store, AtomicLocalStore) and location == str(tmp_path / "d.zarr")
+    assert pickle.loads(pickle.dumps(store)) == store
+
+
+@pytest.mark.parametrize("name", sorted(METADATA_DOCUMENTS))
+def test_documents_are_replaced_through_a_temporary_name(tmp_path, monkeypatch, name):
+    """A document is never opened for writing under its own name: it appears by os.replace."""
+    store = AtomicLocalStore(str(tmp_path / "s"))
+    opened, replaced = [], []
+    real_open, real_replace = open, os.replace
+
+    def spy_open(path, mode="r", *args, **kwargs):
+        if "w" in mode:
+            opened.append(os.path.basename(str(path)))
+        return real_open(path, mode, *args, **kwargs)
+
+    def spy_replace(src, dst, *args, **kwargs):
+        replaced.append((os.path.basename(str(src)), os.path.basename(str(dst))))
+        return real_replace(src, dst, *args, **kwargs)
+
+    import hdmf_zarr.storage._atomic as atomic
+
+    monkeypatch.setattr(atomic, "open", spy_open, raising=False)
+    monkeypatch.setattr(atomic.os, "replace", spy_replace)
+    for round_ in range(2):  # a new document, then one replacing it
+        store.set_sync(f"g/{name}", cpu.Buffer.from_bytes(b'{"v": %d}' % round_))
+        assert store.get_sync(f"g/{name}").to_bytes() == b'{"v": %d}' % round_
+    assert name not in opened
+    assert [dst for _src, dst in replaced] == [name, name]
+    assert all(src.startswith(f".{name}.") and src.endswith(".partial") for src, _ in replaced), \
+        replaced
+    # no temporary file is left behind
+    assert sorted(os.listdir(tmp_path / "s" / "g")) == [name]
+
+
+def test_failed_document_write_leaves_old_document(tmp_path, monkeypatch):
+    store = AtomicLocalStore(str(tmp_path / "s"))
+    store.set_sync("zarr.json", cpu.Buffer.from_bytes(b'{"old": true}'))
+    import hdmf_zarr.storage._atomic as atomic
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.set_sync("zarr.json", cpu.Buffer.from_bytes(b'{"new": true}'))
+    assert store.get_sync("zarr.json").to_bytes() == b'{"old": true}'
+    assert os.listdir(tmp_path / "s") == ["zarr.json"]
