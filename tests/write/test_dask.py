@@ -121,3 +121,12 @@ def test_distributed_refuses_memory_store(cluster_client):
         with NWBZarrIO(store, mode="w", zarr_format=3) as io:
             io.write(nwbfile_with(ZarrDataIO(_darr())))
     assert info.value.path == "/acquisition/ts/data"
+
+
+def test_zero_blocks_are_stored_on_the_cluster(tmp_path, cluster_client):
+    data = np.zeros((1000, 8), dtype="<i4")
+    data[-1] = 1
+    dataio = ZarrDataIO(da.from_array(data, chunks=(250, 8)), chunks=(100, 8))
+    path = write_nwb(tmp_path / "zeros.nwb.zarr", nwbfile_with(dataio), 3)
+    assert len(stored_objects(path, NODE)) == 10
+    np.testing.assert_array_equal(read_values(path), data)

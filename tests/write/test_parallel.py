@@ -194,3 +194,18 @@ def test_export_from_hdf5_with_two_jobs(tmp_path, layout):
     chunks = doc["chunks"] if layout == 2 else doc["codecs"][0]["configuration"].get(
         "chunk_shape", doc["chunk_grid"]["configuration"]["chunk_shape"])
     assert list(chunks) == [1000, 10]
+
+
+@LAYOUT
+def test_chunks_equal_to_the_fill_value_are_stored_as_in_a_serial_write(tmp_path, layout):
+    """Workers store every chunk, also all-zero ones, as the serial writer does."""
+    data = np.zeros((1000, 6), dtype="<i4")
+    data[:100] = 5
+    counts = []
+    for jobs in (1, 2):
+        dci = ArrayIterator(data, buffer_shape=(200, 6), chunk_shape=(100, 6))
+        path = write_nwb(tmp_path / f"z{jobs}.nwb.zarr", nwbfile_with(dci), layout,
+                         number_of_jobs=jobs)
+        counts.append(len(stored_objects(path, NODE)))
+        np.testing.assert_array_equal(read_values(path), data)
+    assert counts == [10, 10]

@@ -295,6 +295,9 @@ def resolve_context(context):
 
 # ------------------------------------------------------------------------------ workers
 _WORKER: dict = {}
+#: as in the serial writer: every chunk is stored, also one equal to the fill value (the
+#: setting is not kept in the array's metadata, so every process that writes must pass it)
+_ARRAY_CONFIG = {"write_empty_chunks": True}
 
 
 def _init_worker(payload: bytes, max_threads: int | None) -> None:
@@ -320,7 +323,7 @@ def _open_target(index: int):
 
         path = _WORKER["jobs"][index][0]
         arr = zarr.open_array(_WORKER["store"], path=path.strip("/"), mode="r+",
-                              zarr_format=_WORKER["zarr_format"])
+                              zarr_format=_WORKER["zarr_format"]).with_config(_ARRAY_CONFIG)
         _WORKER["arrays"][index] = arr
     return arr
 
@@ -386,6 +389,13 @@ def write_jobs(store, zarr_format: int, jobs: list[ParallelJob], *, number_of_jo
                          total=region_count(job.shape, job.block), unit="region")
             for job in jobs]
     totals = [region_count(job.shape, job.block) for job in jobs]
+    for job, total in zip(jobs, totals):
+        # an iterator's own bar counts its buffers; the workers report regions
+        bar = getattr(job.on_progress, "__self__", None)
+        if bar is not None and hasattr(bar, "total"):
+            with contextlib.suppress(Exception):
+                bar.total = total
+                bar.refresh()
     done = [0] * len(jobs)
 
     def advance(index):
@@ -417,8 +427,9 @@ def _write_here(store, zarr_format, jobs, tasks, advance) -> None:
         job = jobs[index]
         arr = arrays.get(index)
         if arr is None:
-            arr = arrays[index] = zarr.open_array(store, path=job.path.strip("/"), mode="r+",
-                                                  zarr_format=zarr_format)
+            arr = arrays[index] = zarr.open_array(
+                store, path=job.path.strip("/"), mode="r+",
+                zarr_format=zarr_format).with_config(_ARRAY_CONFIG)
         _write_region(arr, job.source, job.path, job.dtype, bounds)
         advance(index)
 
