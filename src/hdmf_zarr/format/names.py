@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 from ..errors import FormatError, InvalidNameError
 
-__all__ = ["check_name", "join_path", "check_target_path"]
+__all__ = ["check_name", "join_path", "check_target_path", "WINDOWS_RESERVED",
+           "NonPortableNameWarning"]
 
 
-def check_name(name: str, parent_path: str) -> str:
+#: Characters Windows file systems refuse in a file name.
+WINDOWS_RESERVED = '<>:"\\|?*'
+#: True where the local file system is a Windows one (a module attribute so that tests can set it).
+ON_WINDOWS = sys.platform == "win32"
+
+
+class NonPortableNameWarning(UserWarning):
+    """A name written to a local directory store that Windows file systems refuse."""
+
+
+def check_name(name: str, parent_path: str, *, directory: bool = False) -> str:
     """Return ``name`` if it can be a group, dataset or link name, else raise.
 
     Parameters
@@ -16,11 +30,18 @@ def check_name(name: str, parent_path: str) -> str:
         The name of the new node or link.
     parent_path : str
         Absolute path of the parent group, used in the error message.
+    directory : bool, optional
+        The store keeps nodes as directories of a local file system: a name with a character
+        Windows refuses (``<>:"\\|?*``) is an error on Windows (it would fail there, or, for
+        ``\\``, make a subdirectory) and a :class:`NonPortableNameWarning` elsewhere (the store
+        cannot be copied to Windows; SQLite and zip stores hold any name).
 
     Raises
     ------
     InvalidNameError
-        When the name is empty, ``.`` or ``..``, contains ``/`` or a NUL character.
+        When the name is empty, ``.`` or ``..``, contains ``/``, a control character (U+0000 to
+        U+001F, U+007F: NUL, tab, newline...), or, on Windows in a directory store, one of
+        ``<>:"\\|?*``.
     """
     where = join_path(parent_path, str(name))
     if not isinstance(name, str) or name == "":
@@ -29,8 +50,22 @@ def check_name(name: str, parent_path: str) -> str:
         raise InvalidNameError(f"invalid name {name!r}: names must not contain '/'", where)
     if name in (".", ".."):
         raise InvalidNameError(f"invalid name {name!r}: '.' and '..' are reserved", where)
-    if "\x00" in name:
-        raise InvalidNameError(f"invalid name {name!r}: names must not contain NUL", where)
+    bad = sorted({c for c in name if ord(c) < 0x20 or ord(c) == 0x7F})
+    if bad:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in bad)
+        raise InvalidNameError(f"invalid name {name!r}: names must not contain control "
+                               f"characters ({codes})", where)
+    if directory:
+        reserved = sorted({c for c in name if c in WINDOWS_RESERVED})
+        if reserved:
+            chars = " ".join(reserved)
+            if ON_WINDOWS:
+                raise InvalidNameError(
+                    f"invalid name {name!r}: Windows file systems refuse the characters "
+                    f"{chars} in a directory store (use an SQLite or zip store)", where)
+            warnings.warn(NonPortableNameWarning(
+                f"{where}: the name {name!r} holds characters that Windows file systems refuse "
+                f"({chars}); this directory store cannot be copied to Windows"), stacklevel=4)
     return name
 
 

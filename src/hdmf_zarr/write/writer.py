@@ -122,24 +122,42 @@ class BuilderWriter(StreamingWrites):
             raise
         self.flush()
 
-    def check_tree(self, builder: GroupBuilder, path: str) -> None:
-        """Validate names and attributes of everything not yet written, before the first byte is
-        stored, so that bad input leaves the store as it was.
+    def check_tree(self, builder: GroupBuilder, path: str, spec=None) -> None:
+        """Validate names, attributes and datasets (``write.checks``) of everything not yet
+        written, before the first byte is stored, so that bad input leaves the store as it was.
 
         Raises
         ------
-        InvalidNameError, UnstorableValueError
+        InvalidNameError, UnstorableValueError, UnsupportedDataError
         """
+        from .checks import check_codecs, check_dataset, spec_of, sub_spec
+
+        type_map = getattr(getattr(self.io, "manager", None), "type_map", None)
+        own = spec_of(type_map, builder.attributes)
+        spec = own if own is not None else spec
         if not self.io.get_written(builder):
             self._encode_attributes(builder.attributes, path)
         for name, sub in builder.groups.items():
-            self.check_tree(sub, join_path(path, check_name(name, path)))
+            self.check_tree(sub, join_path(path, self._check_name(name, path)),
+                            sub_spec(spec, name, "group"))
         for name, sub in builder.datasets.items():
-            sub_path = join_path(path, check_name(name, path))
+            sub_path = join_path(path, self._check_name(name, path))
             if not self.io.get_written(sub):
                 self._encode_attributes(sub.attributes, sub_path)
+                sub_own = spec_of(type_map, sub.attributes)
+                check_dataset(sub, sub_path,
+                              sub_own if sub_own is not None else sub_spec(spec, name, "dataset"),
+                              strict=self.export_source is None)
+                check_codecs(sub.data, sub_path, self.layout.zarr_format)
         for name, lb in builder.links.items():
-            check_name(lb.name, path)
+            self._check_name(lb.name, path)
+
+    def _check_name(self, name: str, path: str) -> str:
+        """``check_name`` with the rules of this store's kind (Windows file names for a local
+        directory, FORMAT.md notes)."""
+        from ..storage._atomic import local_root
+
+        return check_name(name, path, directory=local_root(self.store) is not None)
 
     def flush(self) -> None:
         """Write the collected group documents and batched items; drain queued iterators; run
