@@ -124,12 +124,13 @@ def test_windows_reserved_characters_warn_elsewhere_and_read_back(tmp_path, monk
     with pytest.warns(names.NonPortableNameWarning, match=r"/acquisition/trial\?1\*"):
         with NWBZarrIO(str(path), "w") as io:
             io.write(nwb())
-    sqlite_path = tmp_path / "s.sqlite"
+    sqlite_path, zip_path = tmp_path / "s.sqlite", tmp_path / "z.nwb.zip"
     with warnings.catch_warnings():
-        warnings.simplefilter("error", names.NonPortableNameWarning)  # any name fits SQLite
-        with NWBZarrIO(str(sqlite_path), "w") as io:
-            io.write(nwb())
-    for p in (path, sqlite_path):
+        warnings.simplefilter("error", names.NonPortableNameWarning)  # any name fits these
+        for single_file in (sqlite_path, zip_path):
+            with NWBZarrIO(str(single_file), "w") as io:
+                io.write(nwb())
+    for p in (path, sqlite_path, zip_path):
         with NWBZarrIO(str(p), "r") as io:
             assert list(io.read().acquisition["trial?1*"].data[:]) == [0.0, 1.0, 2.0]
 

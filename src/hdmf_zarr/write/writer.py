@@ -157,7 +157,9 @@ class BuilderWriter(StreamingWrites):
         directory, FORMAT.md notes)."""
         from ..storage._atomic import local_root
 
-        return check_name(name, path, directory=local_root(self.store) is not None)
+        directory = local_root(self.store) is not None and \
+            getattr(self.store, "hdmf_zarr_staged_zip", None) is None  # a zip holds any name
+        return check_name(name, path, directory=directory)
 
     def flush(self) -> None:
         """Write the collected group documents and batched items; drain queued iterators; run
