@@ -102,7 +102,19 @@ def test_exhaust_dci_false_drains_queued_iterators_together(tmp_path, layout):
     with ZarrIO(str(path), mode="w", zarr_format=layout, manager=get_manager()) as io:
         io.write(table, exhaust_dci=False)
     # the queue advanced the iterators in turn
-    assert log[:4] == ["a", "b", "a", "b"]
+    assert log == ["a", "b"] * 4
+    log.clear()
+    first = Logged(data=DATA, buffer_size=250)
+    first.tag = "a"
+    second = Logged(data=DATA, buffer_size=250)
+    second.tag = "b"
+    table = DynamicTable(name="t", description="two streamed columns", id=list(range(1000)),
+                         columns=[VectorData(name="a", description="first", data=first),
+                                  VectorData(name="b", description="second", data=second)])
+    with ZarrIO(str(tmp_path / "e.zarr"), mode="w", zarr_format=layout,
+                manager=get_manager()) as io:
+        io.write(table, exhaust_dci=True)
+    assert log == ["a"] * 4 + ["b"] * 4  # exhaust_dci=True: one iterator after the other
     with ZarrIO(str(path), mode="r", manager=get_manager()) as io:
         back = io.read()
         np.testing.assert_array_equal(back["a"].data[()], DATA)
@@ -137,8 +149,9 @@ class _BadShape(DataChunkIterator):
         return chunk
 
 
+@pytest.mark.parametrize("exhaust_dci", [True, False])
 @LAYOUT
-def test_iterator_wrong_shape(tmp_path, layout):
+def test_iterator_wrong_shape(tmp_path, layout, exhaust_dci):
     dci = _BadShape(data=DATA, buffer_size=100, maxshape=DATA.shape, dtype=DATA.dtype)
     nwbfile = nwbfile_with(dci)
     extra = nwbfile_with(DATA[:3], name="first")  # written first, must stay intact
@@ -146,8 +159,9 @@ def test_iterator_wrong_shape(tmp_path, layout):
     path = tmp_path / "s.nwb.zarr"
     with pytest.raises(UnsupportedDataError, match=r"shape \(99, 5\) for selection \[200:300, :"
                                                    r"\], which has shape \(100, 5\)") as info:
-        write_nwb(path, nwbfile, layout, exhaust_dci=False)
+        write_nwb(path, nwbfile, layout, exhaust_dci=exhaust_dci)
     assert info.value.path == "/acquisition/ts/data"
+    # iterators are drained once the metadata of the whole file is stored: the file reads back
     names, values = read_after_failure(path, "first")
     assert names == {"first", "ts"}
     np.testing.assert_array_equal(values, DATA[:3])
@@ -167,7 +181,7 @@ def test_iterator_wrong_dtype(tmp_path, layout):
     nwbfile = nwbfile_with(dci)
     path = tmp_path / "d.nwb.zarr"
     with pytest.raises(UnsupportedDataError, match="dtype float64 .* the dataset is int32") as info:
-        write_nwb(path, nwbfile, layout, exhaust_dci=False)
+        write_nwb(path, nwbfile, layout)
     assert info.value.path == "/acquisition/ts/data"
     names, _ = read_after_failure(path)
     assert names == {"ts"}

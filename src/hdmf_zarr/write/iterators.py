@@ -11,9 +11,10 @@ copied block by block, and the jobs left to worker processes (``write.parallel``
 A ``DataChunkIterator`` (known or unknown final shape, growing along its first axis) or a
 ``GenericDataChunkIterator`` is written one buffer at a time: the buffer the iterator yields is
 checked (dtype, shape, bounds) and assigned to its selection of the Zarr array, so memory stays
-bounded by the iterator's buffer plus what Zarr needs to encode the chunks it covers. With
-``exhaust_dci=False`` the writer keeps one :class:`ChunkWriter` per iterator in a queue and
-advances them in turn. Parallel writes of ``GenericDataChunkIterator`` data are in
+bounded by the iterator's buffer plus what Zarr needs to encode the chunks it covers. The writer
+creates the array during its walk and keeps one :class:`ChunkWriter` per iterator in a queue,
+drained once the metadata of the whole file is stored: each iterator to its end in turn
+(``exhaust_dci=True``), or one buffer of each in turn (``exhaust_dci=False``). Parallel writes of ``GenericDataChunkIterator`` data are in
 ``write.parallel``.
 """
 
@@ -218,10 +219,17 @@ class ChunkWriter:
             (None,) * len(arr.shape)
         self.dtype = np.dtype(arr.dtype)
         self.shape = tuple(arr.shape)
-        own = bool(getattr(dci, "display_progress", False))
-        self.bar = progress_bar(progress and not own, desc=path, total=iterator_total(dci),
-                                unit="buffer")
+        self._show = progress and not bool(getattr(dci, "display_progress", False))
+        self._bar = None
         self.written = 0
+
+    @property
+    def bar(self):
+        """The progress bar, shown from the first buffer on (not while queued)."""
+        if self._bar is None:
+            self._bar = progress_bar(self._show, desc=self.path,
+                                     total=iterator_total(self.dci), unit="buffer")
+        return self._bar
 
     def step(self) -> bool:
         """Write the next buffer; False (and the bar closed) once the iterator is exhausted.
@@ -261,8 +269,9 @@ class ChunkWriter:
 
     def finish(self) -> None:
         """Close the progress bar."""
-        with contextlib.suppress(Exception):
-            self.bar.close()
+        if self._bar is not None:
+            with contextlib.suppress(Exception):
+                self._bar.close()
 
     def _grow(self, bounds, selection) -> None:
         new = list(self.shape)
@@ -516,16 +525,18 @@ class StreamingWrites:
         if parallel:
             self._queue_parallel(arr, source, path, on_progress=_iterator_bar(dci))
             return
-        writer = ChunkWriter(arr, dci, path, progress=self.options.progress)
-        if self.exhaust_dci:
-            writer.run()
-        else:
-            self._dci_queue.append(writer)
+        # the data is written once the metadata of the whole file is stored (``flush``), so
+        # that an iterator failing half-way leaves a store that opens and reads back
+        self._dci_queue.append(ChunkWriter(arr, dci, path, progress=self.options.progress))
 
     def _drain_queue(self) -> None:
+        """Write the queued iterators: each one to its end in turn (``exhaust_dci=True``), or
+        one buffer of each in turn until all are exhausted (``exhaust_dci=False``)."""
         while self._dci_queue:
             writer = self._dci_queue.popleft()
-            if writer.step():
+            if self.exhaust_dci:
+                writer.run()
+            elif writer.step():
                 self._dci_queue.append(writer)
 
 
