@@ -3,9 +3,9 @@
 The writer walks the builder tree once. Group documents are collected and written in one batch at
 the end; datasets are written as they are met: numeric, string and structured arrays through
 Zarr-Python 3, the L2 object arrays that Zarr 3 cannot create (references, byte strings,
-compounds with references or text) through ``zarr_bridge.object_array``. Iterators are either
-drained at once or queued (``exhaust_dci=False``) and drained together at the end
-(``write.iterators``); with ``number_of_jobs > 1`` ``GenericDataChunkIterator`` data (and large
+compounds with references or text) through ``zarr_bridge.object_array``. Iterators get their
+array during the walk and are drained at the end, once the group documents are stored: one after
+the other, or together with ``exhaust_dci=False`` (``write.iterators``); with ``number_of_jobs > 1`` ``GenericDataChunkIterator`` data (and large
 datasets of an export) are written at the end by worker processes (``write.parallel``), and
 dask arrays are stored through dask (``write.dask``). Chunk and shard shapes follow
 ``write.chunking``, codecs ``write.codecs``.
