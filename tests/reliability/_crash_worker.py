@@ -92,7 +92,7 @@ def open_target(store: str, path: str, read_only: bool = False):
 
 
 def write(scenario: str, store: str, path: str, flags: str | None = None) -> None:
-    """Do the write of ``scenario`` (``w``, ``a``, ``parallel``) into ``path``."""
+    """Do the write of ``scenario`` (``w``, ``a``, ``r+``, ``parallel``) into ``path``."""
     from hdmf_zarr import NWBZarrIO
 
     def flag(name):
@@ -114,8 +114,8 @@ def write(scenario: str, store: str, path: str, flags: str | None = None) -> Non
     backend.begin_write = begin_and_flag
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if scenario == "a":
-            with NWBZarrIO(open_target(store, path), mode="a") as io:
+        if scenario in ("a", "r+"):
+            with NWBZarrIO(open_target(store, path), mode=scenario) as io:
                 nwb = io.read()
                 append_to(nwb)
                 flag("ready")

@@ -14,12 +14,12 @@ group (the writer and the worker processes of a parallel write). Then:
 * in an append, every object written before the append reads back bit-identical (attributes,
   data and links, compared with a snapshot taken before), whatever the outcome.
 
-Scenarios: a new file (``w``), an append (``a``, which also rewrites the consolidated root
-document) and a parallel write (``w`` with ``number_of_jobs=2``), each on a directory, a
-``SQLiteStore`` and an ``H5NestedStore``.
+Scenarios: a new file (``w``), an append in mode ``a`` and in mode ``r+`` (which also rewrite
+the consolidated root document) and a parallel write (``w`` with ``number_of_jobs=2``), each on
+a directory, a ``SQLiteStore`` and an ``H5NestedStore``.
 
-``HDMF_ZARR_CRASH_POINTS`` sets the kill points per store and scenario (default 6, 54 in all
-plus 9 complete runs; e.g. 60 by hand), ``HDMF_ZARR_CRASH_SEED`` the random seed (printed on
+``HDMF_ZARR_CRASH_POINTS`` sets the kill points per store and scenario (default 6, 72 in all
+plus 12 complete runs; e.g. 40 by hand), ``HDMF_ZARR_CRASH_SEED`` the random seed (printed on
 failure), ``HDMF_ZARR_CRASH_REPORT`` a JSON-lines file receiving every kill point's outcome.
 """
 
@@ -48,7 +48,8 @@ POINTS = int(os.environ.get("HDMF_ZARR_CRASH_POINTS", "6"))
 SEED = int(os.environ.get("HDMF_ZARR_CRASH_SEED", str(random.SystemRandom().randrange(2**31))))
 REPORT = os.environ.get("HDMF_ZARR_CRASH_REPORT")
 STORES = ("dir", "sqlite", "h5nested")
-SCENARIOS = ("w", "a", "parallel")
+SCENARIOS = ("w", "a", "r+", "parallel")
+APPENDS = ("a", "r+")
 #: kills are spread over [0, OVERSHOOT x the length of a whole write] after the write starts
 OVERSHOOT = 1.15
 START_TIMEOUT = 120.0
@@ -209,13 +210,13 @@ def test_kill_at_random_points(server, base_files, tmp_path, store, scenario):
     rng = random.Random(f"{SEED}-{store}-{scenario}")
     base_path, base_snap = base_files[store]
     base_noids = cw.snapshot(cw.open_target(store, base_path, True), "r", ids=False) \
-        if scenario == "a" else None
+        if scenario in APPENDS else None
 
     def prepare(name: str) -> tuple[str, Path]:
         case = tmp_path / name
         case.mkdir()
         path = _store_path(case, store)
-        if scenario == "a":
+        if scenario in APPENDS:
             _copy(base_path, path)
         return path, case / "flags"
 
@@ -226,8 +227,8 @@ def test_kill_at_random_points(server, base_files, tmp_path, store, scenario):
     _wait_done(flags, pgid)
     times = {name: float((flags / name).read_text()) for name in ("ready", "marked", "done")}
     expected = cw.snapshot(cw.open_target(store, path, True), "r", ids=False)
-    assert len(expected) > (len(base_snap) if scenario == "a" else 40)
-    if scenario == "a":
+    assert len(expected) > (len(base_snap) if scenario in APPENDS else 40)
+    if scenario in APPENDS:
         assert expected != base_noids
         _check_base_kept(store, path, base_snap)
 
@@ -249,11 +250,11 @@ def test_kill_at_random_points(server, base_files, tmp_path, store, scenario):
         if done:
             assert outcome == "complete", f"{path}: a finished write reads as {outcome}"
         if outcome == "no store":
-            assert scenario != "a", f"{path}: the append destroyed the store"
+            assert scenario not in APPENDS, f"{path}: the append destroyed the store"
         if start == "marked":
             assert outcome in ("incomplete", "complete"), \
                 f"{path}: killed after the marker was set, reads as {outcome}"
-        kept = _check_base_kept(store, path, base_snap) if scenario == "a" else 0
+        kept = _check_base_kept(store, path, base_snap) if scenario in APPENDS else 0
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if REPORT:
             with open(REPORT, "a") as fh:
