@@ -174,8 +174,26 @@ def test_bad_shapes_name_the_dataset(tmp_path, layout, kwargs, match):
     with pytest.raises(UnsupportedDataError, match=match) as info:
         write_nwb(path, nwbfile, layout)
     assert info.value.path == "/acquisition/ts/data"
-    # the shapes are refused before the array is created: nothing of it is stored
-    assert not (path / NODE).exists()
+    # refused before the first key of the write is stored: no store was created
+    assert not path.exists()
+
+
+def test_bad_shapes_leave_an_existing_store_as_it_was(tmp_path):
+    path = write_nwb(tmp_path / "a.nwb.zarr", nwbfile_with(DATA), 3)
+    before = {p.relative_to(path).as_posix(): p.read_bytes()
+              for p in sorted(path.rglob("*")) if p.is_file()}
+    with NWBZarrIO(str(path), mode="a") as io:
+        nwbfile = io.read()
+        extra = nwbfile_with(ZarrDataIO(DATA * 2, chunks=(100, 6), shards=(150, 6)),
+                             name="extra").acquisition.pop("extra")
+        nwbfile.add_acquisition(extra)
+        with pytest.raises(UnsupportedDataError, match="not a multiple") as info:
+            io.write(nwbfile)
+    assert info.value.path == "/acquisition/extra/data"
+    after = {p.relative_to(path).as_posix(): p.read_bytes()
+             for p in sorted(path.rglob("*")) if p.is_file()}
+    assert after == before
+    np.testing.assert_array_equal(read_values(path), DATA)
 
 
 def test_zarrdataio_refuses_non_positive_shapes():

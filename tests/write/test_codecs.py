@@ -153,6 +153,8 @@ def _write_fails(tmp_path, layout, error, match, **dataio_kwargs):
         write_nwb(path, nwbfile, layout)
     assert info.value.path == "/acquisition/ts/data"
     assert "/acquisition/ts/data" in str(info.value)
+    # refused before the first key of the write is stored
+    assert not (path / NODE).exists()
     return path
 
 

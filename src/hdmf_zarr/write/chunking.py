@@ -30,7 +30,7 @@ from ..errors import UnsupportedDataError
 __all__ = ["DEFAULT_CHUNK_BYTES", "MAX_UNSHARDED_OBJECTS", "MAX_SHARDS", "SHARD_MIN_BYTES",
            "SHARD_MAX_BYTES", "default_chunks", "default_shards", "inner_chunks",
            "check_chunks", "check_shards", "plan_storage", "block_shape", "aligned_regions",
-           "region_count", "nbytes_of"]
+           "region_count", "nbytes_of", "check_settings"]
 
 #: Upper bound of a default chunk, in bytes (chunks of large arrays hold 2-4 MiB).
 DEFAULT_CHUNK_BYTES = 4 * 2**20
@@ -368,3 +368,62 @@ def nbytes_of(shape: Sequence[int], itemsize: int) -> int:
     """Bytes of an array of ``shape`` (0 for an empty one)."""
     return _prod(shape) * int(itemsize) if len(shape) else int(itemsize)
 
+
+
+def check_settings(data, path: str, zarr_format: int) -> None:
+    """Check the chunk and shard shapes and the codecs a ``ZarrDataIO`` asks for against its
+    numeric data and the layout, before the first key of a write is stored (the writer's
+    ``check_tree``), so that a refused dataset leaves the store as it was.
+
+    Only data of a known numeric dtype and shape is checked (arrays, lazy arrays, dask arrays,
+    data chunk iterators); anything else is checked when it is written.
+
+    Parameters
+    ----------
+    data : object
+        The dataset's data; only a wrapper with ``io_settings`` is checked.
+    path : str
+        Dataset path, for messages.
+    zarr_format : int
+        2 (layout L2) or 3 (layout L3).
+
+    Raises
+    ------
+    UnsupportedDataError, UnknownCodecError
+        As :func:`plan_storage` and ``write.codecs.codec_kwargs`` would when the dataset is
+        written.
+    """
+    import numpy as np
+
+    from ..errors import HdmfZarrError
+    from .codecs import codec_kwargs
+
+    settings = getattr(data, "io_settings", None)
+    if not isinstance(settings, dict) or not settings:
+        return
+    inner = getattr(data, "data", None)
+    try:
+        maxshape = getattr(inner, "maxshape", None)
+        if maxshape is not None and not hasattr(inner, "shape"):  # a data chunk iterator
+            shape = tuple(0 if m is None else int(m) for m in maxshape)
+            growing = len(maxshape) > 0 and maxshape[0] is None
+        else:
+            shape = tuple(int(s) for s in inner.shape)
+            growing = False
+        dtype = np.dtype(inner.dtype)
+    except Exception:  # no shape or dtype to check against: the write reports problems
+        return
+    if dtype.kind not in "biuf" or any(s != s for s in shape):
+        return
+    if zarr_format == 2 and shape == ():
+        shape = (1,)
+    try:
+        if "chunks" in settings or "shards" in settings:
+            plan_storage(shape, dtype.itemsize, settings.get("chunks"), settings.get("shards"),
+                         zarr_format, path, growing_first_axis=growing)
+        if any(k in settings for k in ("compressor", "compressors", "filters", "serializer")):
+            codec_kwargs(settings, zarr_format, dtype, path)
+    except HdmfZarrError:
+        raise
+    except Exception:  # depends on more than the settings: the write itself reports it
+        return

@@ -131,6 +131,7 @@ class BuilderWriter(StreamingWrites):
         InvalidNameError, UnstorableValueError, UnsupportedDataError
         """
         from .checks import check_codecs, check_dataset, spec_of, sub_spec
+        from .chunking import check_settings
 
         type_map = getattr(getattr(self.io, "manager", None), "type_map", None)
         own = spec_of(type_map, builder.attributes)
@@ -149,6 +150,8 @@ class BuilderWriter(StreamingWrites):
                               sub_own if sub_own is not None else sub_spec(spec, name, "dataset"),
                               strict=self.export_source is None)
                 check_codecs(sub.data, sub_path, self.layout.zarr_format)
+                if not self.options.large_dataset_settings:
+                    check_settings(sub.data, sub_path, self.layout.zarr_format)
         for name, lb in builder.links.items():
             self._check_name(lb.name, path)
 
