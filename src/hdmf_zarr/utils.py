@@ -94,9 +94,9 @@ class ZarrDataIO(DataIO):
     ------
     UnsupportedDataError
         On a shard or chunk shape with an entry that is not a positive integer, or a dask
-        array of unknown chunk sizes. Shapes are
-        checked against the data, and codecs against the layout, when ``write`` starts and
-        before anything is stored (the errors then name the dataset path).
+        array of unknown chunk sizes. Shapes are checked against the data, and codecs against
+        the layout, when ``write`` starts and before anything is stored (the errors then name
+        the dataset path).
     """
 
     @docval({"name": "data", "type": (np.ndarray, list, tuple, Iterable, "array_data"),
