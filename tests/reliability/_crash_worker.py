@@ -168,7 +168,7 @@ def _read_data(data):
     return data[()] if tuple(shape) == () else data[...]
 
 
-def snapshot(target, mode: str = "r", ids: bool = True) -> dict:
+def snapshot(target, mode: str = "r", ids: bool = True, only=None) -> dict:
     """Every group, dataset and link of a store as plain values: ``{path: value}``.
 
     Parameters
@@ -178,6 +178,9 @@ def snapshot(target, mode: str = "r", ids: bool = True) -> dict:
         ``r`` (consolidated metadata) or ``r-`` (a listing walk; warns on an incomplete store).
     ids : bool
         Keep ``object_id`` attributes (False to compare two writes of equal content).
+    only : set of str, optional
+        Read the data of these datasets only (an interrupted append may have left a new
+        dataset unreadable; the objects from before it are what is compared).
     """
     from hdmf_zarr import ZarrIO
 
@@ -194,7 +197,7 @@ def snapshot(target, mode: str = "r", ids: bool = True) -> dict:
                     walk(sub, f"{path}/{name}")
                 for name, ds in group.datasets.items():
                     p = f"{path}/{name}"
-                    if p in VOLATILE:
+                    if p in VOLATILE or (only is not None and p not in only):
                         continue
                     attrs = {k: v for k, v in ds.attributes.items() if ids or k != "object_id"}
                     out[p] = ["dataset", _plain(attrs), _plain(_read_data(ds.data))]
