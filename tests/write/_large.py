@@ -1,7 +1,7 @@
 """Shared helpers of the large-data tests: NWB files holding one series, written in a layout
 and read back, and the raw view of a stored array (its metadata document and stored objects).
 
-Values read back are compared with ``roundtrip._compare`` (``tests/`` is on ``sys.path``
+Whole files read back are compared with ``roundtrip._compare`` (``tests/`` is on ``sys.path``
 through the suite's ``conftest.py``).
 """
 
@@ -16,7 +16,7 @@ from hdmf.data_utils import GenericDataChunkIterator
 from pynwb.testing.mock.base import mock_TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
 from pynwb.testing.mock.file import mock_NWBFile
-from roundtrip._compare import assert_container_equal, assert_values_equal
+from roundtrip._compare import assert_container_equal
 
 from hdmf_zarr.nwb import NWBZarrIO
 
@@ -24,8 +24,7 @@ LAYOUT = pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
 
 __all__ = ["LAYOUT", "ArrayIterator", "nwbfile_with", "write_nwb", "read_values",
-           "check_roundtrip", "array_doc", "stored_objects", "read_after_failure", "assert_values_equal",
-           "assert_container_equal"]
+           "check_roundtrip", "array_doc", "stored_objects", "read_after_failure"]
 
 
 class ArrayIterator(GenericDataChunkIterator):

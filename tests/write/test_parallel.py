@@ -9,7 +9,6 @@ keeps everything written before.
 import os
 import re
 
-import h5py
 import numpy as np
 import pytest
 from _large import (LAYOUT, ArrayIterator, array_doc, nwbfile_with, read_after_failure,
