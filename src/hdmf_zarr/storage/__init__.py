@@ -20,6 +20,7 @@ from ._zipnested import ZipNestedStore
 
 __all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
            "StagedZip", "H5NestedStore", "ZipNestedStore", "SQLiteStore"]
+__all__ += ["AtomicLocalStore", "WRITE_MARKER_KEY"]
 
 _READ_MODES = ("r", "r-")
 
