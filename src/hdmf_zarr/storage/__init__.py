@@ -15,11 +15,13 @@ from zarr.storage import LocalStore, MemoryStore, ZipStore
 from ..errors import NotHdmfStoreError, StoreModeError
 from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
 from ._h5nested import H5NestedStore
+from ._pack import STORE_KINDS, copy_store, nested_store_kind, pack, unpack
 from ._sqlite import SQLiteStore
 from ._zipnested import ZipNestedStore
 
 __all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
-           "StagedZip", "H5NestedStore", "ZipNestedStore", "SQLiteStore"]
+           "StagedZip", "H5NestedStore", "ZipNestedStore", "SQLiteStore", "STORE_KINDS",
+           "copy_store", "nested_store_kind", "pack", "unpack"]
 __all__ += ["AtomicLocalStore", "WRITE_MARKER_KEY"]
 
 _READ_MODES = ("r", "r-")
@@ -48,7 +50,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
     path : str, pathlib.Path or zarr.abc.store.Store
         A directory, a ``.zip`` file, a SQLite file (``.sqlite``, ``.sqlite3``, ``.db`` or an
         existing file with the SQLite header), a URL (``s3://``, ``https://``, ``file://``...)
-        or a store (our ``H5NestedStore``/``ZipNestedStore`` are passed as store instances).
+        or a store. A directory that holds ``*.h5shard``/``*.zipshard`` containers opens as
+        an ``H5NestedStore``/``ZipNestedStore`` (``nested_store_kind``); to write one, pass a
+        store instance.
     mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
     storage_options : dict, optional
         fsspec options for URLs.
@@ -112,6 +116,10 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
                                     location)
     elif os.path.isfile(location):
         raise NotHdmfStoreError("not a Zarr store: a regular file exists at this path", location)
+    nested = nested_store_kind(location) if mode != "w" else None
+    if nested is not None:  # a directory of H5NestedStore/ZipNestedStore containers
+        cls = H5NestedStore if nested == "H5NestedStore" else ZipNestedStore
+        return cls(location, read_only=read_only), location
     # metadata documents are replaced atomically (temporary name, then os.replace)
     return AtomicLocalStore(location, read_only=read_only), location
 
@@ -137,6 +145,8 @@ def store_location(store: Store) -> str | None:
         return os.path.abspath(str(store.path))
     if isinstance(store, MemoryStore):
         return None
+    if type(store).__name__ == "ObjectStore" and hasattr(store, "store"):
+        return _object_store_location(store.store)
     for attr in ("path", "url", "root"):
         value = getattr(store, attr, None)
         if isinstance(value, (str, Path)):
@@ -150,6 +160,24 @@ def store_location(store: Store) -> str | None:
     wrapped = getattr(store, "_store", None)
     if isinstance(wrapped, Store):
         return store_location(wrapped)
+    return None
+
+
+def _object_store_location(inner) -> str | None:
+    """Location of an obstore store (inside Zarr's ``ObjectStore``): a local path or a URL;
+    None for memory stores and kinds without one."""
+    kind = type(inner).__name__
+    prefix = getattr(inner, "prefix", None)
+    if kind == "LocalStore":
+        return os.path.abspath(str(prefix)) if prefix is not None else None
+    config = getattr(inner, "config", None) or {}
+    scheme = {"S3Store": "s3", "GCSStore": "gs"}.get(kind)
+    if scheme and config.get("bucket"):
+        tail = str(prefix).strip("/") if prefix else ""
+        return f"{scheme}://{config['bucket']}" + (f"/{tail}" if tail else "")
+    url = getattr(inner, "url", None)
+    if kind == "HTTPStore" and url:
+        return str(url).rstrip("/")
     return None
 
 
