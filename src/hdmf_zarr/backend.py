@@ -32,6 +32,7 @@ from .format.layout2 import L2
 from .format.layout3 import L3
 from .read.builders import StoreReader, construct_failure, detect_layout, pick_version
 from .storage import is_url, open_store
+from .storage._access import store_access
 from .storage._atomic import WRITE_MARKER_KEY, begin_write, end_write, read_write_marker
 from .utils import ZarrSpecReader, ZarrSpecWriter
 from .write.writer import BuilderWriter, WriteOptions, builder_path
@@ -155,7 +156,8 @@ class ZarrIO(HDMFIO):
             source = str(path)
             if source.startswith("file://"):
                 source = source[len("file://"):]
-        super().__init__(manager=manager, source=source)
+        with store_access(source or _describe_store(path)):
+            super().__init__(manager=manager, source=source)  # HDMFIO opens the store
         if source is None:
             self._HDMFIO__source = self._location  # a store instance: its location, if any
 
@@ -852,6 +854,12 @@ def check_complete(store, mode: str, where: str) -> None:
         return
     raise IncompleteWriteError(f"{message}; open it with mode 'r-' to read what it holds, or "
                                "write it again with mode 'w'", where)
+
+
+def _describe_store(path) -> str | None:
+    from .storage import store_location
+
+    return store_location(path) if isinstance(path, Store) else None
 
 
 def _consolidated_documents(root_docs: dict) -> dict | None:

@@ -27,6 +27,7 @@ __all__ = [
     "ReferenceResolutionError",
     "StoreModeError",
     "NotHdmfStoreError",
+    "StoreAccessError",
     "IncompleteWriteError",
     "IncompleteWriteWarning",
 ]
@@ -103,6 +104,12 @@ class StoreModeError(HdmfZarrError, UnsupportedOperation):
 
 class NotHdmfStoreError(HdmfZarrError, ValueError):
     """A path that does not hold a Zarr group root, or not an HDMF file."""
+
+
+class StoreAccessError(HdmfZarrError, OSError):
+    """The store cannot be reached or read: a remote endpoint that does not answer, a request
+    refused (unauthorized, forbidden), a permission error. The library's own error is kept as
+    ``__cause__``."""
 
 
 class IncompleteWriteError(FormatError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 
 from hdmf.build import BuildManager
 from hdmf.utils import docval, get_docval, popargs
@@ -42,7 +43,12 @@ class NWBZarrIO(ZarrIO):
         if manager is None:
             type_map = _type_map(extensions)
             if load_namespaces and reading:
-                self._load_cached_namespaces(type_map, path, mode, kwargs.get("storage_options"))
+                from .storage._access import store_access
+
+                where = str(path) if isinstance(path, (str, os.PathLike)) else None
+                with store_access(where):
+                    self._load_cached_namespaces(type_map, path, mode,
+                                                 kwargs.get("storage_options"))
             manager = BuildManager(type_map)
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
 

@@ -206,3 +206,64 @@ def test_http_read_only(http_root, fmt):
                                             ignore_name=True)
             epochs = read.epochs.to_dataframe()
             assert epochs["timeseries"][0][0].timeseries.name == "ts0"
+
+
+# --- remote stores that cannot be reached or refuse access -----------------------------------
+
+def test_unreachable_s3_endpoint():
+    """Nothing listens on the endpoint: a StoreAccessError naming the URL, quickly."""
+    from hdmf_zarr.errors import StoreAccessError
+
+    port = _free_port()
+    options = {"key": "testing", "secret": "testing",
+               "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}",
+                                 "region_name": "us-east-1"},
+               "config_kwargs": {"connect_timeout": 1, "retries": {"max_attempts": 1}}}
+    started = time.monotonic()
+    with pytest.raises(StoreAccessError, match=r"s3://nwb/gone\.nwb\.zarr: cannot access"):
+        NWBZarrIO("s3://nwb/gone.nwb.zarr", "r", storage_options=options)
+    assert time.monotonic() - started < 60
+
+
+@LAYOUTS
+def test_missing_s3_bucket_and_prefix(s3, fmt):
+    from hdmf_zarr.errors import NotHdmfStoreError
+
+    options, bucket = s3
+    for url in ("s3://no-such-bucket/f.nwb.zarr", f"{bucket}/no-such-prefix{fmt}.nwb.zarr"):
+        with pytest.raises(NotHdmfStoreError, match=f"{url}: not a Zarr store"):
+            NWBZarrIO(url, "r", storage_options=options)
+
+
+class _ForbiddenHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with 403 Forbidden (or 401 for paths under /auth/)."""
+
+    def _refuse(self):
+        code = 401 if self.path.startswith("/auth/") else 403
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD = _refuse
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("prefix, status", [("", "403"), ("/auth", "401")])
+def test_http_unauthorized(prefix, status):
+    from hdmf_zarr.errors import StoreAccessError
+
+    port = _free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _ForbiddenHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}{prefix}/f.nwb.zarr"
+        with pytest.raises(StoreAccessError, match=f"{url}: cannot access") as info:
+            NWBZarrIO(url, "r")
+        assert status in str(info.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
