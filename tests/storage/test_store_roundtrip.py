@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from hdmf.common import DynamicTable
 from hdmf.testing import TestCase
-from zarr.storage import LocalStore, MemoryStore
+from obstore.store import LocalStore as ObstoreLocal
+from obstore.store import MemoryStore as ObstoreMemory
+from zarr.storage import LocalStore, MemoryStore, ObjectStore
 
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.storage import H5NestedStore, SQLiteStore, ZipNestedStore
@@ -71,6 +73,10 @@ STORES = {
                                                        write_direct=False)),
     "zipnested": _ours(lambda p: ZipNestedStore(p / "catalogue.nwb.zarr")),
     "memory": _memory,
+    # Zarr's ObjectStore over obstore's stores (issue "Every store")
+    "obstore-local": _ours(lambda p: ObjectStore(ObstoreLocal(prefix=str(p / "cat.nwb.zarr"),
+                                                              mkdir=True))),
+    "obstore-memory": lambda p: (lambda s: (s, s))(ObjectStore(ObstoreMemory())),
     "local": _ours(lambda p: LocalStore(p / "catalogue.nwb.zarr")),
     "zip-path": lambda p: (str(p / "catalogue.nwb.zip"), str(p / "catalogue.nwb.zip")),
     "directory-path": lambda p: (str(p / "catalogue.nwb.zarr"), str(p / "catalogue.nwb.zarr")),
@@ -99,3 +105,37 @@ def test_catalogue_roundtrip(tmp_path, store, layout):
         close = getattr(s, "close", None)
         if close is not None:
             close()
+
+
+@pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
+def test_object_store_external_link(tmp_path, layout):
+    """A file in Zarr's ObjectStore (over obstore's local store) links to a dataset of a
+    directory store beside it: the link is stored relative and resolves when read back."""
+    from pynwb import TimeSeries
+
+    from hdmf_zarr import ZarrDataIO
+    from hdmf_zarr.storage import store_location
+
+    values = np.arange(80, dtype="int16").reshape(40, 2)
+    file_a = catalogue()
+    file_a.add_acquisition(TimeSeries(name="source", data=values, rate=5.0, unit="V"))
+    path_a = tmp_path / "a.nwb.zarr"
+    with NWBZarrIO(str(path_a), mode="w", zarr_format=layout) as io:
+        io.write(file_a)
+
+    store_b = ObjectStore(ObstoreLocal(prefix=str(tmp_path / "b.nwb.zarr"), mkdir=True))
+    assert store_location(store_b) == str(tmp_path / "b.nwb.zarr")
+    with NWBZarrIO(str(path_a), mode="r") as io_a:
+        source = io_a.read().acquisition["source"].data
+        file_b = catalogue()
+        file_b.add_acquisition(TimeSeries(name="external", data=ZarrDataIO(source, link_data=True),
+                                          rate=5.0, unit="V"))
+        with NWBZarrIO(store_b, mode="w", zarr_format=layout) as io:
+            io.write(file_b)
+    # nothing of a's data was copied into b: the dataset is a link
+    assert not (tmp_path / "b.nwb.zarr" / "acquisition" / "external" / "data").exists()
+    reader = ObjectStore(ObstoreLocal(prefix=str(tmp_path / "b.nwb.zarr")), read_only=True)
+    with NWBZarrIO(reader, mode="r") as io:
+        linked = io.read().acquisition["external"]
+        np.testing.assert_array_equal(linked.data[:], values)
+        assert linked.data.dtype == values.dtype
