@@ -240,13 +240,22 @@ def _peak_rss_mb(src: str, dst: str, zarr_format: int) -> float:
     import subprocess
     import sys
 
+    # ru_maxrss is not used: Linux keeps the high-water mark of the forked parent across exec,
+    # so the child would report the benchmark process's own peak. A thread samples the child's
+    # resident size instead.
     code = (
-        "import resource, shutil, warnings; warnings.simplefilter('ignore')\n"
+        "import shutil, threading, time, warnings; warnings.simplefilter('ignore')\n"
         "from pynwb import NWBHDF5IO\nfrom hdmf_zarr import NWBZarrIO\n"
+        "peak = [0]\n"
+        "def sample():\n"
+        "    while True:\n"
+        "        rss = int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+        "        peak[0] = max(peak[0], rss); time.sleep(0.005)\n"
+        "threading.Thread(target=sample, daemon=True).start()\n"
         f"shutil.rmtree({dst!r}, ignore_errors=True)\n"
         f"with NWBHDF5IO({src!r}, 'r') as s, NWBZarrIO({dst!r}, 'w', zarr_format={zarr_format})"
         " as d:\n    d.export(src_io=s, write_args={'link_data': False})\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+        "time.sleep(0.02)\nprint(peak[0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return float(out.stdout.strip().splitlines()[-1])
