@@ -10,32 +10,12 @@ import numpy as np
 import pytest
 import zarr
 
-from _reliability_common import (attribute_homes, edit_json, read_all, set_attribute, snapshot,
-                                 write_store)
+from _reliability_common import (attribute_homes, edit_json, read_all, set_attribute, snapshot)
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import FormatError, HdmfZarrError, NotHdmfStoreError, UnknownCodecError
 from hdmf_zarr.format import limits
 
 LAYOUTS = [2, 3]
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    base = tmp_path_factory.mktemp("bad_src")
-    out = {}
-    for fmt in LAYOUTS:
-        out[fmt] = base / f"src{fmt}.nwb.zarr"
-        write_store(out[fmt], fmt)
-    return out
-
-
-@pytest.fixture
-def store_copy(pristine, tmp_path):
-    def make(fmt):
-        dst = tmp_path / "a.nwb.zarr"
-        shutil.copytree(pristine[fmt], dst)
-        return dst
-    return make
 
 
 def _edit_array_meta(store, fmt, node, fn):

@@ -4,36 +4,15 @@ documented error naming its path when touched (references), and reading never wr
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from _reliability_common import (read_all, set_links, set_reference_paths, snapshot,
-                                 touch_everything, write_store)
+                                 touch_everything)
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import HdmfZarrError, ReferenceResolutionError
 from hdmf_zarr.read.builders import BrokenLinkWarning
 
 LAYOUTS = [2, 3]
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    base = tmp_path_factory.mktemp("links_src")
-    out = {}
-    for fmt in LAYOUTS:
-        out[fmt] = base / f"src{fmt}.nwb.zarr"
-        write_store(out[fmt], fmt)
-    return out
-
-
-@pytest.fixture
-def store_copy(pristine, tmp_path):
-    def make(fmt, name="a.nwb.zarr"):
-        dst = tmp_path / name
-        shutil.copytree(pristine[fmt], dst)
-        return dst
-    return make
 
 
 def _broken(caught) -> list[str]:
