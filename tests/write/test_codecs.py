@@ -60,14 +60,18 @@ def _v3_codecs(path):
 ], ids=["blosc", "blosc-autoshuffle", "zstd", "gzip", "zlib-wrapper"])
 @LAYOUT
 def test_numcodecs_compressor(tmp_path, layout, codec, v2, v3):
-    path = _write(tmp_path, layout, compressor=codec)
+    _assert_stored_compressor(_write(tmp_path, layout, compressor=codec), layout, v2, v3)
+
+
+def _assert_stored_compressor(path, layout, v2, v3):
+    """The stored codecs are exactly the compressor ``v2`` (L2, no filters) or the bytes codec
+    then ``v3`` (L3)."""
     if layout == 2:
         compressor, filters = _v2_codecs(path)
         assert compressor == v2
         assert filters is None
     else:
-        codecs = _v3_codecs(path)
-        assert codecs == [{"name": "bytes", "configuration": {"endian": "little"}}, v3]
+        assert _v3_codecs(path) == [{"name": "bytes", "configuration": {"endian": "little"}}, v3]
 
 
 @LAYOUT
@@ -101,13 +105,7 @@ def test_numcodecs_filters_before_compressor(tmp_path, layout):
 ], ids=["blosc", "blosc-default-shuffle", "zstd", "gzip"])
 @LAYOUT
 def test_zarr3_compressor(tmp_path, layout, codec, v2, v3):
-    path = _write(tmp_path, layout, compressor=codec)
-    if layout == 2:
-        compressor, filters = _v2_codecs(path)
-        assert compressor == v2
-        assert filters is None
-    else:
-        assert _v3_codecs(path) == [{"name": "bytes", "configuration": {"endian": "little"}}, v3]
+    _assert_stored_compressor(_write(tmp_path, layout, compressor=codec), layout, v2, v3)
 
 
 @LAYOUT
