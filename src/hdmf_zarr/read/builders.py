@@ -346,6 +346,21 @@ class StoreReader:
 
         from zarr.core.sync import sync
 
+        from .scalars import MISSING, read_scalar_chunks
+
+        # numeric one-element arrays: their chunks in one batch of store reads (read.scalars);
+        # the rest through Zarr
+        fast = read_scalar_chunks([raw for _db, raw, _i in self._scalars])
+        rest = []
+        for item, value in zip(self._scalars, fast):
+            if value is MISSING or isinstance(item[1], TextArray):
+                rest.append(item)
+            else:
+                item[0]["data"] = _scalar_value(value)
+        self._scalars[:] = rest
+        if not self._scalars:
+            return
+
         async def run():
             return await asyncio.gather(
                 *(raw._async_array.getitem(index) for _db, raw, index in self._scalars),
