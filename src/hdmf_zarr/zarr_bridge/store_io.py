@@ -83,17 +83,14 @@ def set_bytes(store: Store, key: str, value: bytes) -> None:
 
 
 def set_many(store: Store, items: Mapping[str, bytes]) -> None:
-    """Store a batch of key/value pairs concurrently."""
+    """Store a batch of key/value pairs with the store's batch write (``Store._set_many``)."""
     if not items:
         return
     proto = default_buffer_prototype()
 
-    async def run():
-        await asyncio.gather(
-            *(store.set(k, proto.buffer.from_bytes(v)) for k, v in items.items())
-        )
-
-    sync(run())
+    # Store._set_many is zarr's batch write: concurrent sets by default, one transaction in
+    # SQLiteStore, one write per container in the nested container stores
+    sync(store._set_many((k, proto.buffer.from_bytes(v)) for k, v in items.items()))
 
 
 def _json_default(obj: Any):
