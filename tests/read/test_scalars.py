@@ -37,6 +37,16 @@ def _v3(store, name, dtype, shape, codecs):
                              serializer=codecs[0], compressors=codecs[1:], zarr_format=3)
 
 
+def _assert_same_as_zarr(arrays, shape):
+    got = read_scalar_chunks(arrays)
+    for arr, value in zip(arrays, got):
+        assert value is not MISSING, arr.path
+        # what the reader keeps of Zarr's answer: the element as a numpy scalar
+        expected = np.asarray(arr[()] if shape == () else arr[0])[()]
+        assert type(value) is type(expected), arr.path
+        assert value == expected, arr.path
+
+
 @pytest.mark.parametrize("codecs", V3_CODECS)
 @pytest.mark.parametrize("shape", [(), (1,)], ids=["0d", "1"])
 def test_v3_values_equal_zarr(codecs, shape):
@@ -46,13 +56,7 @@ def test_v3_values_equal_zarr(codecs, shape):
         arr = _v3(store, f"g/a{i}", dtype, shape, V3_CODECS[codecs])
         arr[...] = VALUES[dtype]
         arrays.append(arr)
-    got = read_scalar_chunks(arrays)
-    for arr, value in zip(arrays, got):
-        assert value is not MISSING, arr.path
-        # what the reader keeps of Zarr's answer: the element as a numpy scalar
-        expected = np.asarray(arr[()] if shape == () else arr[0])[()]
-        assert type(value) is type(expected), arr.path
-        assert value == expected, arr.path
+    _assert_same_as_zarr(arrays, shape)
 
 
 @pytest.mark.parametrize("compressor", V2_COMPRESSORS)
@@ -66,13 +70,7 @@ def test_v2_values_equal_zarr(compressor, shape):
                                 zarr_format=2)
         arr[...] = VALUES[dtype]
         arrays.append(arr)
-    got = read_scalar_chunks(arrays)
-    for arr, value in zip(arrays, got):
-        assert value is not MISSING, arr.path
-        # what the reader keeps of Zarr's answer: the element as a numpy scalar
-        expected = np.asarray(arr[()] if shape == () else arr[0])[()]
-        assert type(value) is type(expected), arr.path
-        assert value == expected, arr.path
+    _assert_same_as_zarr(arrays, shape)
 
 
 def test_left_to_zarr():
