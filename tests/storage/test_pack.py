@@ -167,3 +167,15 @@ def test_failed_copy_leaves_no_target(directory_store, tmp_path):
         pack(str(directory_store), "sqlite", str(target), on_key=stop)
     assert not target.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("packed")]
+
+
+def test_first_chunked_array_decides(directory_store, tmp_path):
+    """Detection stops at the first loose chunk of an array with axes: a plain store is not
+    walked to its end (a container-named file placed after it is never reached)."""
+    work = tmp_path / "work.nwb.zarr"
+    unpack(str(directory_store), str(work))
+    decoy = work / "zzz_last" / "c.h5shard"
+    decoy.parent.mkdir()
+    decoy.write_bytes(b"")
+    assert nested_store_kind(str(work)) is None
+    assert nested_store_kind(str(decoy.parent)) == "H5NestedStore"

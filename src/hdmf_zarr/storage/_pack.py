@@ -14,7 +14,9 @@ one container of extra disk instead of a second copy.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -41,10 +43,11 @@ _BATCH_BYTES = 64 * 2**20
 def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
     """The nested store class whose containers a directory holds.
 
-    The directory is walked breadth-first until the first container file (``*.h5shard`` or
-    ``*.zipshard``) or until ``budget`` entries were looked at. A store written by a nested
-    store with ``write_direct=True`` (or consolidated) keeps a container in every chunked array,
-    so the first array met with chunks decides.
+    A store written by a nested store with ``write_direct=True`` (or consolidated) keeps its
+    chunks in containers and a plain directory store keeps them as loose files, so the first
+    array met with chunks decides. The directory is walked breadth-first (sorted) until the first
+    container file (``*.h5shard`` or ``*.zipshard``), the first loose chunk of an array with at
+    least one axis (0-d chunks stay loose in both kinds), or ``budget`` entries.
 
     Parameters
     ----------
@@ -61,25 +64,46 @@ def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
     """
     if not os.path.isdir(location):
         return None
-    pending = [location]
+    # (directory, True when it is inside an array's chunk tree: an L3 "c" directory, or an L2
+    # array directory whose array has at least one axis)
+    pending: list[tuple[str, bool]] = [(location, False)]
     seen = 0
     while pending and seen < budget:
-        directory = pending.pop(0)
+        directory, in_chunks = pending.pop(0)
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
             continue
+        names = {e.name for e in entries}
+        if names & METADATA_NAMES:  # a node's directory, never inside a chunk tree
+            in_chunks = ".zarray" in names and _v2_has_axes(os.path.join(directory, ".zarray"))
+        l3_array = "zarr.json" in names
         for entry in entries:
             seen += 1
             for suffix, owner in CONTAINER_SUFFIXES.items():
                 if entry.name.endswith(suffix):
                     return owner
             if entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
+                pending.append((entry.path, in_chunks or (l3_array and entry.name == "c")))
+            elif in_chunks and _CHUNK_NAME.fullmatch(entry.name):
+                return None  # a loose chunk: a plain directory store
             if seen >= budget:
                 break
     return None
+
+
+_CHUNK_NAME = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+def _v2_has_axes(path: str) -> bool:
+    """True when the ``.zarray`` at ``path`` declares at least one axis."""
+    try:
+        with open(path, "rb") as fh:
+            shape = json.loads(fh.read()).get("shape")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(shape, list) and len(shape) > 0
 
 
 def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: int = 1) -> Store:
