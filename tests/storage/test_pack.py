@@ -174,8 +174,9 @@ def test_first_chunked_array_decides(directory_store, tmp_path):
     walked to its end (a container-named file placed after it is never reached)."""
     work = tmp_path / "work.nwb.zarr"
     unpack(str(directory_store), str(work))
-    decoy = work / "zzz_last" / "c.h5shard"
-    decoy.parent.mkdir()
+    # breadth-first: deeper than any chunk of the export's first arrays
+    decoy = work / "zzz_last" / "a" / "b" / "c" / "d" / "c.h5shard"
+    decoy.parent.mkdir(parents=True)
     decoy.write_bytes(b"")
     assert nested_store_kind(str(work)) is None
     assert nested_store_kind(str(decoy.parent)) == "H5NestedStore"
