@@ -181,9 +181,9 @@ def copy_store(source: Store, target: Store, *,
     for group in (documents, others):
         batch: list[str] = []
         pending = 0
-        for key in group:
+        for key, size in zip(group, _sizes(source, group)):
             batch.append(key)
-            pending += _size(source, key)
+            pending += size
             if pending >= _BATCH_BYTES:
                 total += _copy_batch(source, target, batch, on_key)
                 copied += len(batch)
@@ -204,13 +204,23 @@ def _copy_batch(source: Store, target: Store, names: list[str], on_key) -> int:
     return sum(len(v) for v in items.values())
 
 
-def _size(store: Store, key: str) -> int:
+def _sizes(store: Store, keys: list[str], group: int = 1024):
+    """Sizes of ``keys`` (0 where unknown), asked concurrently ``group`` keys at a time."""
+    import asyncio
+
     from zarr.core.sync import sync
 
-    try:
-        return int(sync(store.getsize(key)))
-    except (FileNotFoundError, OSError, NotImplementedError):
-        return 0
+    async def size(key: str) -> int:
+        try:
+            return int(await store.getsize(key))
+        except (FileNotFoundError, OSError, NotImplementedError):
+            return 0
+
+    async def run(part):
+        return await asyncio.gather(*(size(k) for k in part))
+
+    for start in range(0, len(keys), group):
+        yield from sync(run(keys[start:start + group]))
 
 
 def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth: int = 1,
