@@ -1,9 +1,15 @@
 """Catalogue 7: an NWB extension, written with its cached spec and read without the extension.
 
-The extension is built once per session with ``pynwb.spec.NWBNamespaceBuilder`` and loaded with
-``pynwb.load_namespaces`` into pynwb's global type map (as a user installing it would). The file is
-then read in this process and again in a fresh interpreter that never loaded the extension: there
-the classes come only from the specifications cached in the file (``load_namespaces=True``).
+The extension is built once per session with ``pynwb.spec.NWBNamespaceBuilder`` and loaded into a
+private copy of pynwb's type map (``pynwb.get_type_map()`` returns a copy), which the writer and the
+first reader get through their ``manager``. The file is then read in this process and again in a
+fresh interpreter that never loaded the extension: there the classes come only from the
+specifications cached in the file (``load_namespaces=True``).
+
+The namespace is deliberately kept out of pynwb's *global* type map: every NWB IO object opened
+later in the session without a manager (the CLI's ``convert``, for one) starts from a copy of that
+map and caches every namespace in it, and ``pynwb.validate`` then picks the extension as the file's
+most specific namespace and fails ("data type 'NWBFile' not found in namespace ...").
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 import pynwb
+from hdmf.build import BuildManager
 from pynwb import NWBFile
 
 from . import _helpers as h
@@ -32,7 +39,8 @@ SCALE = np.int16(-12)
 
 
 @pytest.fixture(scope="session")
-def extension_class(tmp_path_factory):
+def extension(tmp_path_factory):
+    """``(type map, RoundTripLabMetaData class)``; the type map is a private copy of pynwb's."""
     from pynwb.spec import (NWBAttributeSpec, NWBDatasetSpec, NWBGroupSpec,
                             NWBNamespaceBuilder)
 
@@ -54,8 +62,9 @@ def extension_class(tmp_path_factory):
     )
     builder.add_spec(f"{NAMESPACE}.extensions.yaml", spec)
     builder.export(f"{NAMESPACE}.namespace.yaml", outdir=str(outdir))
-    pynwb.load_namespaces(str(outdir / f"{NAMESPACE}.namespace.yaml"))
-    return pynwb.get_class(TYPE_NAME, NAMESPACE)
+    type_map = pynwb.get_type_map()  # a copy: pynwb's global type map stays untouched
+    type_map.load_namespaces(str(outdir / f"{NAMESPACE}.namespace.yaml"))
+    return type_map, type_map.get_dt_container_cls(TYPE_NAME, NAMESPACE)
 
 
 def _file_with_extension(cls) -> tuple[NWBFile, object]:
@@ -91,9 +100,11 @@ with open_nwb(sys.argv[1]) as io:
 """
 
 
-def test_extension_roundtrip(roundtrip, extension_class):
+def test_extension_roundtrip(roundtrip, extension):
+    type_map, extension_class = extension
     nwbfile, meta = _file_with_extension(extension_class)
-    read = roundtrip(nwbfile, write_kwargs={"cache_spec": True})
+    path = roundtrip.write(nwbfile, manager=BuildManager(type_map), cache_spec=True)
+    read = roundtrip.read(path, manager=BuildManager(type_map))
     assert_container_equal(nwbfile, read)
     read_meta = read.lab_meta_data["rig_info"]
     assert type(read_meta) is extension_class
@@ -101,9 +112,11 @@ def test_extension_roundtrip(roundtrip, extension_class):
     assert_values_equal(SCALE, read_meta.scale, strict_dtype=True, label="scale")
 
 
-def test_extension_read_without_extension(roundtrip, extension_class, tmp_path):
+def test_extension_read_without_extension(roundtrip, extension, tmp_path):
+    type_map, extension_class = extension
     nwbfile, meta = _file_with_extension(extension_class)
-    path = roundtrip.write(nwbfile, roundtrip.path("with_extension"), cache_spec=True)
+    path = roundtrip.write(nwbfile, roundtrip.path("with_extension"),
+                           manager=BuildManager(type_map), cache_spec=True)
 
     script = textwrap.dedent(_READER).format(open_nwb=h.nwb_io_source_code())
     env = dict(os.environ)
@@ -121,3 +134,9 @@ def test_extension_read_without_extension(roundtrip, extension_class, tmp_path):
     assert got["gains"] == [None if np.isnan(g) else float(g) for g in GAINS]
     assert got["labels"] == LABELS
     assert got["scale"] == int(SCALE)
+
+
+def test_extension_stays_out_of_the_global_type_map(extension):
+    """Loading the extension leaves pynwb's global type map as it was (see the module docstring)."""
+    assert NAMESPACE not in pynwb.get_type_map().namespace_catalog.namespaces
+    assert NAMESPACE not in pynwb.get_manager().namespace_catalog.namespaces
