@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import snapshot_files
 from hdmf.backends.errors import UnsupportedOperation
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
@@ -25,17 +26,6 @@ def _file_with_series(name="ts", data=(1.0, 2.0, 3.0)):
     nwb = mock_NWBFile()
     nwb.add_acquisition(TimeSeries(name=name, data=np.asarray(data), rate=1.0, unit="m"))
     return nwb
-
-
-def _snapshot(path):
-    """Every file below ``path`` with its bytes."""
-    out = {}
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            p = os.path.join(root, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, path)] = fh.read()
-    return out
 
 
 @LAYOUTS
@@ -57,7 +47,7 @@ def test_write_in_read_mode_is_refused_and_store_unchanged(tmp_path, fmt):
     path = tmp_path / "f.nwb.zarr"
     with NWBZarrIO(str(path), "w", zarr_format=fmt) as io:
         io.write(_file_with_series())
-    before = _snapshot(path)
+    before = snapshot_files(path)
     for mode in ("r", "r-"):
         with NWBZarrIO(str(path), mode) as io:
             nwb = io.read()
@@ -65,7 +55,7 @@ def test_write_in_read_mode_is_refused_and_store_unchanged(tmp_path, fmt):
                 io.write(nwb)
             assert isinstance(exc.value, UnsupportedOperation)
             assert str(path) in str(exc.value)
-    assert _snapshot(path) == before
+    assert snapshot_files(path) == before
 
 
 @pytest.mark.parametrize("mode", ["w-", "x"])
@@ -73,10 +63,10 @@ def test_create_only_modes_refuse_existing_store(tmp_path, mode):
     path = tmp_path / "f.nwb.zarr"
     with NWBZarrIO(str(path), "w") as io:
         io.write(_file_with_series())
-    before = _snapshot(path)
+    before = snapshot_files(path)
     with pytest.raises(StoreModeError, match="already exists"):
         NWBZarrIO(str(path), mode)
-    assert _snapshot(path) == before
+    assert snapshot_files(path) == before
     fresh = tmp_path / "new.nwb.zarr"
     with NWBZarrIO(str(fresh), mode) as io:
         io.write(_file_with_series())
@@ -117,7 +107,7 @@ def test_invalid_names_are_refused_before_anything_is_written(tmp_path, fmt, bad
     path = tmp_path / "f.nwb.zarr"
     with NWBZarrIO(str(path), "w", zarr_format=fmt) as io:
         io.write(_file_with_series())
-    before = _snapshot(path)
+    before = snapshot_files(path)
     with NWBZarrIO(str(path), "a") as io:
         nwb = io.read()
         ts = TimeSeries(name="good", data=[1.0], rate=1.0, unit="m")
@@ -129,7 +119,7 @@ def test_invalid_names_are_refused_before_anything_is_written(tmp_path, fmt, bad
         with pytest.raises(InvalidNameError) as exc:
             io.write_builder(builder)
         assert "/acquisition" in str(exc.value)
-    assert _snapshot(path) == before
+    assert snapshot_files(path) == before
 
 
 @LAYOUTS

@@ -87,20 +87,6 @@ def write_store(path, zarr_format: int, nwbfile=None) -> None:
         io.write(nwbfile if nwbfile is not None else make_nwbfile())
 
 
-def snapshot(path) -> dict:
-    """``{relative file name: (bytes, mtime_ns)}`` of every file below ``path``."""
-    import os
-
-    out = {}
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            full = os.path.join(dirpath, name)
-            st = os.stat(full)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = (fh.read(), st.st_mtime_ns)
-    return out
-
-
 def node_documents(path, zarr_format: int) -> list[str]:
     """Relative names of every metadata document file of the store at ``path``."""
     import os
@@ -237,14 +223,16 @@ def read_all(path, mode: str = "r"):
     Returns the list of warnings raised."""
     import warnings
 
+    from _shared import snapshot_files  # not at module level: worker scripts import this module
+
     from hdmf_zarr import NWBZarrIO
 
-    before = snapshot(path)
+    before = snapshot_files(path, mtimes=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with NWBZarrIO(str(path), mode) as io:
                 touch_everything(io.read())
         finally:
-            assert snapshot(path) == before, "reading changed the store"
+            assert snapshot_files(path, mtimes=True) == before, "reading changed the store"
     return caught

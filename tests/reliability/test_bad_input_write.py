@@ -11,12 +11,11 @@ without an equivalent in the layout (tests/write/test_codecs.py).
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import warnings
 
 import numpy as np
 import pytest
+from _shared import snapshot_files
 from hdmf.build.errors import BuildError
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
@@ -36,24 +35,6 @@ def _nwb():
     return nwb
 
 
-def _content(path) -> dict:
-    """Every key of a store on disk with its bytes (a directory, or an SQLite database)."""
-    path = str(path)
-    if os.path.isfile(path):
-        con = sqlite3.connect(path)
-        try:
-            return {k: bytes(v) for k, v in con.execute("SELECT key, value FROM zarr_kv")}
-        finally:
-            con.close()
-    out = {}
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            full = os.path.join(root, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, path)] = fh.read()
-    return out
-
-
 @pytest.fixture(params=[2, 3], ids=["L2", "L3"])
 def stored(request, tmp_path):
     """A written file (directory store) and its content."""
@@ -66,7 +47,7 @@ def stored(request, tmp_path):
 def _append_fails(path, change, error):
     """Open ``path`` in ``a``, add a TimeSeries ``new``, let ``change(builder)`` spoil the
     builder tree, write: ``error`` must be raised and the store be as it was."""
-    before = _content(path)
+    before = snapshot_files(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with NWBZarrIO(str(path), "a") as io:
@@ -76,7 +57,7 @@ def _append_fails(path, change, error):
             change(builder)
             with pytest.raises(error) as info:
                 io.write_builder(builder)
-    assert _content(path) == before, "the failed write changed the store"
+    assert snapshot_files(path) == before, "the failed write changed the store"
     return info.value
 
 
@@ -184,7 +165,7 @@ def _series(**kwargs):
 
 
 def _append_container_fails(path, series, error):
-    before = _content(path)
+    before = snapshot_files(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with NWBZarrIO(str(path), "a") as io:
@@ -192,7 +173,7 @@ def _append_container_fails(path, series, error):
             nwb.add_acquisition(series)
             with pytest.raises(error) as info:
                 io.write(nwb)
-    assert _content(path) == before, "the failed write changed the store"
+    assert snapshot_files(path) == before, "the failed write changed the store"
     return info.value
 
 
@@ -258,11 +239,11 @@ def test_create_only_modes_on_existing_single_file_stores(tmp_path, kind, mode):
 
     with NWBZarrIO(target(), "w") as io:
         io.write(_nwb())
-    before = _content(path)
+    before = snapshot_files(path)
     with pytest.raises(StoreModeError, match="already exists") as info:
         NWBZarrIO(target(), mode)
     assert str(path) in str(info.value)
-    assert _content(path) == before
+    assert snapshot_files(path) == before
 
 
 @pytest.mark.parametrize("setting", [
