@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from hdmf.data_utils import DataChunkIterator, GenericDataChunkIterator
+from _shared import ArrayIterator
+from hdmf.data_utils import DataChunkIterator
 from pynwb import NWBFile, TimeSeries
 from pynwb.ecephys import ElectricalSeries
 
@@ -89,23 +90,6 @@ def _rows():
     yield from EXPECTED_2D
 
 
-class _ArrayIterator(GenericDataChunkIterator):
-    """A GenericDataChunkIterator over an in-memory array."""
-
-    def __init__(self, array, **kwargs):
-        self._array = array
-        super().__init__(**kwargs)
-
-    def _get_data(self, selection):
-        return self._array[selection]
-
-    def _get_maxshape(self):
-        return self._array.shape
-
-    def _get_dtype(self):
-        return self._array.dtype
-
-
 def _iterators():
     """name -> (iterator factory, expected array)."""
     return {
@@ -121,7 +105,7 @@ def _iterators():
         "unknown_1d": (lambda: DataChunkIterator(data=iter(EXPECTED_1D.tolist()), maxshape=(None,),
                                                  dtype=np.dtype("int64"), buffer_size=6),
                        EXPECTED_1D),
-        "generic": (lambda: _ArrayIterator(EXPECTED_2D, buffer_shape=(20, N_COLS),
+        "generic": (lambda: ArrayIterator(EXPECTED_2D, buffer_shape=(20, N_COLS),
                                            chunk_shape=(10, N_COLS), display_progress=False),
                     EXPECTED_2D),
     }

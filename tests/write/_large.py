@@ -1,5 +1,6 @@
 """Shared helpers of the large-data tests: NWB files holding one series, written in a layout
 and read back, and the raw view of a stored array (its metadata document and stored objects).
+The in-memory ``ArrayIterator`` of these tests is in ``tests/_shared.py``.
 
 Whole files read back are compared with ``roundtrip._compare`` (``tests/`` is on ``sys.path``
 through the suite's ``conftest.py``).
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hdmf.data_utils import GenericDataChunkIterator
 from pynwb.testing.mock.base import mock_TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
 from pynwb.testing.mock.file import mock_NWBFile
@@ -23,25 +23,8 @@ from hdmf_zarr.nwb import NWBZarrIO
 LAYOUT = pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
 
-__all__ = ["LAYOUT", "ArrayIterator", "nwbfile_with", "write_nwb", "read_values",
+__all__ = ["LAYOUT", "nwbfile_with", "write_nwb", "read_values",
            "check_roundtrip", "array_doc", "stored_objects", "read_after_failure"]
-
-
-class ArrayIterator(GenericDataChunkIterator):
-    """A GenericDataChunkIterator over an in-memory array (picklable: defined in a module)."""
-
-    def __init__(self, array, **kwargs):
-        self.array = np.asarray(array)
-        super().__init__(**kwargs)
-
-    def _get_data(self, selection):
-        return self.array[selection]
-
-    def _get_maxshape(self):
-        return self.array.shape
-
-    def _get_dtype(self):
-        return self.array.dtype
 
 
 def nwbfile_with(data, *, name: str = "ts", electrical: bool = False, **series_kwargs):

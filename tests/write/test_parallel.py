@@ -11,8 +11,9 @@ import re
 
 import numpy as np
 import pytest
-from _large import (LAYOUT, ArrayIterator, array_doc, nwbfile_with, read_after_failure,
-                    read_values, stored_objects, write_nwb)
+from _large import (LAYOUT, array_doc, nwbfile_with, read_after_failure, read_values,
+                    stored_objects, write_nwb)
+from _shared import ArrayIterator
 from hdmf.common import DynamicTable, VectorData, get_manager
 
 from hdmf_zarr.backend import ZarrIO
