@@ -83,10 +83,17 @@ def test_documents_are_replaced_through_a_temporary_name(tmp_path, monkeypatch, 
     opened, replaced = [], []
     real_open, real_replace = open, os.replace
 
+    real_os_open = os.open
+
     def spy_open(path, mode="r", *args, **kwargs):
         if "w" in mode:
             opened.append(os.path.basename(str(path)))
         return real_open(path, mode, *args, **kwargs)
+
+    def spy_os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            opened.append(os.path.basename(str(path)))
+        return real_os_open(path, flags, *args, **kwargs)
 
     def spy_replace(src, dst, *args, **kwargs):
         replaced.append((os.path.basename(str(src)), os.path.basename(str(dst))))
@@ -96,10 +103,11 @@ def test_documents_are_replaced_through_a_temporary_name(tmp_path, monkeypatch, 
 
     monkeypatch.setattr(atomic, "open", spy_open, raising=False)
     monkeypatch.setattr(atomic.os, "replace", spy_replace)
+    monkeypatch.setattr(atomic.os, "open", spy_os_open)
     for round_ in range(2):  # a new document, then one replacing it
         store.set_sync(f"g/{name}", cpu.Buffer.from_bytes(b'{"v": %d}' % round_))
         assert store.get_sync(f"g/{name}").to_bytes() == b'{"v": %d}' % round_
-    assert name not in opened
+    assert name not in opened and len(opened) == 2  # the two temporary files
     assert [dst for _src, dst in replaced] == [name, name]
     assert all(src.startswith(f".{name}.") and src.endswith(".partial") for src, _ in replaced), \
         replaced
@@ -120,3 +128,92 @@ def test_failed_document_write_leaves_old_document(tmp_path, monkeypatch):
         store.set_sync("zarr.json", cpu.Buffer.from_bytes(b'{"new": true}'))
     assert store.get_sync("zarr.json").to_bytes() == b'{"old": true}'
     assert os.listdir(tmp_path / "s") == ["zarr.json"]
+
+
+def _buf(data: bytes):
+    return cpu.Buffer.from_bytes(data)
+
+
+def test_set_many_writes_every_key_through_a_temporary_name(tmp_path, monkeypatch):
+    """The batch write (one thread for the whole batch) stores every key, makes the nested
+    directories, replaces existing documents durably (fsync) and new keys without fsync, and
+    leaves no temporary file."""
+    import hdmf_zarr.storage._atomic as atomic
+
+    store = AtomicLocalStore(str(tmp_path / "s"))
+    store.set_sync("g0/zarr.json", _buf(b'{"old": 0}'))
+    fsynced, real_fsync = [], os.fsync
+
+    def spy_fsync(fd):
+        fsynced.append(fd)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", spy_fsync)
+    items = {f"g{i % 7}/a{i}/zarr.json": b'{"i": %d}' % i for i in range(300)}
+    items.update({f"g{i % 7}/a{i}/c/0/0": bytes([i % 256]) * (i + 1) for i in range(300)})
+    items["g0/zarr.json"] = b'{"new": 0}'
+    asyncio.run(store._set_many((k, _buf(v)) for k, v in items.items()))
+    for key, value in items.items():
+        assert store.get_sync(key).to_bytes() == value, key
+    # the one replaced document: its temporary file and its directory
+    assert len(fsynced) == 2
+    left = [f for _r, _d, files in os.walk(tmp_path / "s") for f in files if ".partial" in f]
+    assert left == []
+
+
+def test_set_many_failure_keeps_what_was_stored(tmp_path, monkeypatch):
+    """A failing key ends the batch with the error; keys stored before it read back, the
+    document it was replacing is intact, and no temporary file is left."""
+    import hdmf_zarr.storage._atomic as atomic
+
+    store = AtomicLocalStore(str(tmp_path / "s"))
+    store.set_sync("b/zarr.json", _buf(b'{"old": true}'))
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(os.path.join("b", "zarr.json")):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        asyncio.run(store._set_many([("a/zarr.json", _buf(b"{}")),
+                                     ("b/zarr.json", _buf(b'{"new": true}')),
+                                     ("c/zarr.json", _buf(b"{}"))]))
+    assert store.get_sync("a/zarr.json").to_bytes() == b"{}"
+    assert store.get_sync("b/zarr.json").to_bytes() == b'{"old": true}'
+    assert sorted(os.listdir(tmp_path / "s" / "b")) == ["zarr.json"]
+
+
+def test_get_many_matches_get(tmp_path):
+    """The batch read gives what ``get`` gives, for present, absent and directory keys and
+    byte ranges; absent keys give None."""
+    from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+
+    from hdmf_zarr.zarr_bridge.store_io import get_many
+
+    store = AtomicLocalStore(str(tmp_path / "s"))
+    for i in range(50):
+        store.set_sync(f"d{i % 3}/k{i}", _buf(bytes(range(i, i + 40))))
+    proto = cpu.buffer_prototype
+    requests = [(f"d{i % 3}/k{i}", proto, None) for i in range(50)]
+    requests += [("missing", proto, None), ("d0", proto, None), ("d1/k1/deeper", proto, None),
+                 ("d0/k0", proto, RangeByteRequest(3, 9)), ("d1/k1", proto, OffsetByteRequest(30)),
+                 ("d2/k2", proto, SuffixByteRequest(4)), ("nope", proto, RangeByteRequest(0, 1))]
+
+    async def collect():
+        return [item async for item in store._get_many(requests)]
+
+    got = asyncio.run(collect())
+    assert sorted(k for k, _v in got) == sorted(k for k, _p, _r in requests)
+    by_key = {}
+    for key, buf in got:
+        by_key.setdefault(key, []).append(None if buf is None else buf.to_bytes())
+    for key, _p, byte_range in requests:
+        expected = store.get_sync(key, byte_range=byte_range)
+        assert (None if expected is None else expected.to_bytes()) in by_key[key], key
+    assert by_key["missing"] == [None] and by_key["d0"] == [None]
+    # store_io.get_many uses the batch read and keeps the order of the keys asked
+    keys = [f"d{i % 3}/k{i}" for i in range(50)] + ["missing"]
+    assert get_many(store, keys) == {k: (None if k == "missing" else
+                                         store.get_sync(k).to_bytes()) for k in keys}

@@ -67,9 +67,37 @@ def get_bytes(store: Store, key: str) -> bytes | None:
     return sync(_get(store, key))
 
 
+def _batch_reads(store: Store) -> bool:
+    """Whether the store (below any zarr ``WrapperStore``, which forwards ``_get_many``) reads
+    a batch of keys in its own ``_get_many``."""
+    from zarr.storage import WrapperStore
+
+    for _ in range(8):
+        if not isinstance(store, WrapperStore):
+            break
+        store = store._store
+    return type(store)._get_many is not Store._get_many
+
+
 def get_many(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
-    """Fetch several keys concurrently; absent keys map to None."""
+    """Fetch several keys; absent keys map to None.
+
+    A store with its own batch read (``Store._get_many`` overridden, as in
+    ``storage.AtomicLocalStore``) is asked once for the batch; others get one concurrent
+    ``get`` per key (zarr's default ``_get_many`` awaits the keys one after another).
+    """
     keys = list(keys)
+    if _batch_reads(store):
+        proto = default_buffer_prototype()
+
+        async def batch():
+            out = {}
+            async for key, buf in store._get_many((k, proto, None) for k in keys):
+                out[key] = None if buf is None else buf.to_bytes()
+            return out
+
+        found = sync(batch())
+        return {k: found.get(k) for k in keys}
 
     async def run():
         return await asyncio.gather(*(_get(store, k) for k in keys))
