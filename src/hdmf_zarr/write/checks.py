@@ -27,17 +27,25 @@ _TEXT = {"text", "utf", "utf8", "utf-8", "str", "ascii", "bytes", "isodatetime",
 _NUMERIC_PREFIXES = ("numeric", "float", "int", "uint", "double", "long", "short")
 
 
-def spec_of(type_map, attributes: dict):
+def spec_of(type_map, attributes: dict, cache: dict | None = None):
     """The specification of a typed builder (from its ``namespace`` and
-    ``neurodata_type``/``data_type`` attributes), or None when it is untyped or unknown."""
+    ``neurodata_type``/``data_type`` attributes), or None when it is untyped or unknown.
+
+    ``cache``, a dict kept by the caller for one pass over a tree, memoises the lookups
+    (hdmf's ``get_spec`` goes through docval: 0.1 ms a call, once per typed builder)."""
     ns = attributes.get("namespace")
     dt = attributes.get("neurodata_type", attributes.get("data_type"))
     if not isinstance(ns, str) or not isinstance(dt, str) or type_map is None:
         return None
+    if cache is not None and (ns, dt) in cache:
+        return cache[(ns, dt)]
     try:
-        return type_map.namespace_catalog.get_spec(ns, dt)
+        spec = type_map.namespace_catalog.get_spec(ns, dt)
     except Exception:  # an unknown namespace or type: nothing to check against
-        return None
+        spec = None
+    if cache is not None:
+        cache[(ns, dt)] = spec
+    return spec
 
 
 def sub_spec(parent_spec, name: str, kind: str):

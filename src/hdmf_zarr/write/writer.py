@@ -122,7 +122,8 @@ class BuilderWriter(StreamingWrites):
             raise
         self.flush()
 
-    def check_tree(self, builder: GroupBuilder, path: str, spec=None) -> None:
+    def check_tree(self, builder: GroupBuilder, path: str, spec=None,
+                   _specs: dict | None = None) -> None:
         """Validate names, attributes and datasets (``write.checks``) of everything not yet
         written, before the first byte is stored, so that bad input leaves the store as it was.
 
@@ -134,18 +135,19 @@ class BuilderWriter(StreamingWrites):
         from .chunking import check_settings
 
         type_map = getattr(getattr(self.io, "manager", None), "type_map", None)
-        own = spec_of(type_map, builder.attributes)
+        _specs = {} if _specs is None else _specs
+        own = spec_of(type_map, builder.attributes, _specs)
         spec = own if own is not None else spec
         if not self.io.get_written(builder):
             self._encode_attributes(builder.attributes, path)
         for name, sub in builder.groups.items():
             self.check_tree(sub, join_path(path, self._check_name(name, path)),
-                            sub_spec(spec, name, "group"))
+                            sub_spec(spec, name, "group"), _specs)
         for name, sub in builder.datasets.items():
             sub_path = join_path(path, self._check_name(name, path))
             if not self.io.get_written(sub):
                 self._encode_attributes(sub.attributes, sub_path)
-                sub_own = spec_of(type_map, sub.attributes)
+                sub_own = spec_of(type_map, sub.attributes, _specs)
                 check_dataset(sub, sub_path,
                               sub_own if sub_own is not None else sub_spec(spec, name, "dataset"),
                               strict=self.export_source is None)
