@@ -175,9 +175,30 @@ class ZarrArray(zarr.Array):
         return dtype if dtype is not None else super().dtype
 
     def _where(self) -> str:
-        return "/" + str(self.__dict__.get("_hdmf_zarr_path") or self.path).strip("/")
+        path = self.__dict__.get("_hdmf_zarr_path")
+        if path is None:
+            document = self.__dict__.get("_hdmf_zarr_document")
+            # without parsing the array (``self.path`` would)
+            path = document[1] if document is not None else self.path
+        return "/" + str(path).strip("/")
+
+    def _store(self):
+        """The array's store, without having Zarr parse the array when it is not yet."""
+        document = self.__dict__.get("_hdmf_zarr_document")
+        if document is not None and self.__dict__["_hdmf_zarr_async"] is None:
+            return document[0]
+        return self.store_path.store
 
     def __getitem__(self, selection):
+        if type(selection) in (int, slice, np.int64):
+            # the hot path of hdmf's row-by-row reads (VectorIndex bounds, region rows): an
+            # array already in memory needs no size check and no error translation
+            cached = _CACHE.get(self)
+            if cached is not None:
+                out = cached[selection]
+                if isinstance(out, np.ndarray):
+                    return out.copy() if out.ndim else out[()]
+                return out
         where = self._where()
         try:
             itemsize = self.dtype.itemsize
@@ -204,7 +225,7 @@ class ZarrArray(zarr.Array):
             if isinstance(out, np.ndarray):
                 out = out.copy()
         elif self._cacheable():
-            whole = super().__getitem__(...)
+            whole = self._read_whole()
             if isinstance(whole, np.ndarray) and whole.ndim > 0:
                 _CACHE.put(self, whole)
                 out = whole[selection]
@@ -220,10 +241,21 @@ class ZarrArray(zarr.Array):
             return out[()]
         return out
 
+    def _read_whole(self):
+        """The whole array: a one-chunk numeric array straight from its chunk
+        (``read.scalars.read_single_chunk``), anything else through Zarr."""
+        from .scalars import read_single_chunk
+
+        whole = read_single_chunk(self)
+        if whole is None:
+            return super().__getitem__(...)
+        return whole.astype(whole.dtype.newbyteorder("="), copy=False) \
+            if not whole.dtype.isnative else whole
+
     def _cacheable(self) -> bool:
         """Small arrays of read-only stores are read whole once and served from memory:
         hdmf reads ragged columns element by element (VectorIndex bounds, then each row)."""
-        if self.ndim == 0 or not self.store_path.store.read_only:
+        if self.ndim == 0 or not self._store().read_only:
             return False
         dtype = self.__dict__["_hdmf_zarr_dtype"]
         itemsize = dtype.itemsize if dtype is not None else 8
@@ -400,7 +432,10 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     else:
         text = meta.get("dtype") == "|O"
     cls = TextArray if text else ZarrArray
-    return cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format))
+    array = cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format))
+    # the document, for readers that need only a few of its fields (read.scalars)
+    array.__dict__["_hdmf_zarr_document"] = (store, path.strip("/"), meta, zarr_format)
+    return array
 
 
 class _WrappedDataset(HDMFDataset):
