@@ -183,37 +183,3 @@ def test_set_many_failure_keeps_what_was_stored(tmp_path, monkeypatch):
     assert store.get_sync("a/zarr.json").to_bytes() == b"{}"
     assert store.get_sync("b/zarr.json").to_bytes() == b'{"old": true}'
     assert sorted(os.listdir(tmp_path / "s" / "b")) == ["zarr.json"]
-
-
-def test_get_many_matches_get(tmp_path):
-    """The batch read gives what ``get`` gives, for present, absent and directory keys and
-    byte ranges; absent keys give None."""
-    from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
-
-    from hdmf_zarr.zarr_bridge.store_io import get_many
-
-    store = AtomicLocalStore(str(tmp_path / "s"))
-    for i in range(50):
-        store.set_sync(f"d{i % 3}/k{i}", _buf(bytes(range(i, i + 40))))
-    proto = cpu.buffer_prototype
-    requests = [(f"d{i % 3}/k{i}", proto, None) for i in range(50)]
-    requests += [("missing", proto, None), ("d0", proto, None), ("d1/k1/deeper", proto, None),
-                 ("d0/k0", proto, RangeByteRequest(3, 9)), ("d1/k1", proto, OffsetByteRequest(30)),
-                 ("d2/k2", proto, SuffixByteRequest(4)), ("nope", proto, RangeByteRequest(0, 1))]
-
-    async def collect():
-        return [item async for item in store._get_many(requests)]
-
-    got = asyncio.run(collect())
-    assert sorted(k for k, _v in got) == sorted(k for k, _p, _r in requests)
-    by_key = {}
-    for key, buf in got:
-        by_key.setdefault(key, []).append(None if buf is None else buf.to_bytes())
-    for key, _p, byte_range in requests:
-        expected = store.get_sync(key, byte_range=byte_range)
-        assert (None if expected is None else expected.to_bytes()) in by_key[key], key
-    assert by_key["missing"] == [None] and by_key["d0"] == [None]
-    # store_io.get_many uses the batch read and keeps the order of the keys asked
-    keys = [f"d{i % 3}/k{i}" for i in range(50)] + ["missing"]
-    assert get_many(store, keys) == {k: (None if k == "missing" else
-                                         store.get_sync(k).to_bytes()) for k in keys}
