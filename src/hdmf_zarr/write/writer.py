@@ -14,6 +14,7 @@ dask arrays are stored through dask (``write.dask``). Chunk and shard shapes fol
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import deque
 
@@ -418,6 +419,10 @@ class BuilderWriter(StreamingWrites):
                      "reference": "json2"}[kind.kind]
             self._write_object_v2(path, values, codec, full_attrs, settings)
             return
+        if lazy and not settings and self._small_lazy(data, kind, shape):
+            # a small HDF5 or Zarr dataset (export): read whole and stored in the batch, not
+            # through zarr.create_array (3 ms an array: 1000 TimeSeries cost 2.7 s)
+            data, lazy = self._read_all(data, lazy), False
         if not lazy and not settings and self._write_small(data, kind, path, stored_shape,
                                                            full_attrs, labels):
             return
@@ -458,6 +463,21 @@ class BuilderWriter(StreamingWrites):
             return False
         self._put_items(*encoded)
         return True
+
+    @staticmethod
+    def _small_lazy(data, kind, shape) -> bool:
+        """A lazy numeric or text source small enough for the one-chunk path (not dask:
+        dask arrays are stored by dask)."""
+        from ..zarr_bridge.small_arrays import SMALL_ARRAY_BYTES
+        from .dask import is_dask_array
+
+        if kind.kind not in ("numeric", "text") or is_dask_array(data):
+            return False
+        try:
+            itemsize = np.dtype(data.dtype).itemsize if kind.kind == "numeric" else 64
+        except TypeError:
+            return False
+        return math.prod(shape) * max(itemsize, 1) <= SMALL_ARRAY_BYTES
 
     def _read_all(self, data, lazy):
         if lazy:
