@@ -192,9 +192,11 @@ class ZarrArray(zarr.Array):
     def __getitem__(self, selection):
         if type(selection) in (int, slice, np.int64):
             # the hot path of hdmf's row-by-row reads (VectorIndex bounds, region rows): an
-            # array already in memory needs no size check and no error translation
+            # array already in memory needs no error translation (the read limit still holds)
             cached = _CACHE.get(self)
             if cached is not None:
+                check_read_size(cached.shape, selection, cached.dtype.itemsize or 8,
+                                self._where())
                 out = cached[selection]
                 if isinstance(out, np.ndarray):
                     return out.copy() if out.ndim else out[()]
