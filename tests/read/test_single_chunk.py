@@ -9,7 +9,7 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
-from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ZstdCodec
+from zarr.codecs import Crc32cCodec, ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore
@@ -19,18 +19,10 @@ from hdmf_zarr.read.lazy import array_from_metadata
 from hdmf_zarr.read.scalars import MISSING, read_scalar_chunks, single_chunk_plan
 from hdmf_zarr.zarr_bridge.store_io import get_json
 
+# the same codec chains as the batched scalar tests
+from test_scalars import V2_COMPRESSORS, V3_CODECS  # noqa: E402  (tests/read is on sys.path)
+
 DTYPES = ["int8", "uint16", "<i4", ">i8", "float32", ">f8", "bool"]
-V3_CODECS = {
-    "bytes": [BytesCodec()],
-    "bytes-big": [BytesCodec(endian="big")],
-    "zstd": [BytesCodec(), ZstdCodec(level=3)],
-    "blosc": [BytesCodec(), BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=4)],
-    "gzip": [BytesCodec(), GzipCodec(level=2)],
-}
-V2_COMPRESSORS = {"none": None, "zstd": numcodecs.Zstd(level=1),
-                  "blosc": numcodecs.Blosc(cname="zstd", clevel=5, shuffle=1),
-                  "zlib": numcodecs.Zlib(level=1), "gzip": numcodecs.GZip(level=1),
-                  "lz4": numcodecs.LZ4()}
 SHAPES = [(), (1,), (7,), (3, 4)]
 
 
