@@ -31,6 +31,8 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
+from ._chunkkeys import split_requests
+
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
            "end_write", "read_write_marker", "local_root"]
 
@@ -166,9 +168,7 @@ class AtomicLocalStore(LocalStore):
         """
         if not self._is_open:
             await self._open()
-        whole, ranged = [], []
-        for request in requests:
-            (whole if request[2] is None else ranged).append(request)
+        whole, ranged = split_requests(requests)
         if whole:
             root = str(self.root)
 

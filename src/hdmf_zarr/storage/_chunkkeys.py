@@ -303,6 +303,15 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
+def split_requests(requests) -> tuple[list, list]:
+    """The ``(key, prototype, byte_range)`` requests of a ``Store._get_many`` call split into
+    those for whole keys and those with a byte range."""
+    whole, ranged = [], []
+    for request in requests:
+        (whole if request[2] is None else ranged).append(request)
+    return whole, ranged
+
+
 def as_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer | None:
     """``data`` in a buffer of ``prototype`` (the default one when None); None stays None."""
     if data is None:

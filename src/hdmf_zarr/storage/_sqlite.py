@@ -34,7 +34,7 @@ from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
-from ._chunkkeys import as_buffer, check_byte_range, resolve_byte_range
+from ._chunkkeys import as_buffer, check_byte_range, resolve_byte_range, split_requests
 from ._locks import LOCK_TIMEOUT, BatchQueue
 
 __all__ = ["APPLICATION_ID", "SQLiteStore"]
@@ -399,9 +399,7 @@ class SQLiteStore(Store):
         ------
         (str, Buffer or None)
         """
-        whole, ranged = [], []
-        for request in requests:
-            (whole if request[2] is None else ranged).append(request)
+        whole, ranged = split_requests(requests)
         if whole:
             await self._ensure_open()
             found = await asyncio.to_thread(self._run, self._q_get_whole,
