@@ -48,15 +48,24 @@ def spec_of(type_map, attributes: dict, cache: dict | None = None):
     return spec
 
 
-def sub_spec(parent_spec, name: str, kind: str):
-    """The spec of the child ``name`` (``kind``: ``group`` or ``dataset``) of a group spec."""
+def sub_spec(parent_spec, name: str, kind: str, cache: dict | None = None):
+    """The spec of the child ``name`` (``kind``: ``group`` or ``dataset``) of a group spec.
+
+    ``cache`` as in :func:`spec_of` (hdmf's ``get_group``/``get_dataset`` go through docval;
+    1000 TimeSeries ask the same parent spec the same names)."""
     if parent_spec is None:
         return None
+    key = (id(parent_spec), name, kind)
+    if cache is not None and key in cache:
+        return cache[key][1]
     getter = getattr(parent_spec, f"get_{kind}", None)
     try:
-        return getter(name) if getter is not None else None
+        found = getter(name) if getter is not None else None
     except Exception:
-        return None
+        found = None
+    if cache is not None:
+        cache[key] = (parent_spec, found)  # keeps parent_spec alive, so its id stays unique
+    return found
 
 
 def _dtype_name(dtype) -> str | None:

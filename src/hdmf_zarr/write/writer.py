@@ -143,15 +143,15 @@ class BuilderWriter(StreamingWrites):
             self._encode_attributes(builder.attributes, path)
         for name, sub in builder.groups.items():
             self.check_tree(sub, join_path(path, self._check_name(name, path)),
-                            sub_spec(spec, name, "group"), _specs)
+                            sub_spec(spec, name, "group", _specs), _specs)
         for name, sub in builder.datasets.items():
             sub_path = join_path(path, self._check_name(name, path))
             if not self.io.get_written(sub):
                 self._encode_attributes(sub.attributes, sub_path)
                 sub_own = spec_of(type_map, sub.attributes, _specs)
-                check_dataset(sub, sub_path,
-                              sub_own if sub_own is not None else sub_spec(spec, name, "dataset"),
-                              strict=self.export_source is None)
+                if sub_own is None:
+                    sub_own = sub_spec(spec, name, "dataset", _specs)
+                check_dataset(sub, sub_path, sub_own, strict=self.export_source is None)
                 check_codecs(sub.data, sub_path, self.layout.zarr_format)
                 if not self.options.large_dataset_settings:
                     check_settings(sub.data, sub_path, self.layout.zarr_format)
