@@ -39,8 +39,10 @@ __all__ = ["ChunkWriter", "StreamingWrites", "WriteOptions", "progress_bar",
            "iterator_buffer_shape", "iterator_total", "check_block", "BLOCK_BYTES",
            "LARGE_DATASET_BYTES"]
 
-#: Size of the blocks lazy sources are copied in.
-BLOCK_BYTES = 64 * 2**20
+#: Size of the blocks lazy sources are copied in (rounded up to whole shard or chunk rows).
+#: 8 MiB keeps an export's peak memory near 290 MB (issue 4) and copies faster than 64 MiB
+#: blocks, since smaller blocks stay in the CPU caches and Zarr's encode overlaps the reads.
+BLOCK_BYTES = 8 * 2**20
 #: Datasets at least this large get ``WriteOptions.large_dataset_settings`` and, with
 #: ``number_of_jobs > 1``, are copied from HDF5/Zarr sources by worker processes.
 LARGE_DATASET_BYTES = 2**20
