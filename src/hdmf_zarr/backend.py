@@ -16,7 +16,6 @@ from hdmf.backends.errors import UnsupportedOperation
 from hdmf.backends.io import HDMFIO
 from hdmf.backends.utils import NamespaceToBuilderHelper, WriteStatusTracker
 from hdmf.build import Builder, BuildManager, TypeMap
-from hdmf.build.errors import ConstructError
 from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
 from hdmf.utils import docval, getargs, popargs

@@ -3,35 +3,29 @@
 :class:`NestedContainerStore` holds the directory handling, listing, locking and
 :meth:`~NestedContainerStore.consolidate` common to :class:`~hdmf_zarr.storage.H5NestedStore` and
 :class:`~hdmf_zarr.storage.ZipNestedStore`; the rules that decide which key goes into which
-container are in ``_chunkkeys``.
+container are in ``_chunkkeys``. The async Store API around the blocking primitives defined here
+is :class:`~hdmf_zarr.storage._threaded.ThreadedStore`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from zarr.abc.store import (
-    ByteRequest,
-    Store,
-)
-from zarr.core.buffer import Buffer, BufferPrototype
+from zarr.abc.store import ByteRequest
 
-from ..errors import NotHdmfStoreError, StoreModeError
+from ..errors import NotHdmfStoreError
 from ._locks import BatchQueue, file_lock
-
+from ._threaded import ThreadedStore
 from ._chunkkeys import (
     ArrayKeys,
     CONTAINER_SUFFIXES,
     METADATA_NAMES,
     _MAX_DIMS,
-    _READ_ONLY_MESSAGE,
     array_keys_from_document,
-    as_buffer,
     candidate_array_prefixes,
     check_byte_range,
     container_array,
@@ -46,7 +40,7 @@ _MISSING = object()
 _NOWHERE = -1  # "keep" value of _remove_copies: remove every copy
 
 
-class NestedContainerStore(Store):
+class NestedContainerStore(ThreadedStore):
     """Base class of the directory stores whose array chunks live in container files.
 
     Subclasses set :attr:`suffix` and implement the five ``_c_*`` container operations; this
@@ -153,24 +147,12 @@ class NestedContainerStore(Store):
         return type(self)(self._root, consolidate_depth=self._depth,
                           write_direct=self._write_direct, read_only=read_only)
 
-    # ------------------------------------------------------------------ capabilities
+    # ------------------------------------------------------------------ open (ThreadedStore)
     @property
-    def supports_writes(self) -> bool:
-        """True: the store can be written (unless opened read-only)."""
-        return True
+    def _location(self) -> str:
+        return self._root
 
-    @property
-    def supports_deletes(self) -> bool:
-        """True: keys can be deleted."""
-        return True
-
-    @property
-    def supports_listing(self) -> bool:
-        """True: keys can be listed."""
-        return True
-
-    # ------------------------------------------------------------------ open
-    def _prepare_root(self) -> None:
+    def _prepare(self) -> None:
         if os.path.isdir(self._root):
             return
         if os.path.exists(self._root):
@@ -180,20 +162,8 @@ class NestedContainerStore(Store):
             raise NotHdmfStoreError("no such directory", self._root)
         os.makedirs(self._root, exist_ok=True)
 
-    async def _open(self) -> None:
-        if self._is_open:
-            raise ValueError("store is already open")
-        self._prepare_root()
-        self._is_open = True
-
-    def _ensure_open_sync(self) -> None:
-        if not self._is_open:
-            self._prepare_root()
-            self._is_open = True
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreModeError(_READ_ONLY_MESSAGE, self._root)
+    def _nothing_stored(self) -> bool:
+        return not os.path.isdir(self._root) and (self.read_only or not os.path.exists(self._root))
 
     # ------------------------------------------------------------------ paths
     def _abs(self, rel: str) -> str:
@@ -736,152 +706,6 @@ class NestedContainerStore(Store):
                                 for _m, _s, key, info, idx in entries)
             chunks += len(entries)
         return {"containers": len(plan), "chunks": chunks}
-
-    # ------------------------------------------------------------------ async API
-    async def get(self, key: str, prototype: BufferPrototype | None = None,
-                  byte_range: ByteRequest | None = None) -> Buffer | None:
-        """Value of ``key`` (or the bytes ``byte_range`` selects); None when absent.
-
-        Raises
-        ------
-        TypeError
-            For an unknown ``byte_range`` type.
-        FormatError
-            When the container holding the key is corrupt.
-        """
-        check_byte_range(byte_range)
-        await self._ensure_open()
-        data = await asyncio.to_thread(self._read_sync, key, byte_range)
-        return as_buffer(data, prototype)
-
-    async def get_partial_values(self, prototype: BufferPrototype,
-                                 key_ranges: Iterable[tuple[str, ByteRequest | None]]
-                                 ) -> list[Buffer | None]:
-        """Values (or byte ranges) of several keys, in order; None for absent keys."""
-        return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
-
-    async def exists(self, key: str) -> bool:
-        """True when ``key`` is stored."""
-        await self._ensure_open()
-        return await asyncio.to_thread(self._size_sync, key) is not None
-
-    async def getsize(self, key: str) -> int:
-        """Size of the value of ``key`` in bytes.
-
-        Raises
-        ------
-        FileNotFoundError
-            When the key is absent.
-        """
-        await self._ensure_open()
-        size = await asyncio.to_thread(self._size_sync, key)
-        if size is None:
-            raise FileNotFoundError(key)
-        return size
-
-    async def set(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key``.
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only (also a ``ValueError``).
-        TypeError
-            When ``value`` is not a Zarr ``Buffer``.
-        ValueError
-            For a key with empty, ``.`` or ``..`` components, or a reserved container name.
-        """
-        self._check_writable()
-        if not isinstance(value, Buffer):
-            raise TypeError(f"{type(self).__name__}.set(): `value` must be a Buffer instance. "
-                            f"Got an instance of {type(value)} instead.")
-        await self._ensure_open()
-        await asyncio.to_thread(self._set_sync, [(key, value.to_bytes())])
-
-    async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
-        self._check_writable()
-        items = [(k, v.to_bytes()) for k, v in values]
-        await self._ensure_open()
-        await asyncio.to_thread(self._set_sync, items)
-
-    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key`` unless the key is already stored.
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        await self._ensure_open()
-        await asyncio.to_thread(self._set_if_absent_sync, key, value.to_bytes())
-
-    async def delete(self, key: str) -> None:
-        """Remove ``key`` (absent keys are ignored).
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        await self._ensure_open()
-        await asyncio.to_thread(self._delete_sync, [key])
-
-    async def delete_dir(self, prefix: str) -> None:
-        """Remove every key below ``prefix`` (``""``: everything).
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        if not os.path.isdir(self._root):
-            return
-        await self._ensure_open()
-        await asyncio.to_thread(self._delete_dir_sync, prefix)
-
-    async def list(self) -> AsyncIterator[str]:
-        """Every key of the store."""
-        for key in await self._listing(self._list_prefix_sync, ""):
-            yield key
-
-    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
-        """Every key starting with ``prefix``."""
-        for key in await self._listing(self._list_prefix_sync, prefix):
-            yield key
-
-    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
-        """Names of the keys and sub-prefixes directly below ``prefix``."""
-        for key in await self._listing(self._list_dir_sync, prefix):
-            yield key
-
-    async def _listing(self, fn: Callable[[str], list[str]], prefix: str) -> list[str]:
-        if not os.path.isdir(self._root) and (self.read_only or not os.path.exists(self._root)):
-            return []
-        await self._ensure_open()
-        return await asyncio.to_thread(fn, prefix)
-
-    # ------------------------------------------------------------------ sync API
-    def get_sync(self, key: str, *, prototype: BufferPrototype | None = None,
-                 byte_range: ByteRequest | None = None) -> Buffer | None:
-        """Blocking :meth:`get`."""
-        self._ensure_open_sync()
-        data = self._read_sync(key, byte_range)
-        return as_buffer(data, prototype)
-
-    def set_sync(self, key: str, value: Buffer) -> None:
-        """Blocking :meth:`set`."""
-        self._check_writable()
-        self._ensure_open_sync()
-        self._set_sync([(key, value.to_bytes())])
-
-    def delete_sync(self, key: str) -> None:
-        """Blocking :meth:`delete`."""
-        self._check_writable()
-        self._ensure_open_sync()
-        self._delete_sync([key])
 
 
 # ---------------------------------------------------------------------------------- file helpers

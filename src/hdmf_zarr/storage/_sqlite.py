@@ -27,15 +27,14 @@ import os
 import pathlib
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from zarr.abc.store import ByteRequest, Store
-from zarr.core.buffer import Buffer, BufferPrototype
+from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
-from ._chunkkeys import as_buffer, check_byte_range, resolve_byte_range, split_requests
+from ._chunkkeys import as_buffer, resolve_byte_range, split_requests
 from ._locks import LOCK_TIMEOUT, BatchQueue
+from ._threaded import ThreadedStore
 
 __all__ = ["APPLICATION_ID", "SQLiteStore"]
 
@@ -43,11 +42,10 @@ __all__ = ["APPLICATION_ID", "SQLiteStore"]
 APPLICATION_ID = 0x485A4B56
 _SCHEMA_VERSION = 1
 _MAGIC = b"SQLite format 3\x00"
-_READ_ONLY_MESSAGE = "store was opened in read-only mode and does not support writing"
 _TABLE = "zarr_kv"
 
 
-class SQLiteStore(Store):
+class SQLiteStore(ThreadedStore):
     """A Zarr-Python 3 store keeping every key in one SQLite database file.
 
     Parameters
@@ -120,25 +118,9 @@ class SQLiteStore(Store):
         return type(self)(self._path, read_only=read_only)
 
     @property
-    def supports_writes(self) -> bool:
-        """True: the store can be written (unless opened read-only)."""
-        return True
+    def _location(self) -> str:
+        return self._path
 
-    @property
-    def supports_deletes(self) -> bool:
-        """True: keys can be deleted."""
-        return True
-
-    @property
-    def supports_listing(self) -> bool:
-        """True: keys can be listed."""
-        return True
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreModeError(_READ_ONLY_MESSAGE, self._path)
-
-    # ------------------------------------------------------------------ connection
     def _check_file(self) -> None:
         if os.path.isdir(self._path):
             raise NotHdmfStoreError("not an SQLiteStore: a directory, not a database file",
@@ -259,16 +241,8 @@ class SQLiteStore(Store):
                 conn.close()
         super().close()
 
-    async def _open(self) -> None:
-        if self._is_open:
-            raise ValueError("store is already open")
+    def _prepare(self) -> None:
         self._connect()
-        self._is_open = True
-
-    def _ensure_open_sync(self) -> None:
-        if not self._is_open:
-            self._connect()
-            self._is_open = True
 
     # ------------------------------------------------------------------ sync core
     @staticmethod
@@ -369,23 +343,37 @@ class SQLiteStore(Store):
             else:
                 bound, inclusive = row[0], False
 
-    # ------------------------------------------------------------------ async API
-    async def get(self, key: str, prototype: BufferPrototype | None = None,
-                  byte_range: ByteRequest | None = None) -> Buffer | None:
-        """Value of ``key`` (or the bytes ``byte_range`` selects); None when absent.
+    # ------------------------------------------------------------------ primitives (ThreadedStore)
+    def _read_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        return self._run(self._q_get, key, byte_range)
 
-        Raises
-        ------
-        TypeError
-            For an unknown ``byte_range`` type.
-        FormatError
-            When the database is damaged.
-        """
-        check_byte_range(byte_range)
-        await self._ensure_open()
-        data = await asyncio.to_thread(self._run, self._q_get, key, byte_range)
-        return as_buffer(data, prototype)
+    def _size_sync(self, key: str) -> int | None:
+        return self._run(self._q_size, key)
 
+    def _set_sync(self, items: list[tuple[str, bytes]]) -> None:
+        """Group-committed with concurrent calls: one transaction for what is queued."""
+        self._connect()
+        self._queue.submit(self._path, items, lambda batch: self._run(self._q_write, batch))
+
+    def _set_if_absent_sync(self, key: str, data: bytes) -> None:
+        self._run(self._q_insert_absent, key, data)
+
+    def _delete_sync(self, keys: list[str]) -> None:
+        self._run(self._q_delete, list(keys))
+
+    def _delete_dir_sync(self, prefix: str) -> None:
+        """Every key below ``prefix`` in one statement."""
+        prefix = prefix.rstrip("/")
+        self._run(self._q_delete_prefix, prefix + "/" if prefix else "")
+
+    def _list_prefix_sync(self, prefix: str) -> list[str]:
+        return self._run(self._q_list_prefix, prefix)
+
+    def _list_dir_sync(self, prefix: str) -> list[str]:
+        prefix = prefix.rstrip("/")
+        return self._run(self._q_list_dir, prefix + "/" if prefix else "")
+
+    # ------------------------------------------------------------------ batch read
     async def _get_many(self, requests):
         """Values of a batch of keys: whole keys in one read transaction in one thread
         (``SELECT ... IN``, 500 keys a statement), byte ranges through :meth:`get`; None for
@@ -408,134 +396,3 @@ class SQLiteStore(Store):
                 yield key, as_buffer(found.get(key), prototype)
         for key, prototype, byte_range in ranged:
             yield key, await self.get(key, prototype, byte_range)
-
-    async def get_partial_values(self, prototype: BufferPrototype,
-                                 key_ranges: Iterable[tuple[str, ByteRequest | None]]
-                                 ) -> list[Buffer | None]:
-        """Values (or byte ranges) of several keys, in order; None for absent keys."""
-        return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
-
-    async def exists(self, key: str) -> bool:
-        """True when ``key`` is stored."""
-        await self._ensure_open()
-        return await asyncio.to_thread(self._run, self._q_size, key) is not None
-
-    async def getsize(self, key: str) -> int:
-        """Size of the value of ``key`` in bytes.
-
-        Raises
-        ------
-        FileNotFoundError
-            When the key is absent.
-        """
-        await self._ensure_open()
-        size = await asyncio.to_thread(self._run, self._q_size, key)
-        if size is None:
-            raise FileNotFoundError(key)
-        return size
-
-    def _write_sync(self, items: list[tuple[str, bytes]]) -> None:
-        self._connect()
-        self._queue.submit(self._path, items, lambda batch: self._run(self._q_write, batch))
-
-    async def set(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key`` (group-committed with concurrent calls).
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only (also a ``ValueError``) or another writer holds the
-            database too long.
-        TypeError
-            When ``value`` is not a Zarr ``Buffer``.
-        """
-        self._check_writable()
-        if not isinstance(value, Buffer):
-            raise TypeError(f"SQLiteStore.set(): `value` must be a Buffer instance. "
-                            f"Got an instance of {type(value)} instead.")
-        await self._ensure_open()
-        await asyncio.to_thread(self._write_sync, [(key, value.to_bytes())])
-
-    async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
-        self._check_writable()
-        items = [(k, v.to_bytes()) for k, v in values]
-        await self._ensure_open()
-        await asyncio.to_thread(self._write_sync, items)
-
-    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key`` unless the key is already stored.
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        await self._ensure_open()
-        await asyncio.to_thread(self._run, self._q_insert_absent, key, value.to_bytes())
-
-    async def delete(self, key: str) -> None:
-        """Remove ``key`` (absent keys are ignored).
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        await self._ensure_open()
-        await asyncio.to_thread(self._run, self._q_delete, [key])
-
-    async def delete_dir(self, prefix: str) -> None:
-        """Remove every key below ``prefix`` (``""``: everything), in one statement.
-
-        Raises
-        ------
-        StoreModeError
-            When the store is read-only.
-        """
-        self._check_writable()
-        prefix = prefix.rstrip("/")
-        await self._ensure_open()
-        await asyncio.to_thread(self._run, self._q_delete_prefix, prefix + "/" if prefix else "")
-
-    async def list(self) -> AsyncIterator[str]:
-        """Every key of the store."""
-        await self._ensure_open()
-        for key in await asyncio.to_thread(self._run, self._q_list_prefix, ""):
-            yield key
-
-    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
-        """Every key starting with ``prefix``."""
-        await self._ensure_open()
-        for key in await asyncio.to_thread(self._run, self._q_list_prefix, prefix):
-            yield key
-
-    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
-        """Names of the keys and sub-prefixes directly below ``prefix``."""
-        prefix = prefix.rstrip("/")
-        await self._ensure_open()
-        for key in await asyncio.to_thread(self._run, self._q_list_dir,
-                                           prefix + "/" if prefix else ""):
-            yield key
-
-    # ------------------------------------------------------------------ sync API
-    def get_sync(self, key: str, *, prototype: BufferPrototype | None = None,
-                 byte_range: ByteRequest | None = None) -> Buffer | None:
-        """Blocking :meth:`get`."""
-        check_byte_range(byte_range)
-        self._ensure_open_sync()
-        data = self._run(self._q_get, key, byte_range)
-        return as_buffer(data, prototype)
-
-    def set_sync(self, key: str, value: Buffer) -> None:
-        """Blocking :meth:`set`."""
-        self._check_writable()
-        self._ensure_open_sync()
-        self._write_sync([(key, value.to_bytes())])
-
-    def delete_sync(self, key: str) -> None:
-        """Blocking :meth:`delete`."""
-        self._check_writable()
-        self._ensure_open_sync()
-        self._run(self._q_delete, [key])
