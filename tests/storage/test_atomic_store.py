@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import os
 import pickle
 
@@ -15,16 +13,8 @@ from zarr.testing.store import StoreTests
 from hdmf_zarr.storage import AtomicLocalStore, open_store
 from hdmf_zarr.storage._atomic import METADATA_DOCUMENTS
 
+from _harness import run_coroutine_tests
 
-
-def run_coroutine_tests(cls):
-    """Run the harness's coroutine tests with ``asyncio.run`` (no pytest plugin needed)."""
-    for name in dir(cls):
-        if name.startswith("test_") and inspect.iscoroutinefunction(getattr(cls, name)):
-            fn = getattr(cls, name)
-            setattr(cls, name, functools.wraps(fn)(
-                lambda *a, _fn=fn, **k: asyncio.run(_fn(*a, **k))))
-    return cls
 
 
 @run_coroutine_tests

@@ -12,11 +12,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import multiprocessing
 import os
-import pathlib
 import pickle
 import zipfile
 from typing import ClassVar
@@ -28,80 +25,21 @@ import zarr
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import cpu, default_buffer_prototype
 from zarr.storage import LocalStore, MemoryStore
-from zarr.testing.store import StoreTests
 
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError, NotHdmfStoreError, StoreModeError
 from hdmf_zarr.storage import H5NestedStore, ZipNestedStore, open_store, store_location
 
+from _harness import NestedStoreHarness, listing, run_coroutine_tests
+
 NESTED = [pytest.param(H5NestedStore, id="h5"), pytest.param(ZipNestedStore, id="zip")]
 METADATA = ("zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata")
 
 
-def _blocking(fn):
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return run
-
-
-def run_coroutine_tests(cls):
-    """Run the harness's coroutine tests with ``asyncio.run`` (no pytest plugin needed)."""
-    for name in dir(cls):
-        if name.startswith("test_") and inspect.iscoroutinefunction(getattr(cls, name)):
-            setattr(cls, name, _blocking(getattr(cls, name)))
-    return cls
-
-
-async def _collect(aiter):
-    return [k async for k in aiter]
-
-
-def listing(aiter) -> list[str]:
-    return sorted(asyncio.run(_collect(aiter)))
-
-
 # ---------------------------------------------------------------------------------- harness
 @run_coroutine_tests
-class _H5Harness(StoreTests[H5NestedStore, cpu.Buffer]):
+class _H5Harness(NestedStoreHarness):
     store_cls = H5NestedStore
-    buffer_cls = cpu.Buffer
-    config: ClassVar[dict] = {}
-
-    @pytest.fixture
-    def store_kwargs(self, tmp_path):
-        root = tmp_path / "store"
-        root.mkdir()
-        return {"root": str(root), **self.config}
-
-    @pytest.fixture
-    def store(self, open_kwargs):
-        store = self.store_cls(**open_kwargs)
-        asyncio.run(store._open())
-        return store
-
-    @pytest.fixture
-    def store_not_open(self, store_kwargs):
-        return self.store_cls(**store_kwargs)
-
-    async def set(self, store, key, value):  # a loose file, as a directory store has it
-        path = pathlib.Path(store.root, *key.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(path.write_bytes, value.to_bytes())
-
-    async def get(self, store, key):
-        path = pathlib.Path(store.root, *key.split("/"))
-        return self.buffer_cls.from_bytes(await asyncio.to_thread(path.read_bytes))
-
-    def test_store_repr(self, store):
-        assert repr(store).startswith(f"H5NestedStore({store.root!r}, consolidate_depth=")
-
-    def test_store_supports_writes(self, store):
-        assert store.supports_writes
-
-    def test_store_supports_listing(self, store):
-        assert store.supports_listing
 
 
 class TestH5HarnessDirectDepth0(_H5Harness):

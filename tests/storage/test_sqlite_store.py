@@ -4,8 +4,6 @@ concurrent writers and bad input."""
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import multiprocessing
 import os
 import pickle
@@ -27,21 +25,7 @@ from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError, NotHdmfStoreError, StoreModeError
 from hdmf_zarr.storage import SQLiteStore, open_store, store_location
 
-
-def _blocking(fn):
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return run
-
-
-def run_coroutine_tests(cls):
-    """Run the harness's coroutine tests with ``asyncio.run`` (no pytest plugin needed)."""
-    for name in dir(cls):
-        if name.startswith("test_") and inspect.iscoroutinefunction(getattr(cls, name)):
-            setattr(cls, name, _blocking(getattr(cls, name)))
-    return cls
+from _harness import collect, run_coroutine_tests
 
 
 def _kv(path: str) -> dict[str, bytes]:
@@ -276,7 +260,7 @@ def test_killed_writer_leaves_last_committed_state(tmp_path):
     last = int(store.get_sync("last").to_bytes())
     assert last >= committed
     blob = bytes(range(256)) * 1024
-    keys = set(asyncio.run(_collect(store.list())))
+    keys = set(asyncio.run(collect(store.list())))
     for batch in range(last + 2):
         present = {k for k in keys if k.startswith(f"b{batch}/")}
         if batch <= last:  # every committed batch whole, values intact
@@ -286,10 +270,6 @@ def test_killed_writer_leaves_last_committed_state(tmp_path):
         else:  # the batch killed mid-way left nothing behind
             assert not present
     store.close()
-
-
-async def _collect(aiter):
-    return [k async for k in aiter]
 
 
 # ---------------------------------------------------------------------------------- concurrency

@@ -7,82 +7,26 @@ over both classes in test_h5nested_store.py.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import functools
-import inspect
 import os
-import pathlib
 import zipfile
 from typing import ClassVar
 
 import numpy as np
 import pytest
 import zarr
-from zarr.core.buffer import cpu
-from zarr.testing.store import StoreTests
 
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError
 from hdmf_zarr.storage import ZipNestedStore
 
-
-def _blocking(fn):
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return run
-
-
-def run_coroutine_tests(cls):
-    """Run the harness's coroutine tests with ``asyncio.run`` (no pytest plugin needed)."""
-    for name in dir(cls):
-        if name.startswith("test_") and inspect.iscoroutinefunction(getattr(cls, name)):
-            setattr(cls, name, _blocking(getattr(cls, name)))
-    return cls
+from _harness import NestedStoreHarness, run_coroutine_tests
 
 
 # ---------------------------------------------------------------------------------- harness
 @run_coroutine_tests
-class _ZipHarness(StoreTests[ZipNestedStore, cpu.Buffer]):
+class _ZipHarness(NestedStoreHarness):
     store_cls = ZipNestedStore
-    buffer_cls = cpu.Buffer
-    config: ClassVar[dict] = {}
-
-    @pytest.fixture
-    def store_kwargs(self, tmp_path):
-        root = tmp_path / "store"
-        root.mkdir()
-        return {"root": str(root), **self.config}
-
-    @pytest.fixture
-    def store(self, open_kwargs):
-        store = self.store_cls(**open_kwargs)
-        asyncio.run(store._open())
-        return store
-
-    @pytest.fixture
-    def store_not_open(self, store_kwargs):
-        return self.store_cls(**store_kwargs)
-
-    async def set(self, store, key, value):  # a loose file, as a directory store has it
-        path = pathlib.Path(store.root, *key.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(path.write_bytes, value.to_bytes())
-
-    async def get(self, store, key):
-        path = pathlib.Path(store.root, *key.split("/"))
-        return self.buffer_cls.from_bytes(await asyncio.to_thread(path.read_bytes))
-
-    def test_store_repr(self, store):
-        assert repr(store).startswith(f"ZipNestedStore({store.root!r}, consolidate_depth=")
-
-    def test_store_supports_writes(self, store):
-        assert store.supports_writes
-
-    def test_store_supports_listing(self, store):
-        assert store.supports_listing
 
 
 class TestZipHarnessDirectDepth0(_ZipHarness):
