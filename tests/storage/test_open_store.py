@@ -8,7 +8,7 @@ import pytest
 import zarr
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
-from zarr.storage import LocalStore, ZipStore
+from zarr.storage import LocalStore
 
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import NotHdmfStoreError, StoreModeError

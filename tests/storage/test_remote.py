@@ -4,7 +4,6 @@
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
