@@ -22,18 +22,19 @@ from hdmf.utils import docval, getargs, popargs
 from zarr.abc.store import Store
 from zarr.core.sync import sync
 
-from .errors import (FormatError, HdmfZarrError, IncompleteWriteError, IncompleteWriteWarning,
+from .errors import (HdmfZarrError, IncompleteWriteError, IncompleteWriteWarning,
                      LinkResolutionError, NotHdmfStoreError, StoreModeError)
 from .format.layout import DEFAULT_SPEC_LOC_DIR as _SPEC_DIR
 from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
 from .format.layout import Layout
 from .format.layout2 import L2
 from .format.layout3 import L3
-from .read.builders import StoreReader, construct_failure, detect_layout, pick_version
+from .read.builders import StoreReader, construct_failure, detect_layout
+from .read.specs import cached_namespaces, load_cached_namespaces
 from .storage import is_url, open_store
 from .storage._access import store_access
 from .storage._atomic import WRITE_MARKER_KEY, begin_write, end_write, read_write_marker
-from .utils import ZarrSpecReader, ZarrSpecWriter
+from .utils import ZarrSpecWriter
 from .write.writer import BuilderWriter, WriteOptions, builder_path
 from .zarr_bridge import store_io
 from .zarr_bridge.consolidated import write_consolidated
@@ -762,8 +763,8 @@ class ZarrIO(HDMFIO):
         store, _loc = open_store(target, "r", storage_options)
         try:
             check_complete(store, "r", str(_loc or target))
-            return cls._load_namespaces_from(namespace_catalog, store, namespaces,
-                                             str(_loc or target))
+            return load_cached_namespaces(namespace_catalog, store, namespaces,
+                                          str(_loc or target))
         finally:
             if not isinstance(target, Store):
                 close = getattr(store, "close", None)
@@ -773,8 +774,8 @@ class ZarrIO(HDMFIO):
     def load_namespaces_io(self, namespace_catalog, namespaces=None):
         """Load the namespaces cached in this open store (see :meth:`load_namespaces`)."""
         self._require_open()
-        return self._load_namespaces_from(namespace_catalog, self._store, namespaces,
-                                          str(self.source))
+        return load_cached_namespaces(namespace_catalog, self._store, namespaces,
+                                      str(self.source))
 
     @classmethod
     def get_namespaces(cls, path=None, file=None, storage_options=None) -> dict:
@@ -783,42 +784,7 @@ class ZarrIO(HDMFIO):
         store, _loc = open_store(target, "r", storage_options)
         root_docs: dict = {}
         layout = detect_layout(store, root_docs)
-        return _cached_namespaces(store, layout, root_docs)[1]
-
-    @classmethod
-    def _load_namespaces_from(cls, namespace_catalog, store, namespaces, source,
-                              root_docs: dict | None = None,
-                              use_consolidated: bool = True) -> dict:
-        """Load cached namespaces from an open store; ``root_docs`` receives the parsed root
-        documents (for reuse by the caller). ``use_consolidated=False`` (mode ``r-``) reads
-        the spec documents themselves."""
-        root_docs = {} if root_docs is None else root_docs
-        layout = detect_layout(store, root_docs)
-        if not use_consolidated:
-            root_docs = {k: v for k, v in root_docs.items() if k != ".zmetadata"}
-            if "zarr.json" in root_docs:
-                root_docs["zarr.json"] = {k: v for k, v in root_docs["zarr.json"].items()
-                                          if k != "consolidated_metadata"}
-        specloc, versions = _cached_namespaces(store, layout, root_docs)
-        if specloc is None:
-            return {}
-        if namespaces is None:
-            namespaces = list(versions)
-        readers = {}
-        for name in namespaces:
-            if name not in versions:
-                raise KeyError(f"{source}: namespace {name!r} is not cached in this store")
-            group = f"{specloc}/{name}/{versions[name]}"
-            readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}",
-                                           documents=_consolidated_documents(root_docs))
-        try:
-            return namespace_catalog.load_namespaces("namespace", reader=readers)
-        except HdmfZarrError:
-            raise
-        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-            # hdmf's spec loader fails with these on malformed cached specifications
-            raise FormatError(f"the cached specifications cannot be loaded "
-                              f"({type(exc).__name__}: {exc})", f"{source}:/{specloc}") from exc
+        return cached_namespaces(store, layout, root_docs)[1]
 
 
 def check_complete(store, mode: str, where: str) -> None:
@@ -859,52 +825,6 @@ def _describe_store(path) -> str | None:
     from .storage import store_location
 
     return store_location(path) if isinstance(path, Store) else None
-
-
-def _consolidated_documents(root_docs: dict) -> dict | None:
-    """Consolidated documents of the parsed root documents: ``{node path: zarr.json}`` (L3) or
-    ``{"path/.zarray": document, ...}`` (L2); None without consolidated metadata."""
-    cons = (root_docs.get("zarr.json") or {}).get("consolidated_metadata")
-    if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
-        return cons["metadata"]
-    md = (root_docs.get(".zmetadata") or {}).get("metadata")
-    return md if isinstance(md, dict) else None
-
-
-def _cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | None, dict]:
-    """``(spec location, {namespace: highest version})`` of a store; the consolidated metadata
-    of the parsed root document is used when present, else the spec group is listed."""
-    if layout.zarr_format == 3:
-        root = root_docs.get("zarr.json") or {}
-        attrs = root.get("attributes") or {}
-        cons = root.get("consolidated_metadata")
-        keys = list(cons["metadata"]) if isinstance(cons, dict) and isinstance(
-            cons.get("metadata"), dict) else None
-    else:
-        attrs = root_docs.get(".zattrs") or {}
-        md = (root_docs.get(".zmetadata") or {}).get("metadata")
-        keys = None
-        if isinstance(md, dict):
-            keys = [k.rpartition("/")[0] for k in md if k.endswith("/.zarray")]
-            keys += [k.rpartition("/")[0] for k in md if k.endswith("/.zgroup")]
-    value = attrs.get(SPEC_LOC_ATTR)
-    if value is None:
-        return None, {}
-    specloc = Layout._decode_specloc(value, "/")
-    found: dict[str, list[str]] = {}
-    if keys is not None:
-        prefix = specloc + "/"
-        for key in keys:
-            parts = key[len(prefix):].split("/") if key.startswith(prefix) else []
-            if len(parts) == 2:
-                found.setdefault(parts[0], []).append(parts[1])
-    else:
-        for name in store_io.list_dir(store, specloc):
-            if name.startswith(".") or name == "zarr.json":
-                continue
-            found[name] = [v for v in store_io.list_dir(store, f"{specloc}/{name}")
-                           if not v.startswith(".") and v != "zarr.json"]
-    return specloc, {name: pick_version(v) for name, v in found.items() if v}
 
 
 def _has_consolidated(store, layout: Layout) -> bool:

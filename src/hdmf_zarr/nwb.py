@@ -9,6 +9,7 @@ from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
 from .backend import ZarrIO, check_complete
+from .read.specs import load_cached_namespaces
 from .storage._atomic import read_write_marker
 from .errors import NotHdmfStoreError, StoreModeError
 
@@ -70,8 +71,8 @@ class NWBZarrIO(ZarrIO):
             self.__dict__["_opened_store"] = (store, location, {})
             return
         try:
-            ZarrIO._load_namespaces_from(type_map, store, None, str(location or path),
-                                         root_docs, use_consolidated=mode == "r")
+            load_cached_namespaces(type_map, store, None, str(location or path), root_docs,
+                                   use_consolidated=mode == "r")
         except NotHdmfStoreError:
             if mode == "a":  # an empty store to create: nothing cached yet
                 self.__dict__["_opened_store"] = (store, location, {})

@@ -1,13 +1,17 @@
-"""Reading the one-text arrays that hold cached specifications (FORMAT.md 2.6, 3.6)."""
+"""Reading cached specifications (FORMAT.md 2.6, 3.6): the one-text arrays that hold them, and the
+namespaces a store caches."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, HdmfZarrError
+from ..format.layout import SPEC_LOC_ATTR, Layout
 from ..zarr_bridge import store_io
+from .builders import detect_layout, pick_version
 
-__all__ = ["read_text_scalar"]
+__all__ = ["read_text_scalar", "load_cached_namespaces", "cached_namespaces",
+           "consolidated_documents"]
 
 
 def read_text_scalar(store, path: str, layout, document: dict | None = None) -> str:
@@ -60,3 +64,110 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
     if not isinstance(value, str):
         raise FormatError("cached specification is not text", path)
     return str(value)
+
+
+def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
+                           root_docs: dict | None = None, use_consolidated: bool = True) -> dict:
+    """Load the namespaces cached in an open store (FORMAT.md 2.6, 3.6) into a catalog.
+
+    Parameters
+    ----------
+    namespace_catalog : hdmf.spec.NamespaceCatalog or hdmf.build.TypeMap
+    store : zarr.abc.store.Store
+    namespaces : list of str or None
+        The namespaces to load; None loads every cached one.
+    source : str
+        The store location, for messages.
+    root_docs : dict, optional
+        Receives the parsed root documents (for reuse by the caller).
+    use_consolidated : bool, optional
+        False (mode ``r-``) reads the spec documents themselves, not the consolidated copy.
+
+    Returns
+    -------
+    dict
+        Namespace name -> {included namespace -> included types}, as hdmf returns it; empty
+        when the store caches no specifications.
+
+    Raises
+    ------
+    KeyError
+        When a requested namespace is not cached.
+    FormatError
+        When the cached specifications cannot be loaded.
+    """
+    from ..utils import ZarrSpecReader
+
+    root_docs = {} if root_docs is None else root_docs
+    layout = detect_layout(store, root_docs)
+    if not use_consolidated:
+        root_docs = {k: v for k, v in root_docs.items() if k != ".zmetadata"}
+        if "zarr.json" in root_docs:
+            root_docs["zarr.json"] = {k: v for k, v in root_docs["zarr.json"].items()
+                                      if k != "consolidated_metadata"}
+    specloc, versions = cached_namespaces(store, layout, root_docs)
+    if specloc is None:
+        return {}
+    if namespaces is None:
+        namespaces = list(versions)
+    readers = {}
+    for name in namespaces:
+        if name not in versions:
+            raise KeyError(f"{source}: namespace {name!r} is not cached in this store")
+        group = f"{specloc}/{name}/{versions[name]}"
+        readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}",
+                                       documents=consolidated_documents(root_docs))
+    try:
+        return namespace_catalog.load_namespaces("namespace", reader=readers)
+    except HdmfZarrError:
+        raise
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # hdmf's spec loader fails with these on malformed cached specifications
+        raise FormatError(f"the cached specifications cannot be loaded "
+                          f"({type(exc).__name__}: {exc})", f"{source}:/{specloc}") from exc
+
+
+def consolidated_documents(root_docs: dict) -> dict | None:
+    """Consolidated documents of the parsed root documents: ``{node path: zarr.json}`` (L3) or
+    ``{"path/.zarray": document, ...}`` (L2); None without consolidated metadata."""
+    cons = (root_docs.get("zarr.json") or {}).get("consolidated_metadata")
+    if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
+        return cons["metadata"]
+    md = (root_docs.get(".zmetadata") or {}).get("metadata")
+    return md if isinstance(md, dict) else None
+
+
+def cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | None, dict]:
+    """``(spec location, {namespace: highest version})`` of a store; the consolidated metadata
+    of the parsed root document is used when present, else the spec group is listed."""
+    if layout.zarr_format == 3:
+        root = root_docs.get("zarr.json") or {}
+        attrs = root.get("attributes") or {}
+        cons = root.get("consolidated_metadata")
+        keys = list(cons["metadata"]) if isinstance(cons, dict) and isinstance(
+            cons.get("metadata"), dict) else None
+    else:
+        attrs = root_docs.get(".zattrs") or {}
+        md = (root_docs.get(".zmetadata") or {}).get("metadata")
+        keys = None
+        if isinstance(md, dict):
+            keys = [k.rpartition("/")[0] for k in md if k.endswith("/.zarray")]
+            keys += [k.rpartition("/")[0] for k in md if k.endswith("/.zgroup")]
+    value = attrs.get(SPEC_LOC_ATTR)
+    if value is None:
+        return None, {}
+    specloc = Layout._decode_specloc(value, "/")
+    found: dict[str, list[str]] = {}
+    if keys is not None:
+        prefix = specloc + "/"
+        for key in keys:
+            parts = key[len(prefix):].split("/") if key.startswith(prefix) else []
+            if len(parts) == 2:
+                found.setdefault(parts[0], []).append(parts[1])
+    else:
+        for name in store_io.list_dir(store, specloc):
+            if name.startswith(".") or name == "zarr.json":
+                continue
+            found[name] = [v for v in store_io.list_dir(store, f"{specloc}/{name}")
+                           if not v.startswith(".") and v != "zarr.json"]
+    return specloc, {name: pick_version(v) for name, v in found.items() if v}
