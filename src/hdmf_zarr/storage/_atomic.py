@@ -31,7 +31,7 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
-from ._chunkkeys import split_requests
+from ._chunkkeys import get_many_batched
 
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
            "end_write", "read_write_marker", "local_root"]
@@ -154,9 +154,9 @@ class AtomicLocalStore(LocalStore):
         await asyncio.to_thread(self._put_batch, items)
 
     async def _get_many(self, requests):
-        """Read a batch of whole keys in one thread (one thread hand-off for the batch, not one
-        per key: 1000 small chunks on tmpfs in 20 ms instead of 170 ms); requests with a byte
-        range go through :meth:`get`. Absent keys give None.
+        """Read a batch of whole keys in one thread (``_chunkkeys.get_many_batched``: 1000
+        small chunks on tmpfs in 20 ms instead of 170 ms); requests with a byte range go through
+        :meth:`get`. Absent keys give None.
 
         Parameters
         ----------
@@ -168,24 +168,20 @@ class AtomicLocalStore(LocalStore):
         """
         if not self._is_open:
             await self._open()
-        whole, ranged = split_requests(requests)
-        if whole:
-            root = str(self.root)
+        root = str(self.root)
 
-            def read_all():
-                out = []
-                for key, prototype, _range in whole:
-                    try:
-                        with open(os.path.join(root, key), "rb") as fh:
-                            out.append((key, prototype.buffer.from_bytes(fh.read())))
-                    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                        out.append((key, None))
-                return out
+        def read_whole(keys: list[str]) -> dict[str, bytes]:
+            found = {}
+            for key in keys:
+                try:
+                    with open(os.path.join(root, key), "rb") as fh:
+                        found[key] = fh.read()
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    pass
+            return found
 
-            for item in await asyncio.to_thread(read_all):
-                yield item
-        for key, prototype, byte_range in ranged:
-            yield key, await self.get(key, prototype, byte_range)
+        async for item in get_many_batched(self, requests, read_whole):
+            yield item
 
     def _put_batch(self, items: list[tuple[str, Buffer]]) -> None:
         root = str(self.root)

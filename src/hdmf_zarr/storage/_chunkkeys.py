@@ -42,6 +42,7 @@ The byte-range helpers here are also used by :class:`~hdmf_zarr.storage.SQLiteSt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -303,13 +304,33 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
-def split_requests(requests) -> tuple[list, list]:
-    """The ``(key, prototype, byte_range)`` requests of a ``Store._get_many`` call split into
-    those for whole keys and those with a byte range."""
+async def get_many_batched(store, requests, read_whole):
+    """The body of a store's ``_get_many``: whole keys read by ``read_whole`` in one worker
+    thread (one thread hand-off for the batch, not one per key), byte ranges through the
+    store's own ``get``. Used by ``AtomicLocalStore`` and ``SQLiteStore``.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+        An open store (its ``get`` serves the byte-range requests).
+    requests : iterable of (str, BufferPrototype, ByteRequest or None)
+    read_whole : callable
+        ``read_whole(keys: list[str]) -> dict[str, bytes]``, blocking; absent keys are left out.
+
+    Yields
+    ------
+    (str, Buffer or None)
+        Whole keys first, in request order, then the byte ranges; None for absent keys.
+    """
     whole, ranged = [], []
     for request in requests:
         (whole if request[2] is None else ranged).append(request)
-    return whole, ranged
+    if whole:
+        found = await asyncio.to_thread(read_whole, list(dict.fromkeys(k for k, _p, _r in whole)))
+        for key, prototype, _range in whole:
+            yield key, as_buffer(found.get(key), prototype)
+    for key, prototype, byte_range in ranged:
+        yield key, await store.get(key, prototype, byte_range)
 
 
 def as_buffer(data: bytes | None, prototype: BufferPrototype | None) -> Buffer | None:

@@ -22,7 +22,6 @@ Several processes may read and write one database at the same time; writers wait
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pathlib
 import sqlite3
@@ -32,7 +31,7 @@ from typing import Any
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
-from ._chunkkeys import as_buffer, resolve_byte_range, split_requests
+from ._chunkkeys import get_many_batched, resolve_byte_range
 from ._locks import LOCK_TIMEOUT, BatchQueue
 from ._threaded import ThreadedStore
 
@@ -387,12 +386,7 @@ class SQLiteStore(ThreadedStore):
         ------
         (str, Buffer or None)
         """
-        whole, ranged = split_requests(requests)
-        if whole:
-            await self._ensure_open()
-            found = await asyncio.to_thread(self._run, self._q_get_whole,
-                                            list(dict.fromkeys(k for k, _p, _r in whole)))
-            for key, prototype, _range in whole:
-                yield key, as_buffer(found.get(key), prototype)
-        for key, prototype, byte_range in ranged:
-            yield key, await self.get(key, prototype, byte_range)
+        await self._ensure_open()
+        async for item in get_many_batched(self, requests,
+                                           lambda keys: self._run(self._q_get_whole, keys)):
+            yield item
