@@ -22,6 +22,7 @@ import numcodecs
 import numpy as np
 
 from ..zarr_bridge import store_io
+from ..zarr_bridge.codec_cache import numcodecs_codec
 from .lazy import _NUMERIC_V3
 
 __all__ = ["MISSING", "read_scalar_chunks", "read_single_chunk", "single_chunk_plan",
@@ -51,11 +52,6 @@ def _v3_decoder(codecs) -> list | None:
         else:
             return None
     return out
-
-
-@lru_cache(maxsize=256)
-def _v2_compressor(config: str):
-    return numcodecs.get_codec(json.loads(config))
 
 
 @lru_cache(maxsize=256)
@@ -136,7 +132,7 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
             decoders = []
         elif isinstance(compressor, dict) and compressor.get("id") in _V2_COMPRESSORS:
             try:
-                decoders = [_v2_compressor(json.dumps(compressor, sort_keys=True))]
+                decoders = [numcodecs_codec(compressor)]
             except Exception:  # noqa: BLE001 - a configuration numcodecs refuses: Zarr reports
                 return None
         else:

@@ -22,6 +22,7 @@ from functools import lru_cache
 import numcodecs
 import numpy as np
 
+from .codec_cache import numcodecs_codec
 from .store_io import dumps_json
 
 __all__ = ["encode_small_array", "SMALL_ARRAY_BYTES"]
@@ -61,11 +62,6 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int) -> str:
 @lru_cache(maxsize=None)
 def _zstd(level: int, checksum: bool) -> numcodecs.Zstd:
     return numcodecs.Zstd(level=level, checksum=checksum)
-
-
-@lru_cache(maxsize=None)
-def _codec_from_json(config: str):
-    return numcodecs.get_codec(json.loads(config))
 
 
 def _chunk_name(zarr_format: int, ndim: int) -> str:
@@ -149,7 +145,7 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
         return None
     if data.size:
         chunk = np.ascontiguousarray(data, dtype=np.dtype(dtype_key))
-        codec = _codec_from_json(json.dumps(doc["compressor"], sort_keys=True))
+        codec = numcodecs_codec(doc["compressor"])
         items[f"{key}/{_chunk_name(2, len(shape))}"] = bytes(codec.encode(chunk))
     items[f"{key}/.zarray"] = dumps_json(doc)
     items[f"{key}/.zattrs"] = dumps_json(attributes)
