@@ -22,7 +22,7 @@ from zarr.storage import StorePath
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.limits import check_read_size
 
-__all__ = ["array_from_metadata", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
+__all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
 
 
@@ -184,8 +184,8 @@ class ZarrArray(zarr.Array):
 
     def _store(self):
         """The array's store, without having Zarr parse the array when it is not yet."""
-        document = self.__dict__.get("_hdmf_zarr_document")
-        if document is not None and self.__dict__["_hdmf_zarr_async"] is None:
+        document = unparsed_document(self)
+        if document is not None:
             return document[0]
         return self.store_path.store
 
@@ -439,6 +439,14 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     array.__dict__["_hdmf_zarr_document"] = (store, path.strip("/"), meta, zarr_format)
     return array
 
+
+
+def unparsed_document(array) -> tuple | None:
+    """``(store, path, document, zarr_format)`` of an array made by :func:`array_from_metadata`
+    that Zarr has not parsed yet (its fields can be read without Zarr); None once Zarr has
+    parsed it, and for any other array."""
+    state = getattr(array, "__dict__", {})
+    return state.get("_hdmf_zarr_document") if state.get("_hdmf_zarr_async") is None else None
 
 class _WrappedDataset(HDMFDataset):
     """An ``HDMFDataset`` over one of our raw arrays (``zarr.Array`` or ``ObjectArrayV2``).

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..zarr_bridge import store_io
 from ..zarr_bridge.codec_cache import numcodecs_codec
-from .lazy import _NUMERIC_V3
+from .lazy import _NUMERIC_V3, unparsed_document
 
 __all__ = ["MISSING", "read_scalar_chunks", "read_single_chunk", "single_chunk_plan",
            "decode_chunk"]
@@ -158,8 +158,7 @@ def read_single_chunk(array):
     and decoded with numcodecs (0.05 ms, against 0.5 ms through Zarr's first ``getitem``), in
     the stored byte order; None when the array is not such an array or its chunk is absent or
     does not decode to its shape (the caller then reads it through Zarr)."""
-    document = array.__dict__.get("_hdmf_zarr_document") \
-        if array.__dict__.get("_hdmf_zarr_async") is None else None
+    document = unparsed_document(array)
     if document is None:
         return None
     plan = single_chunk_plan(*document)
@@ -182,8 +181,7 @@ def _plan(array) -> tuple | None:
     None."""
     from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 
-    document = array.__dict__.get("_hdmf_zarr_document") \
-        if array.__dict__.get("_hdmf_zarr_async") is None else None
+    document = unparsed_document(array)
     if document is not None and document[2].get("shape") in ([], [1]):
         plan = single_chunk_plan(*document)
         if plan is not None:
