@@ -197,10 +197,7 @@ class ZarrArray(zarr.Array):
             if cached is not None:
                 check_read_size(cached.shape, selection, cached.dtype.itemsize or 8,
                                 self._where())
-                out = cached[selection]
-                if isinstance(out, np.ndarray):
-                    return out.copy() if out.ndim else out[()]
-                return out
+                return _select(cached, selection)
         where = self._where()
         try:
             itemsize = self.dtype.itemsize
@@ -223,18 +220,13 @@ class ZarrArray(zarr.Array):
     def _getitem(self, selection):
         cached = _CACHE.get(self)
         if cached is not None:
-            out = cached[selection]
-            if isinstance(out, np.ndarray):
-                out = out.copy()
-        elif self._cacheable():
+            return _select(cached, selection)
+        if self._cacheable():
             whole = self._read_whole()
             if isinstance(whole, np.ndarray) and whole.ndim > 0:
                 _CACHE.put(self, whole)
-                out = whole[selection]
-                if isinstance(out, np.ndarray):
-                    out = out.copy()
-            else:
-                out = whole
+                return _select(whole, selection)
+            out = whole
         else:
             out = super().__getitem__(selection)
         # Zarr 3 returns 0-d arrays for single elements; h5py and Zarr 2 return scalars, and
@@ -440,6 +432,15 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     return array
 
 
+
+
+def _select(whole: np.ndarray, selection):
+    """``whole[selection]`` as a reader gets it: a copy (never a view of the cached array), and a
+    single element as a numpy scalar, as h5py and Zarr 2 return it (hdmf relies on that)."""
+    out = whole[selection]
+    if isinstance(out, np.ndarray):
+        return out.copy() if out.ndim else out[()]
+    return out
 
 def unparsed_document(array) -> tuple | None:
     """``(store, path, document, zarr_format)`` of an array made by :func:`array_from_metadata`
