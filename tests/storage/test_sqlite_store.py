@@ -26,15 +26,7 @@ from hdmf_zarr.errors import FormatError, NotHdmfStoreError, StoreModeError
 from hdmf_zarr.storage import SQLiteStore, open_store, store_location
 
 from _harness import collect, run_coroutine_tests
-
-
-def _kv(path: str) -> dict[str, bytes]:
-    """Every key and value of a database, read with plain sqlite3 (bypassing the store)."""
-    con = sqlite3.connect(path)
-    try:
-        return {k: bytes(v) for k, v in con.execute("SELECT key, value FROM zarr_kv")}
-    finally:
-        con.close()
+from _shared import snapshot_files
 
 
 # ---------------------------------------------------------------------------------- harness
@@ -161,7 +153,7 @@ def test_one_transaction_per_batch(tmp_path):
     asyncio.run(many())
     store.close()
     assert sum(commits) == 350 and len(commits) <= 301
-    assert len(_kv(path)) == 350
+    assert len(snapshot_files(path)) == 350
 
 
 # ---------------------------------------------------------------------------------- NWB layout
@@ -184,7 +176,7 @@ def test_nwb_file_is_one_sqlite_file(tmp_path, layout):
         io.write(nwbfile)
     store.close()
     assert sorted(os.listdir(tmp_path)) == ["session.nwb.sqlite"]  # no -wal/-shm once closed
-    stored = _kv(str(path))
+    stored = snapshot_files(path)
     prefix = "acquisition/es/data/"
     chunk_keys = [k for k in stored if k.startswith(prefix) and not k.endswith(
         ("zarr.json", ".zarray", ".zattrs"))]
