@@ -131,12 +131,10 @@ def _timed_writes(write, path, repeat):
     return best
 
 
-def _timed(fn, repeat, setup=None):
-    """Best wall time of ``fn`` over ``repeat`` runs; ``setup`` (untimed) runs before each."""
+def _timed(fn, repeat):
+    """Best wall time of ``fn`` over ``repeat`` runs."""
     best = float("inf")
     for _ in range(repeat):
-        if setup is not None:
-            setup()
         gc.collect()
         t0 = time.perf_counter()
         fn()
