@@ -374,18 +374,9 @@ class SQLiteStore(ThreadedStore):
 
     # ------------------------------------------------------------------ batch read
     async def _get_many(self, requests):
-        """Values of a batch of keys: whole keys in one read transaction in one thread
-        (``SELECT ... IN``, 500 keys a statement), byte ranges through :meth:`get`; None for
-        absent keys.
-
-        Parameters
-        ----------
-        requests : iterable of (str, BufferPrototype, ByteRequest or None)
-
-        Yields
-        ------
-        (str, Buffer or None)
-        """
+        """Zarr's batch read, as ``_chunkkeys.get_many_batched`` describes it (requests and
+        results): whole keys in one read transaction (``SELECT ... IN``, 500 keys a
+        statement)."""
         await self._ensure_open()
         async for item in get_many_batched(self, requests,
                                            lambda keys: self._run(self._q_get_whole, keys)):
