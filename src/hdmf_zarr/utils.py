@@ -152,7 +152,7 @@ class ZarrDataIO(DataIO):
         if compressor is not None:
             self.__io_settings["compressor"] = compressor
         if compressors is not None:
-            self.__io_settings["compressors"] = (compressors if compressors is False
+            self.__io_settings["compressors"] = (compressors if isinstance(compressors, bool)
                                                  else list(compressors)
                                                  if isinstance(compressors, (list, tuple))
                                                  else [compressors])

@@ -153,7 +153,7 @@ def check_codecs(data, path: str, zarr_format: int) -> None:
     dtype = getattr(getattr(data, "data", None), "dtype", None)
     try:
         codec_kwargs(asked, zarr_format, np.dtype(dtype) if dtype is not None else
-                     np.dtype("u1"), path)
+                     np.dtype("u1"), path, warn=False)
     except UnknownCodecError:
         raise
     except Exception:  # anything else depends on the data: the write itself reports it

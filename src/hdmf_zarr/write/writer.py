@@ -499,7 +499,7 @@ class BuilderWriter(StreamingWrites):
         from ..zarr_bridge.object_array_write import encode_object_array_v2
 
         compressor = settings.get("compressor")
-        if compressor is None:
+        if compressor is None or compressor is True:  # True: the default compressor
             compressor = dict(DEFAULT_COMPRESSOR_V2)
         elif compressor is False:
             compressor = None
