@@ -499,6 +499,12 @@ class BuilderWriter(StreamingWrites):
         from ..zarr_bridge.object_array_write import encode_object_array_v2
 
         compressor = settings.get("compressor")
+        if compressor is None and settings.get("compressors") is not None:
+            # 0.14's compressors=: the last bytes-to-bytes codec (text needs no shuffle)
+            from .codecs import codec_kwargs
+
+            compressor = codec_kwargs({"compressors": settings["compressors"]}, 2,
+                                      np.dtype("u1"), path)["compressors"] or False
         if compressor is None or compressor is True:  # True: the default compressor
             compressor = dict(DEFAULT_COMPRESSOR_V2)
         elif compressor is False:
