@@ -470,7 +470,12 @@ class StoreReader:
                     fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
             table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
             dtype = [{"name": n, "dtype": d} for n, d in fields]
-            data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
+            if scalar:
+                # a scalar compound reads as a 0-d structured array, as NWBHDF5IO returns it
+                # (pynwb refuses a bare ``np.void``, e.g. ElectrodeGroup.position)
+                data = np.asarray(table[0] if shape == (1,) else table[()])
+            else:
+                data = table
         elif na.is_reference_dataset:
             refs = BuilderZarrReferenceDataset(raw, self, path=where)
             dtype = "object"
