@@ -21,6 +21,7 @@ from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
+from .datetimes import datetime_text, is_datetime_spec
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
                    TextArray, ZarrArray, _to_python_text, array_from_metadata)
 
@@ -491,6 +492,8 @@ class StoreReader:
             dtype = _builder_dtype(raw_dtype, na)
         else:
             data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw)
+            if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
+                data = datetime_text(raw)  # hdmf parses only arrays it knows (item 9)
             dtype = _builder_dtype(raw_dtype, na)
         labels = node.meta.get("dimension_names") or na.dimension_labels
         if not isinstance(labels, (list, tuple)) or len(labels) != len(shape) or \
