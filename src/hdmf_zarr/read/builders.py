@@ -314,8 +314,10 @@ class StoreReader:
                 warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
                               stacklevel=2)
                 continue
-            if entry.target.source not in (".", "") and isinstance(target, DatasetBuilder):
-                target = _detached(target)
+            if entry.target.source not in (".", ""):
+                # the target of an external link appears where the link is, as with HDF5IO
+                target = (_detached(target) if isinstance(target, DatasetBuilder) else
+                          _detached_group(target))
             lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
             lb.location = "/" + gb_path(gb)
             gb.set_link(lb)
@@ -592,6 +594,24 @@ def _detached(builder: DatasetBuilder) -> DatasetBuilder:
                           source=builder.source, dimension_labels=builder.dimension_labels)
     copy.attributes.update(builder.attributes)
     copy.location = builder.location
+    return copy
+
+
+def _detached_group(builder: GroupBuilder) -> GroupBuilder:
+    """A parentless copy of a group builder of another store (its subgroups and datasets
+    copied too, its links kept), as HDF5IO reads the target of an external link to a group:
+    the container then becomes a child of the group holding the link, not of a container of
+    the other file (issue 12 item 11)."""
+    copy = GroupBuilder(builder.name, source=builder.source)
+    copy.attributes.update(builder.attributes)
+    copy.location = builder.location
+    for group in builder.groups.values():
+        copy.set_group(_detached_group(group))
+    for dataset in builder.datasets.values():
+        copy.set_dataset(_detached(dataset))
+    for link in builder.links.values():
+        copy.set_link(LinkBuilder(builder=link.builder, name=link.name, parent=copy,
+                                  source=link.source))
     return copy
 
 
