@@ -21,6 +21,7 @@ from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
+from .datetimes import datetime_text, is_datetime_spec
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
                    TextArray, ZarrArray, _to_python_text, array_from_metadata)
 
@@ -313,8 +314,10 @@ class StoreReader:
                 warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
                               stacklevel=2)
                 continue
-            if entry.target.source not in (".", "") and isinstance(target, DatasetBuilder):
-                target = _detached(target)
+            if entry.target.source not in (".", ""):
+                # the target of an external link appears where the link is, as with HDF5IO
+                target = (_detached(target) if isinstance(target, DatasetBuilder) else
+                          _detached_group(target))
             lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
             lb.location = "/" + gb_path(gb)
             gb.set_link(lb)
@@ -470,7 +473,12 @@ class StoreReader:
                     fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
             table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
             dtype = [{"name": n, "dtype": d} for n, d in fields]
-            data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
+            if scalar:
+                # a scalar compound reads as a 0-d structured array, as NWBHDF5IO returns it
+                # (pynwb refuses a bare ``np.void``, e.g. ElectrodeGroup.position)
+                data = np.asarray(table[0] if shape == (1,) else table[()])
+            else:
+                data = table
         elif na.is_reference_dataset:
             refs = BuilderZarrReferenceDataset(raw, self, path=where)
             dtype = "object"
@@ -486,6 +494,8 @@ class StoreReader:
             dtype = _builder_dtype(raw_dtype, na)
         else:
             data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw)
+            if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
+                data = datetime_text(raw)  # hdmf parses only arrays it knows (item 9)
             dtype = _builder_dtype(raw_dtype, na)
         labels = node.meta.get("dimension_names") or na.dimension_labels
         if not isinstance(labels, (list, tuple)) or len(labels) != len(shape) or \
@@ -584,6 +594,24 @@ def _detached(builder: DatasetBuilder) -> DatasetBuilder:
                           source=builder.source, dimension_labels=builder.dimension_labels)
     copy.attributes.update(builder.attributes)
     copy.location = builder.location
+    return copy
+
+
+def _detached_group(builder: GroupBuilder) -> GroupBuilder:
+    """A parentless copy of a group builder of another store (its subgroups and datasets
+    copied too, its links kept), as HDF5IO reads the target of an external link to a group:
+    the container then becomes a child of the group holding the link, not of a container of
+    the other file (issue 12 item 11)."""
+    copy = GroupBuilder(builder.name, source=builder.source)
+    copy.attributes.update(builder.attributes)
+    copy.location = builder.location
+    for group in builder.groups.values():
+        copy.set_group(_detached_group(group))
+    for dataset in builder.datasets.values():
+        copy.set_dataset(_detached(dataset))
+    for link in builder.links.values():
+        copy.set_link(LinkBuilder(builder=link.builder, name=link.name, parent=copy,
+                                  source=link.source))
     return copy
 
 

@@ -282,6 +282,14 @@ class ZarrArray(zarr.Array):
         """A lazy view converting every slice to ``dtype``."""
         return AstypeView(self, dtype)
 
+    @property
+    def compressor(self):
+        """The compressor as Zarr 2 reported it (a numcodecs codec or None), in both formats
+        (``zarr_bridge.zarr2_codecs``)."""
+        from ..zarr_bridge.zarr2_codecs import zarr2_compressor
+
+        return zarr2_compressor(self)
+
 
 class TextArray(ZarrArray):
     """A ``zarr.Array`` of text that returns Python ``str`` (object arrays of ``str`` when
@@ -481,6 +489,23 @@ class _WrappedDataset(HDMFDataset):
     def __array__(self, dtype=None, copy=None):
         out = np.asarray(self[...] if self.shape else self[()])
         return out if dtype is None else out.astype(dtype)
+
+    @property
+    def compressor(self):
+        """The stored compressor as Zarr 2 reported it (numcodecs codec or None)."""
+        return self._codecs()[0]
+
+    @property
+    def filters(self):
+        """The stored filters as Zarr reports them (numcodecs codecs for L2, else Zarr's)."""
+        return self._codecs()[1]
+
+    def _codecs(self) -> tuple:
+        from ..zarr_bridge.zarr2_codecs import object_array_codecs
+
+        if isinstance(self._raw, zarr.Array):
+            return self._raw.compressor, self._raw.filters
+        return object_array_codecs(self._raw)
 
 
 class ObjectDataset(_WrappedDataset):
