@@ -65,6 +65,13 @@ _LARGE_DATA_ARGS = (
             "at least 1 MiB that do not set them", "default": None},
 )
 _LARGE_DATA_NAMES = tuple(a["name"] for a in _LARGE_DATA_ARGS)
+#: the parallel keywords export takes directly (hdmf-zarr 0.13/0.14), passed on to
+#: write_builder; None: not given (``write_args`` or the write_builder default applies)
+_EXPORT_PARALLEL_ARGS = tuple(
+    {**a, "default": None, "doc": a["doc"] + " (default: write_args, else write_builder's)"}
+    for a in _LARGE_DATA_ARGS
+    if a["name"] in ("number_of_jobs", "max_threads_per_process", "multiprocessing_context"))
+_EXPORT_PARALLEL_NAMES = tuple(a["name"] for a in _EXPORT_PARALLEL_ARGS)
 _READ_ONLY = ("r", "r-")
 _CREATE = ("w", "w-", "x")
 
@@ -606,7 +613,8 @@ class ZarrIO(HDMFIO):
             {"name": "cache_spec", "type": bool, "doc": "cache the specification",
              "default": True},
             {"name": "consolidate_metadata", "type": bool,
-             "doc": "write consolidated metadata after the export", "default": True})
+             "doc": "write consolidated metadata after the export", "default": True},
+            *_EXPORT_PARALLEL_ARGS)
     def export(self, **kwargs):
         """Export a file read by any HDMF backend (HDF5IO, ZarrIO...) to this store.
 
@@ -620,6 +628,10 @@ class ZarrIO(HDMFIO):
         write_args, cache_spec, consolidate = popargs("write_args", "cache_spec",
                                                       "consolidate_metadata", kwargs)
         write_args = dict(write_args or {})
+        for name in _EXPORT_PARALLEL_NAMES:  # 0.13/0.14 keywords; write_args wins
+            value = kwargs.pop(name, None)
+            if value is not None:
+                write_args.setdefault(name, value)
         write_args["export_source"] = _source_of(src_io)
         write_args["consolidate_metadata"] = False
         if not write_args.get("link_data", True):
@@ -738,22 +750,25 @@ class ZarrIO(HDMFIO):
         raise LinkResolutionError(f"the store {source!r} of this link cannot be found", where)
 
     # ------------------------------------------------------------------ lookups
-    def get_builder(self, path: str):
-        """The builder of the object at absolute ``path``.
+    def get_builder(self, path):
+        """The builder of the object at absolute ``path`` (a string, or a ``zarr.Group`` /
+        ``zarr.Array`` of this store, as hdmf-zarr 0.13/0.14 take it).
 
         Raises
         ------
         KeyError
             When there is no object at that path.
         """
+        path = _node_path(path)
         index = self._reader_index()
         key = "/" + str(path).strip("/") if str(path).strip("/") else "/"
         if key not in index:
             raise KeyError(f"{self.source}: no object at {key}")
         return index[key]
 
-    def get_container(self, path: str):
-        """The container of the object at absolute ``path``."""
+    def get_container(self, path):
+        """The container of the object at absolute ``path`` (string or zarr node, as
+        :meth:`get_builder`)."""
         return self.manager.construct(self.get_builder(path))
 
     def resolve_ref(self, zarr_ref):
@@ -770,6 +785,37 @@ class ZarrIO(HDMFIO):
         self.read_builder()
         builder = self._reader.resolve_target(target, "reference")
         return builder.name, builder
+
+    @staticmethod
+    def get_zarr_parent_path(zarr_object) -> str:
+        """Absolute path inside its store of the group holding ``zarr_object`` (a
+        ``zarr.Group`` or ``zarr.Array``): ``/a`` for the node ``/a/b``, ``/`` for a child of
+        the root and for the root itself."""
+        import posixpath
+
+        return posixpath.dirname(_node_path(zarr_object).rstrip("/")) or "/"
+
+    @staticmethod
+    def get_type(data):
+        """The element type of ``data``: ``str``/``bytes`` for text, the NumPy scalar type for
+        arrays (anything with a ``dtype``), else the type of the first element, looked up
+        recursively through nested sequences; ``type(data)`` for a scalar.
+
+        Raises
+        ------
+        ValueError
+            For an empty sequence (no element to look at).
+        """
+        if isinstance(data, (str, bytes)):
+            return type(data)
+        dtype = getattr(data, "dtype", None)
+        if dtype is not None and not isinstance(dtype, type):
+            return getattr(dtype, "type", type(data))
+        if not hasattr(data, "__len__") or isinstance(data, dict):
+            return type(data)
+        if len(data) == 0:
+            raise ValueError("cannot determine the type of empty data")
+        return ZarrIO.get_type(data[0])
 
     @staticmethod
     def generate_dataset_html(dataset):
@@ -806,8 +852,8 @@ class ZarrIO(HDMFIO):
             return False
 
     @classmethod
-    def load_namespaces(cls, namespace_catalog, path=None, namespaces=None, file=None,
-                        storage_options=None, driver=None, aws_region=None, **kwargs):
+    def load_namespaces(cls, namespace_catalog, path=None, file=None, storage_options=None,
+                        namespaces=None, driver=None, aws_region=None, **kwargs):
         """Load the namespaces cached in a store into a NamespaceCatalog or TypeMap.
 
         Parameters
@@ -888,6 +934,15 @@ def check_complete(store, mode: str, where: str) -> None:
         return
     raise IncompleteWriteError(f"{message}; open it with mode 'r-' to read what it holds, or "
                                "write it again with mode 'w'", where)
+
+
+def _node_path(node):
+    """``/path`` of a zarr node (Group or Array), else ``node`` unchanged."""
+    import zarr
+
+    if isinstance(node, (zarr.Group, zarr.Array)):
+        return "/" + node.path.strip("/")
+    return node
 
 
 def _group_store(file):

@@ -32,6 +32,8 @@ __all__ = ["ZarrV2IO", "NWBZarrV2IO", "is_zarr_v2_file", "IncompleteConversionEr
            "UnsafePickleCodecError"]
 
 _V2_MODES = ("r", "r-")
+#: the arguments hdmf-zarr 0.14 puts first, in its order
+_FIRST = ("path", "mode", "manager", "storage_options", "force_overwrite")
 
 _ALLOW_PICKLE = {
     "name": "allow_pickle", "type": bool, "default": False,
@@ -79,7 +81,9 @@ class ZarrV2IO(ZarrIO):
         When ``path`` holds no Zarr group.
     """
 
-    @docval(*get_docval(ZarrIO.__init__), _ALLOW_PICKLE)
+    # 0.14's order of the arguments first (positional calls), then those of ZarrIO
+    @docval(*get_docval(ZarrIO.__init__, *_FIRST), _ALLOW_PICKLE,
+            *get_docval(ZarrIO.__init__, "synchronizer", "object_codec_class", "zarr_format"))
     def __init__(self, **kwargs):
         allow_pickle = popargs("allow_pickle", kwargs)
         _check_read_mode(type(self).__name__, kwargs.get("mode"), kwargs.get("path"))
@@ -157,7 +161,9 @@ class NWBZarrV2IO(NWBZarrIO, ZarrV2IO):
     >>> NWBZarrV2IO.convert_to_v3("old.nwb.zarr", "new2.nwb.zarr")  # doctest: +SKIP
     """
 
-    @docval(*get_docval(NWBZarrIO.__init__), _ALLOW_PICKLE)
+    @docval(*get_docval(NWBZarrIO.__init__, *_FIRST), _ALLOW_PICKLE,
+            *get_docval(NWBZarrIO.__init__, "load_namespaces", "extensions", "synchronizer",
+                        "object_codec_class", "zarr_format", "driver", "aws_region"))
     def __init__(self, **kwargs):
         allow_pickle = popargs("allow_pickle", kwargs)
         # before NWBZarrIO opens the store to load its namespaces

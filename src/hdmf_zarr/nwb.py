@@ -8,7 +8,7 @@ from hdmf.build import BuildManager
 from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
-from .backend import ZarrIO, check_complete
+from .backend import _EXPORT_PARALLEL_ARGS, ZarrIO, check_complete
 from .read.specs import load_cached_namespaces
 from .storage._atomic import read_write_marker
 from .errors import NotHdmfStoreError, StoreModeError
@@ -125,7 +125,8 @@ class NWBZarrIO(ZarrIO):
             {"name": "consolidate_metadata", "type": bool,
              "doc": "write consolidated metadata after the export", "default": True},
             {"name": "clear_cache", "type": bool, "doc": "rebuild all builders",
-             "default": False})
+             "default": False},
+            *_EXPORT_PARALLEL_ARGS)
     def export(self, **kwargs):
         """Export an NWB file read by any backend (``NWBHDF5IO``, ``NWBZarrIO``) to this store.
 
