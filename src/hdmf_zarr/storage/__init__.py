@@ -81,6 +81,7 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         raise TypeError(f"path must be a str, pathlib.Path or zarr Store, not {type(path).__name__}")
     if path.startswith("file://"):
         path = path[len("file://"):]
+    path = os.path.expanduser(path) if path.startswith("~") else path
     if is_url(path):
         from zarr.storage import FsspecStore
 
