@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import FormatError
 
-__all__ = ["MAX_READ_BYTES", "selection_size", "check_read_size"]
+__all__ = ["MAX_READ_BYTES", "selection_size", "check_read_size", "MAX_PICKLE_ELEMENTS",
+           "MAX_PICKLE_BYTES"]
 
 #: Largest result of one read of a lazy dataset, in bytes (elements times item size), checked
 #: before anything is allocated, so that a forged ``shape`` cannot make a read allocate
@@ -70,3 +71,22 @@ def check_read_size(shape: tuple, selection, itemsize: int, where: str) -> None:
         raise FormatError(f"reading {count} elements of shape {tuple(shape)} exceeds the read "
                           f"limit of {MAX_READ_BYTES} bytes (hdmf_zarr.format.limits."
                           "MAX_READ_BYTES); slice a smaller part", where)
+
+
+# ------------------------------------------------------------------------------------------------
+# pickled chunks (format/safe_pickle.py, FORMAT.md 2.5 and 5)
+# ------------------------------------------------------------------------------------------------
+
+#: Largest number of elements of one array built from a pickle stream.
+MAX_PICKLE_ELEMENTS = 2**26
+#: Largest memory size (bytes) of all the arrays one pickle stream builds together, when the
+#: caller does not state the chunk it expects (then the budget is derived from the chunk).
+MAX_PICKLE_BYTES = 2**30
+#: Opcodes a pickled chunk may use: this many for the stream...
+PICKLE_OPCODES_BASE = 4096
+#: ...plus this many per element, plus :data:`PICKLE_OPCODES_PER_FIELD` per element and field
+#: (0.13's streams use about 12 per reference and 2 per record field).
+PICKLE_OPCODES_PER_ELEMENT = 64
+PICKLE_OPCODES_PER_FIELD = 8
+#: Containers (lists, tuples, dicts) the post-decode check visits per element, at most.
+PICKLE_CONTAINERS_PER_ELEMENT = 64

@@ -550,7 +550,8 @@ class ObjectArrayV2:
             return _decode_json2(buf, self._dtype, shape, self._json_encoding,
                                  self._json_strict, path)
         obj = restricted_loads(buf, array_path=path,
-                               allow_record_scalars=self._allow_record_scalars)
+                               allow_record_scalars=self._allow_record_scalars,
+                               expect=(self._dtype, shape))
         return check_decoded_array(obj, dtype=self._dtype, shape=shape, array_path=path)
 
     def _fill_value_chunk(self, shape: tuple[int, ...]) -> np.ndarray:
