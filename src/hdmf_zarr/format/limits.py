@@ -90,3 +90,60 @@ PICKLE_OPCODES_PER_ELEMENT = 64
 PICKLE_OPCODES_PER_FIELD = 8
 #: Containers (lists, tuples, dicts) the post-decode check visits per element, at most.
 PICKLE_CONTAINERS_PER_ELEMENT = 64
+
+
+# ------------------------------------------------------------------------------------------------
+# metadata documents (FORMAT.md 5)
+# ------------------------------------------------------------------------------------------------
+
+#: Largest node document (``.zarray``, ``.zattrs``, ``.zgroup``, a node's ``zarr.json``).
+MAX_DOCUMENT_BYTES = 16 * 2**20
+#: Largest consolidated document (``.zmetadata``, the root ``zarr.json`` of L3).
+MAX_CONSOLIDATED_BYTES = 256 * 2**20
+
+
+def document_limit(key: str) -> int:
+    """The size limit of the metadata document stored under ``key`` (FORMAT.md 5): only the
+    root ``zarr.json`` and a ``.zmetadata`` hold consolidated metadata; every other key, even
+    one ending in ``zarr.json``, is a node document."""
+    name = key.rsplit("/", 1)[-1]
+    if key.strip("/") == "zarr.json" or name == ".zmetadata":
+        return MAX_CONSOLIDATED_BYTES
+    return MAX_DOCUMENT_BYTES
+
+
+# ------------------------------------------------------------------------------------------------
+# decoded chunks (zarr_bridge/bounded_decode.py, FORMAT.md 5)
+# ------------------------------------------------------------------------------------------------
+
+#: Bytes a decompressor may produce beyond the chunk's expected size (codec headers, filters
+#: that widen the data: the bound is twice the chunk's size plus this).
+CODEC_OVERHEAD_BYTES = 64 * 2**10
+#: Largest decoded payload of a chunk whose size the metadata cannot tell (variable-length
+#: text or bytes, object arrays, a zip or HDF5 container member of unknown role).
+MAX_VARIABLE_CHUNK_BYTES = 256 * 2**20
+#: Largest value read from a container member (zip member, HDF5 dataset of H5NestedStore):
+#: the largest legitimate value is a chunk (``read.lazy.MAX_CHUNK_BYTES``, 2 GiB) or a document.
+MAX_MEMBER_BYTES = 2**31 + CODEC_OVERHEAD_BYTES
+
+
+def decoded_chunk_limit(count: int, itemsize: int | None) -> int:
+    """Largest number of bytes a decompressor may produce for a chunk of ``count`` elements of
+    ``itemsize`` bytes (None or 0 for variable-length elements).
+
+    Parameters
+    ----------
+    count : int
+        Elements of the chunk (its shape's product).
+    itemsize : int or None
+        Bytes per element, for fixed-size data types.
+
+    Returns
+    -------
+    int
+        ``2 * count * itemsize + CODEC_OVERHEAD_BYTES`` for fixed-size elements (filters that
+        widen the data stay within it), :data:`MAX_VARIABLE_CHUNK_BYTES` otherwise.
+    """
+    if not itemsize:
+        return MAX_VARIABLE_CHUNK_BYTES
+    return 2 * int(count) * int(itemsize) + CODEC_OVERHEAD_BYTES

@@ -16,7 +16,6 @@ import itertools
 import json
 import math
 import struct
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +24,10 @@ import numpy as np
 from zarr.abc.store import Store
 
 from ..errors import FormatError, UnknownCodecError
+from ..format import limits
 from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
+from .bounded_decode import DecodedSizeError, decompress
 from .store_io import get_many
 
 __all__ = [
@@ -56,8 +57,8 @@ PICKLE_FILTER = {"id": "pickle", "protocol": 5}
 MAX_CHUNK_ELEMENTS = 2**26
 #: Largest encoded (stored) object chunk (FORMAT.md 5).
 MAX_ENCODED_CHUNK_BYTES = 256 * 2**20
-#: Largest object chunk payload after decompression (this project's default).
-MAX_DECODED_CHUNK_BYTES = 2**30
+#: Largest object chunk payload after decompression (``limits.MAX_VARIABLE_CHUNK_BYTES``).
+MAX_DECODED_CHUNK_BYTES = limits.MAX_VARIABLE_CHUNK_BYTES
 _MAX_NDIM = 32
 _MAX_SHAPE = 2**63
 _FETCH_BATCH = 64
@@ -193,54 +194,18 @@ def _parse_json2_config(config: Mapping, path: str) -> tuple[str, bool]:
 # decompression with size checks
 # ----------------------------------------------------------------------------------------------
 
-def _declared_size(codec_id: str, raw: bytes) -> int | None:
-    """Decompressed size announced by the stream header, when the format has one."""
-    if codec_id == "blosc":
-        if len(raw) < 16:
-            return -1
-        return _U32.unpack_from(raw, 4)[0]
-    if codec_id == "lz4":
-        if len(raw) < 4:
-            return -1
-        return _U32.unpack_from(raw, 0)[0]
-    if codec_id == "zstd" and len(raw) >= 6 and raw[:4] == b"\x28\xb5\x2f\xfd":
-        fhd = raw[4]
-        fcs_flag, single, did_flag = fhd >> 6, (fhd >> 5) & 1, fhd & 3
-        pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[did_flag]
-        size = (1 if single else 0, 2, 4, 8)[fcs_flag]
-        if size == 0 or len(raw) < pos + size:
-            return None
-        value = int.from_bytes(raw[pos:pos + size], "little")
-        return value + 256 if size == 2 else value
-    return None
-
-
 def _decompress(codec, raw: bytes, path: str) -> bytes:
-    codec_id = codec.codec_id
-    if codec_id in ("zlib", "gzip"):
-        wbits = zlib.MAX_WBITS if codec_id == "zlib" else 16 + zlib.MAX_WBITS
-        stream = zlib.decompressobj(wbits)
-        try:
-            out = stream.decompress(raw, MAX_DECODED_CHUNK_BYTES + 1)
-        except zlib.error as exc:
-            raise FormatError(f"cannot decompress chunk ({exc})", path) from None
-        if len(out) > MAX_DECODED_CHUNK_BYTES:
-            raise FormatError("decompressed chunk exceeds the size limit", path)
-        if stream.eof and not stream.unused_data:
-            return out
-        # multi-member gzip or a truncated stream: let the codec decide
-    declared = _declared_size(codec_id, raw)
-    if declared is not None and (declared < 0 or declared > MAX_DECODED_CHUNK_BYTES):
-        raise FormatError(f"{codec_id} chunk header announces {declared} bytes, beyond the "
-                          "size limit or truncated", path)
+    """The chunk's payload, decompressed without ever producing more than
+    :data:`MAX_DECODED_CHUNK_BYTES` (``bounded_decode``)."""
     try:
-        out = codec.decode(raw)
+        return decompress(codec, raw, MAX_DECODED_CHUNK_BYTES)
+    except DecodedSizeError as exc:
+        raise FormatError(str(exc), path) from None
+    except MemoryError:
+        raise FormatError("not enough memory to decompress the chunk", path) from None
     except Exception as exc:  # codec libraries raise assorted types on corrupt input
-        raise FormatError(f"cannot decompress chunk with {codec_id} ({exc})", path) from None
-    out = numcodecs.compat.ensure_bytes(out)
-    if len(out) > MAX_DECODED_CHUNK_BYTES:
-        raise FormatError("decompressed chunk exceeds the size limit", path)
-    return out
+        raise FormatError(f"cannot decompress chunk with {codec.codec_id} ({exc})",
+                          path) from None
 
 
 # ----------------------------------------------------------------------------------------------
