@@ -458,6 +458,10 @@ class StoreReader:
         shape = tuple(raw.shape)
         scalar = shape == () or (na.scalar and shape == (1,))
         raw_dtype = raw.dtype
+        if na.attributes.get("neurodata_type") == "VectorIndex" and \
+                getattr(raw_dtype, "kind", "i") not in "iu":
+            # hdmf slices the target with these values (a TypeError for floats)
+            raise FormatError(f"a VectorIndex must hold integers, not {raw_dtype}", where)
         names = getattr(raw_dtype, "names", None)
         scalar_ref = None
         if names:

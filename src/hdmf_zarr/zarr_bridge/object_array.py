@@ -184,9 +184,12 @@ def _parse_json2_config(config: Mapping, path: str) -> tuple[str, bool]:
         raise FormatError(f"invalid json2 configuration {dict(config)!r}", path)
     try:
         codecs.lookup(encoding)
-    except LookupError:
-        raise FormatError(f"json2 configuration names an unknown encoding {encoding!r}",
-                          path) from None
+        # a LookupError for codecs that are not text encodings (rot13, hex, base64); an empty
+        # input would not be checked
+        "a".encode(encoding).decode(encoding)
+    except (LookupError, UnicodeError):
+        raise FormatError(f"json2 configuration names {encoding!r}, which is not a known text "
+                          "encoding", path) from None
     return encoding, strict
 
 
