@@ -141,3 +141,86 @@ def test_consolidated_document_limit_is_enforced(store_copy, fmt, monkeypatch):
     assert name in str(info.value)
     monkeypatch.setattr(limits, "MAX_CONSOLIDATED_BYTES", size)
     read_all(store, "r")
+
+
+# ------------------------------------------------------------------------------------------
+# item 10: object arrays
+# ------------------------------------------------------------------------------------------
+
+LEGACY_JSON = os.path.join(os.path.dirname(__file__), *[os.pardir] * 3, "shared", "data",
+                           "legacy", "ecephys_json_refs.nwb.zarr")
+if not os.path.isdir(LEGACY_JSON):
+    LEGACY_JSON = "/work/shared/data/legacy/ecephys_json_refs.nwb.zarr"
+
+
+def test_object_array_shape_edit_is_refused_by_the_read_limit(store_copy):
+    # 2**29 elements: 4 GiB of pointers passed the old 8-bytes-per-element check, then indexing
+    # and the result took several times that (a raw MemoryError)
+    store = store_copy(2)
+    node = "intervals/epochs/tags"  # vlen-utf8
+    _edit_array_meta(store, 2, node, lambda m: m.update(shape=[2**29]))
+    result = bounded_read(store, "r")
+    assert result["outcome"] == "documented" and "/" + node in result["msg"], result
+    assert "read limit" in result["msg"], result
+
+
+def test_json2_chunk_that_expands_twentyfold_is_refused(tmp_path):
+    import shutil
+
+    import numcodecs
+
+    store = tmp_path / "json.nwb.zarr"
+    shutil.copytree(LEGACY_JSON, store)
+    node = "units/electrode_group"
+    meta = json.loads((store / node / ".zarray").read_text())
+    payload = b"[" + b"[]," * (70 * 2**20) + b'[],"|O",[5]]'  # 210 MiB of JSON
+    chunk = numcodecs.get_codec(meta["compressor"]).encode(payload)
+    assert len(chunk) < 3 * 2**20
+    (store / node / "0").write_bytes(bytes(chunk))
+    del payload
+    result = bounded_read(store, "r")
+    assert result["outcome"] == "documented" and "/" + node in result["msg"], result
+    assert "JSON values" in result["msg"], result
+
+
+# ------------------------------------------------------------------------------------------
+# item 11: nesting and empty path components
+# ------------------------------------------------------------------------------------------
+
+_GROUP = {"zarr_format": 3, "node_type": "group", "attributes": {}}
+
+
+@pytest.mark.parametrize("mode", ["r", "r-"])
+def test_thousand_nested_groups_are_a_format_error(store_copy, mode):
+    store = store_copy(3)
+    path = "deep"
+    consolidated = {}
+    for _ in range(1000):
+        os.makedirs(os.path.join(store, path), exist_ok=True)
+        with open(os.path.join(store, path, "zarr.json"), "w") as fh:
+            json.dump(_GROUP, fh)
+        consolidated[path] = _GROUP
+        path += "/g"
+    edit_json(str(store), "zarr.json", ["consolidated_metadata", "metadata"],
+              lambda cont, k: cont[k].update(consolidated))
+    with pytest.raises(FormatError, match="levels deep") as info:
+        # not read_all: its snapshot of the files (os.walk) recurses itself on Python 3.11
+        with NWBZarrIO(str(store), mode) as io:
+            touch_everything(io.read())
+    assert "/deep/g/g" in str(info.value)
+
+
+def test_empty_path_components_do_not_make_the_walk_recurse(store_copy, tmp_path):
+    src = store_copy(3)
+    out = tmp_path / "odd.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        for root, _dirs, files in os.walk(src):
+            for name in files:
+                full = os.path.join(root, name)
+                zf.write(full, os.path.relpath(full, src))
+        zf.writestr("acquisition//x/zarr.json", json.dumps(_GROUP))
+        zf.writestr("/zarr.json", json.dumps(_GROUP))
+    with NWBZarrIO(str(out), "r-") as io:
+        nwbfile = io.read()
+        touch_everything(nwbfile)
+        assert sorted(nwbfile.acquisition) == ["es", "ts"]

@@ -147,3 +147,52 @@ def decoded_chunk_limit(count: int, itemsize: int | None) -> int:
     if not itemsize:
         return MAX_VARIABLE_CHUNK_BYTES
     return 2 * int(count) * int(itemsize) + CODEC_OVERHEAD_BYTES
+
+
+# ------------------------------------------------------------------------------------------------
+# nesting of nodes (read/builders.py, FORMAT.md 5)
+# ------------------------------------------------------------------------------------------------
+
+#: Deepest node accepted (levels below the root). NWB files are about 10 levels deep; the
+#: reader and hdmf build the tree recursively, so a store of 1,000 nested groups would
+#: otherwise end in a RecursionError.
+MAX_NODE_DEPTH = 64
+
+
+def check_node_depth(path: str) -> None:
+    """Refuse a node path of more than :data:`MAX_NODE_DEPTH` components.
+
+    Raises
+    ------
+    FormatError
+        Naming the path (cut to its first levels).
+    """
+    depth = path.strip("/").count("/") + 1 if path.strip("/") else 0
+    if depth > MAX_NODE_DEPTH:
+        shown = "/" + "/".join(path.strip("/").split("/")[:8]) + "/..."
+        raise FormatError(f"node nested {depth} levels deep, beyond the limit of "
+                          f"{MAX_NODE_DEPTH} (hdmf_zarr.format.limits.MAX_NODE_DEPTH)", shown)
+
+
+# ------------------------------------------------------------------------------------------------
+# object arrays (zarr_bridge/object_array.py)
+# ------------------------------------------------------------------------------------------------
+
+#: Bytes one element of an object array costs when read (the result's pointer, the per-axis
+#: index arrays and chunk bookkeeping of indexing, and a small Python object), charged against
+#: :data:`MAX_READ_BYTES` instead of the 8 bytes of a pointer.
+OBJECT_ELEMENT_BYTES = 64
+#: JSON values (numbers, strings, lists, objects) a json2 chunk may hold per element (a 0.13
+#: reference is an object of 4 strings; a compound row a list of its fields), plus this base.
+JSON2_VALUES_PER_ELEMENT = 32
+JSON2_VALUES_BASE = 1024
+
+
+def object_read_itemsize(dtype: np.dtype) -> int:
+    """Bytes charged per element when reading an object array of ``dtype`` (``object`` or a
+    structured dtype with object fields): :data:`OBJECT_ELEMENT_BYTES` per object field plus
+    the other fields' bytes."""
+    if dtype.fields is None:
+        return OBJECT_ELEMENT_BYTES
+    objects = sum(1 for name in dtype.names if dtype.fields[name][0].hasobject)
+    return dtype.itemsize + objects * OBJECT_ELEMENT_BYTES

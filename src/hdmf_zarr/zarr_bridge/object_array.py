@@ -15,6 +15,7 @@ import codecs
 import itertools
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -261,10 +262,29 @@ def _flatten_nested(data: list, shape: tuple[int, ...], path: str) -> list:
     return level
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def _check_json2_size(text: str, count: int, path: str) -> None:
+    """Refuse a json2 chunk holding more JSON values than ``count`` elements can need, before
+    ``json.loads`` makes a Python object of each (``[[],[],...]`` expands 20-fold)."""
+    bare = _JSON_STRING.sub('""', text)
+    values = bare.count(",") + bare.count("[") + bare.count("{") + 1
+    allowed = limits.JSON2_VALUES_BASE + limits.JSON2_VALUES_PER_ELEMENT * count
+    if values > allowed:
+        raise FormatError(f"json2 chunk holds about {values} JSON values, beyond the limit of "
+                          f"{allowed} for a chunk of {count} elements", path)
+
+
 def _decode_json2(buf: bytes, dtype: np.dtype, shape: tuple[int, ...], encoding: str,
                   strict: bool, path: str) -> np.ndarray:
     try:
-        items = json.loads(buf.decode(encoding), strict=strict)
+        text = buf.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"json2 chunk is not valid JSON ({exc})", path) from None
+    _check_json2_size(text, math.prod(shape), path)
+    try:
+        items = json.loads(text, strict=strict)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise FormatError(f"json2 chunk is not valid JSON ({exc})", path) from None
     if type(items) is not list or len(items) < 2:
@@ -652,9 +672,13 @@ class ObjectArrayV2:
         return out
 
     def __getitem__(self, key):
-        check_read_size(self._shape, key, max(self._dtype.itemsize, 8), self._path)
+        check_read_size(self._shape, key, limits.object_read_itemsize(self._dtype), self._path)
         axes, drop, fancy_axis, move_front, has_ellipsis = self._parse_key(key)
-        out = self._read_selection(axes)
+        try:
+            out = self._read_selection(axes)
+        except MemoryError:
+            raise FormatError(f"not enough memory to read this selection (shape "
+                              f"{self._shape})", self._path) from None
         if all(drop) and not has_ellipsis:
             return out[(0,) * self.ndim]
         result = out[tuple(0 if d else slice(None) for d in drop) + (Ellipsis,)]
