@@ -191,21 +191,31 @@ _GROUP = {"zarr_format": 3, "node_type": "group", "attributes": {}}
 
 
 @pytest.mark.parametrize("mode", ["r", "r-"])
-def test_thousand_nested_groups_are_a_format_error(store_copy, mode):
-    store = store_copy(3)
-    path = "deep"
-    consolidated = {}
+def test_thousand_nested_groups_are_a_format_error(store_copy, tmp_path, mode):
+    # in a zip (flat member names): 1,000 nested directories would make os.walk and
+    # shutil.rmtree of Python 3.11 (pytest's temporary directory cleanup) recurse themselves
+    src = store_copy(3)
+    out = tmp_path / "deep.zip"
+    path, consolidated = "deep", {}
     for _ in range(1000):
-        os.makedirs(os.path.join(store, path), exist_ok=True)
-        with open(os.path.join(store, path, "zarr.json"), "w") as fh:
-            json.dump(_GROUP, fh)
         consolidated[path] = _GROUP
         path += "/g"
-    edit_json(str(store), "zarr.json", ["consolidated_metadata", "metadata"],
-              lambda cont, k: cont[k].update(consolidated))
+    with zipfile.ZipFile(out, "w") as zf:
+        for root, _dirs, files in os.walk(src):
+            for name in files:
+                full = os.path.join(root, name)
+                rel = os.path.relpath(full, src)
+                if rel == "zarr.json":
+                    with open(full) as fh:
+                        doc = json.load(fh)
+                    doc["consolidated_metadata"]["metadata"].update(consolidated)
+                    zf.writestr(rel, json.dumps(doc))
+                else:
+                    zf.write(full, rel)
+        for node in consolidated:
+            zf.writestr(f"{node}/zarr.json", json.dumps(_GROUP))
     with pytest.raises(FormatError, match="levels deep") as info:
-        # not read_all: its snapshot of the files (os.walk) recurses itself on Python 3.11
-        with NWBZarrIO(str(store), mode) as io:
+        with NWBZarrIO(str(out), mode) as io:
             touch_everything(io.read())
     assert "/deep/g/g" in str(info.value)
 
