@@ -97,7 +97,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         from zarr.core.sync import sync
 
         if read_only:
-            return sync(ZipStore.open(location, mode="r")), location
+            from ._boundedzip import BoundedZipStore
+
+            return sync(BoundedZipStore.open(location, mode="r")), location
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location
