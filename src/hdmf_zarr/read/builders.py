@@ -17,6 +17,7 @@ from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuild
 from ..errors import FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError, \
     ReferenceResolutionError
 from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
+from ..format.limits import check_node_depth
 from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
@@ -128,7 +129,20 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
     Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
     ``root`` (L3 root ``zarr.json``) and ``zmetadata`` (L2 ``.zmetadata``) are the parsed
     documents when the caller has them already.
+
+    Raises
+    ------
+    FormatError
+        When a node lies deeper than ``limits.MAX_NODE_DEPTH`` (FORMAT.md 5), among others.
     """
+    nodes = _load_documents(store, layout, use_consolidated, root, zmetadata)
+    for path in nodes:
+        check_node_depth(path)
+    return nodes
+
+
+def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | None,
+                    zmetadata: dict | None) -> dict[str, NodeDocument]:
     if layout.zarr_format == 3:
         if root is None:
             root = store_io.get_json(store, "zarr.json")
@@ -209,10 +223,13 @@ def _k(path: str, name: str) -> str:
 
 def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
     """Walk the listing below ``path`` and add every node document found."""
+    # an empty name (a key ``a//b``, a zip member ``/x``) is no node: following it would list
+    # the same prefix again and again
     names = [n for n in store_io.list_dir(store, _k(path, "") if path else "")
-             if not n.startswith(".") and n not in ("zarr.json", "c")]
+             if n and "/" not in n and not n.startswith(".") and n not in ("zarr.json", "c")]
     if not names:
         return
+    check_node_depth(_k(path, names[0]))
     if zarr_format == 3:
         keys = [_k(_k(path, n), "zarr.json") for n in names]
     else:
@@ -461,6 +478,10 @@ class StoreReader:
         shape = tuple(raw.shape)
         scalar = shape == () or (na.scalar and shape == (1,))
         raw_dtype = raw.dtype
+        if na.attributes.get("neurodata_type") == "VectorIndex" and \
+                getattr(raw_dtype, "kind", "i") not in "iu":
+            # hdmf slices the target with these values (a TypeError for floats)
+            raise FormatError(f"a VectorIndex must hold integers, not {raw_dtype}", where)
         names = getattr(raw_dtype, "names", None)
         scalar_ref = None
         if names:

@@ -20,6 +20,7 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
+from ..format.documents import check_node_document
 from ..format.limits import check_read_size
 
 __all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
@@ -406,10 +407,9 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
         When the shape is malformed; other malformed metadata raises on first use.
     """
     where = "/" + path.strip("/")
-    shape = meta.get("shape")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(
-            isinstance(n, int) and 0 <= n < 2**63 for n in shape):
-        raise FormatError(f"malformed shape {shape!r}", where)
+    # the checks ``hdmf-zarr info`` makes too (shape, chunk grid, codecs, sharding...)
+    check_node_document(meta, "zarr.json" if zarr_format == 3 else ".zarray", where)
+    shape = meta["shape"]
     _check_codecs(meta, zarr_format, where)
 
     def factory() -> AsyncArray:
