@@ -31,7 +31,8 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
-from ._chunkkeys import get_many_batched
+from ._chunkkeys import get_many_batched, resolve_byte_range
+from ._keys import check_key, inside_root, open_inside
 
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
            "end_write", "read_write_marker", "local_root"]
@@ -108,7 +109,114 @@ class AtomicLocalStore(LocalStore):
     parse them whole, so a torn document would be an error (or worse, a valid prefix), while a
     chunk is only read through a document that names it. A document replacing an existing file
     is fsync-ed before the rename (see the module docstring).
+
+    Every key is checked (``storage._keys``): a key that could leave the root (absolute, ``..``,
+    empty components) raises ``FormatError``, and so does a read of a key that resolves outside
+    the root (a symbolic link leading out) or to something other than a regular file (a FIFO
+    would hang the reader, ``/dev/zero`` would exhaust memory). Writes refuse a key whose
+    directory resolves outside the root.
     """
+
+    # ------------------------------------------------------------------ keys inside the root
+    def _read_key(self, key: str, byte_range=None) -> bytes | None:
+        """The bytes of ``key`` (or of ``byte_range`` of it), None when missing."""
+        fd = open_inside(str(self.root), key)
+        if fd is None:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            if byte_range is None:
+                return fh.read()
+            size = fh.seek(0, os.SEEK_END)
+            start, stop = resolve_byte_range(size, byte_range)
+            fh.seek(start)
+            return fh.read(stop - start)
+
+    def _write_path(self, key: str) -> Path:
+        """The file of ``key`` for a write; refuses keys and directories leading out."""
+        root = str(self.root)
+        check_key(key, root)
+        path = self.root / key
+        parent = str(path.parent)
+        if not inside_root(root, parent):
+            from ..errors import FormatError
+
+            raise FormatError(f"store key {key!r}: its directory is a symbolic link leading "
+                              "outside the store", root)
+        if os.path.islink(path) and not inside_root(root, str(path)):
+            from ..errors import FormatError
+
+            raise FormatError(f"store key {key!r} is a symbolic link leading outside the "
+                              "store", root)
+        return path
+
+    async def get(self, key: str, prototype=None, byte_range=None):
+        """Read ``key`` (see the class notes for the keys refused)."""
+        from zarr.core.buffer import default_buffer_prototype
+
+        if prototype is None:
+            prototype = default_buffer_prototype()
+        if not self._is_open:
+            await self._open()
+        data = await asyncio.to_thread(self._read_key, key, byte_range)
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    def get_sync(self, key: str, *, prototype=None, byte_range=None):
+        """Blocking :meth:`get`."""
+        from zarr.core.buffer import default_buffer_prototype
+
+        if prototype is None:
+            prototype = default_buffer_prototype()
+        self._ensure_open_sync()
+        data = self._read_key(key, byte_range)
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    async def get_partial_values(self, prototype, key_ranges):
+        """Read several ``(key, byte_range)`` pairs (None for missing keys)."""
+        return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
+
+    async def exists(self, key: str) -> bool:
+        """True when ``key`` is a regular file inside the root."""
+        def probe() -> bool:
+            fd = open_inside(str(self.root), key)
+            if fd is None:
+                return False
+            os.close(fd)
+            return True
+
+        return await asyncio.to_thread(probe)
+
+    async def getsize(self, key: str) -> int:
+        """Size in bytes of ``key`` (``FileNotFoundError`` when missing)."""
+        def size() -> int:
+            fd = open_inside(str(self.root), key)
+            if fd is None:
+                raise FileNotFoundError(key)
+            try:
+                return os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+
+        return await asyncio.to_thread(size)
+
+    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
+        self._write_path(key)
+        return await super()._set(key, value, exclusive=exclusive)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` (a directory key removes the directory)."""
+        self._write_path(key)
+        return await super().delete(key)
+
+    def delete_sync(self, key: str) -> None:
+        """Blocking :meth:`delete`."""
+        self._write_path(key)
+        return super().delete_sync(key)
+
+    async def delete_dir(self, prefix: str) -> None:
+        """Remove every key below ``prefix``."""
+        if prefix.rstrip("/"):
+            self._write_path(prefix.rstrip("/"))
+        return await super().delete_dir(prefix)
 
     @staticmethod
     def _is_document(key: str) -> bool:
@@ -119,7 +227,7 @@ class AtomicLocalStore(LocalStore):
         if not isinstance(value, Buffer):
             raise TypeError(f"AtomicLocalStore.set(): value must be a Buffer, not "
                             f"{type(value).__name__}")
-        path = self.root / key
+        path = self._write_path(key)
         _replace_file(path, value.to_bytes(), durable=path.exists())
 
     async def set(self, key: str, value: Buffer) -> None:
@@ -132,6 +240,7 @@ class AtomicLocalStore(LocalStore):
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""
+        self._write_path(key)
         if not self._is_document(key):
             return super().set_sync(key, value)
         self._ensure_open_sync()
@@ -159,26 +268,21 @@ class AtomicLocalStore(LocalStore):
         instead of 170 ms)."""
         if not self._is_open:
             await self._open()
-        root = str(self.root)
-
         def read_whole(keys: list[str]) -> dict[str, bytes]:
             found = {}
             for key in keys:
-                try:
-                    with open(os.path.join(root, key), "rb") as fh:
-                        found[key] = fh.read()
-                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                    pass
+                data = self._read_key(key)
+                if data is not None:
+                    found[key] = data
             return found
 
         async for item in get_many_batched(self, requests, read_whole):
             yield item
 
     def _put_batch(self, items: list[tuple[str, Buffer]]) -> None:
-        root = str(self.root)
         made: set[str] = set()
         for key, value in items:
-            path = os.path.join(root, key)
+            path = str(self._write_path(key))
             parent = os.path.dirname(path)
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.storage import LocalStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
 from ..zarr_bridge import store_io
 from ._chunkkeys import CONTAINER_SUFFIXES, METADATA_NAMES
+from ._keys import check_key
 
 __all__ = ["STORE_KINDS", "copy_store", "nested_store_kind", "pack", "unpack", "open_kind"]
 
@@ -132,7 +132,9 @@ def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: i
     from ._sqlite import SQLiteStore
 
     if kind == "dir":
-        return LocalStore(location, read_only=read_only)
+        from ._atomic import AtomicLocalStore
+
+        return AtomicLocalStore(location, read_only=read_only)
     if kind == "h5":
         return H5NestedStore(location, consolidate_depth=consolidate_depth, read_only=read_only)
     if kind == "sqlite":
@@ -169,10 +171,15 @@ def copy_store(source: Store, target: Store, *,
     ------
     StoreModeError
         When ``target`` is read-only.
+    FormatError
+        When a key of ``source`` could leave a store (``../x``, ``/abs/x``, empty components:
+        ``storage._keys.check_key``); checked for every key before anything is copied.
     """
     if target.read_only:
         raise StoreModeError("cannot copy into a read-only store", str(target))
     keys = sorted(store_io.list_prefix(source, ""))
+    for key in keys:
+        check_key(key, str(source))
     documents = [k for k in keys if _is_metadata(k)]
     others = [k for k in keys if not _is_metadata(k)]
     copied = total = 0
@@ -272,7 +279,9 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
 
         result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
         return {**result, "target": os.path.abspath(source)}
-    return _copy_to_new(LocalStore(source, read_only=True), target, kind, consolidate_depth,
+    from ._atomic import AtomicLocalStore
+
+    return _copy_to_new(AtomicLocalStore(source, read_only=True), target, kind, consolidate_depth,
                         on_key)
 
 
@@ -322,13 +331,11 @@ def _check_directory_store(location: str) -> None:
 def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
                  on_key) -> dict[str, Any]:
     target = os.path.abspath(target)
-    if os.path.exists(target):
+    if os.path.lexists(target):
         raise StoreModeError("the target exists; remove it first", target)
-    staging = target + ".partial"
-    if os.path.isdir(staging):
-        shutil.rmtree(staging)
-    elif os.path.exists(staging):
-        os.remove(staging)
+    # a new hidden sibling of our own: nothing that exists (an unrelated TARGET.partial) is
+    # ever removed
+    staging = _new_sibling(target)
     store = open_kind(staging, kind, read_only=False, consolidate_depth=consolidate_depth)
     try:
         result = copy_store(source, store, on_key=on_key)
@@ -341,5 +348,19 @@ def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
         raise
     store.close()
     # the packed store appears under its name only when complete
+    if os.path.lexists(target):
+        raise StoreModeError("the target appeared while copying; the copy is left at "
+                             f"{staging}", target)
     os.replace(staging, target)
     return {**result, "target": target}
+
+
+def _new_sibling(target: str) -> str:
+    """A path beside ``target`` that does not exist yet (hidden, unique)."""
+    import uuid
+
+    head, name = os.path.split(target)
+    while True:
+        path = os.path.join(head, f".{name}.{uuid.uuid4().hex[:12]}.partial")
+        if not os.path.lexists(path):
+            return path
