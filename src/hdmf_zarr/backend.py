@@ -401,7 +401,7 @@ class ZarrIO(HDMFIO):
             if not ok and state["marked"]:
                 state["failed"] = True
             if state["depth"] == 0 and state["marked"] and not state["failed"]:
-                end_write(self._store)
+                end_write(self._store, state.get("token"))
                 state["marked"] = False
 
     def _begin_write(self) -> None:
@@ -409,7 +409,7 @@ class ZarrIO(HDMFIO):
         state = self.__dict__.setdefault("_hdmf_zarr_write_state",
                                          {"depth": 0, "marked": False, "failed": False})
         if not state["marked"]:
-            begin_write(self._store, self.__mode)
+            state["token"] = begin_write(self._store, self.__mode)
             state["marked"] = True
 
     def _check_writable(self):
@@ -603,6 +603,12 @@ class ZarrIO(HDMFIO):
             # field missing in the file) in ConstructError, or raises ValueError/TypeError for
             # a malformed builder tree: raise the documented error naming the path instead
             failure = construct_failure(exc)
+        if self.__mode == "r-" and read_write_marker(self._store) is not None:
+            # an interrupted write (docs/format-notes.md): say so rather than name a missing part
+            raise IncompleteWriteError(
+                f"the store is incomplete (a write was interrupted) and what it holds is not a "
+                f"whole file ({failure}); read_builder() returns the groups and datasets it holds",
+                self.source or "<store>") from failure
         raise failure
 
     def read_builder(self):

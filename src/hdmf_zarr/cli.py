@@ -522,14 +522,22 @@ def info(path: str, depth: int | None, no_consolidated: bool):
 
     if _is_hdf5(Path(path)):
         raise click.ClickException(f"{path}: an HDF5 file, not a Zarr store")
+    from .storage._atomic import read_write_marker
+
     store = _open_read_store(path)
     try:
+        marker = read_write_marker(store)
         nodes = walk_store(store, use_consolidated=not no_consolidated)
     except HdmfZarrError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         _close(store)
     click.echo(format_tree(nodes, max_depth=depth))
+    if marker is not None:  # docs/format-notes.md "Write-in-progress marker"
+        started = marker.get("started")
+        click.echo(f"INCOMPLETE: a write{' started ' + started if isinstance(started, str) else ''}"
+                   " is in progress or was interrupted (write-in-progress marker present); "
+                   "what is listed may be partial")
 
 
 # --- validate -------------------------------------------------------------------------------

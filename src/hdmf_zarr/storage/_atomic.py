@@ -330,8 +330,14 @@ def read_write_marker(store: Store) -> dict | None:
     return value if isinstance(value, dict) else {}
 
 
-def begin_write(store: Store, mode: str) -> None:
+def begin_write(store: Store, mode: str) -> str:
     """Set the write-in-progress marker, durably, before any other key of a write.
+
+    The marker is created only if absent (``O_EXCL`` on a local directory, ``set_if_not_exists``
+    elsewhere, then read back): one writer owns it, identified by the token returned. A second
+    writer that opened the store before the first one started (so that opening did not see a
+    marker) is refused here instead of sharing the marker, which the first writer to finish would
+    remove while the other is still writing.
 
     Parameters
     ----------
@@ -339,22 +345,52 @@ def begin_write(store: Store, mode: str) -> None:
         A writable store.
     mode : str
         The mode of the write (recorded in the marker, for people reading it).
+
+    Returns
+    -------
+    str
+        The token of this writer's marker, for :func:`end_write`.
+
+    Raises
+    ------
+    StoreModeError
+        When the store already holds a marker: another writer is writing it (or was interrupted
+        after this store was opened).
     """
     from zarr.core.buffer import default_buffer_prototype
 
     from .. import __version__
 
+    token = uuid.uuid4().hex
     doc = {"writer": "hdmf_zarr", "version": __version__, "mode": mode, "pid": os.getpid(),
-           "started": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+           "started": datetime.datetime.now(datetime.timezone.utc).isoformat(), "token": token}
     raw = json.dumps(doc).encode("utf-8")
     root = local_root(store)
     if isinstance(store, LocalStore) and root is not None:
-        # written here, fsync-ed: the marker must reach the disk before the data it guards
-        _replace_file(Path(root) / WRITE_MARKER_KEY, raw, durable=True)
+        # created here, exclusively, fsync-ed: the marker must reach the disk before the data
+        # it guards
+        os.makedirs(root, exist_ok=True)
+        path = os.path.join(root, WRITE_MARKER_KEY)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            _refuse_second_writer(store, root)
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(root)
         _fsync_dir(os.path.dirname(os.path.abspath(root)) or ".")
-        return
+        return token
     proto = default_buffer_prototype()
-    _sync(store.set(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    if read_write_marker(store) is not None:
+        _refuse_second_writer(store, root)
+    _sync(store.set_if_not_exists(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    if (read_write_marker(store) or {}).get("token") != token:
+        _refuse_second_writer(store, root)
     if root is not None:
         with contextlib.suppress(OSError):
             fd = os.open(os.path.join(root, WRITE_MARKER_KEY), os.O_RDONLY)
@@ -363,9 +399,21 @@ def begin_write(store: Store, mode: str) -> None:
             finally:
                 os.close(fd)
         _fsync_dir(root)
+    return token
 
 
-def end_write(store: Store) -> None:
+def _refuse_second_writer(store: Store, root: str | None):
+    from ..errors import StoreModeError
+
+    other = read_write_marker(store) or {}
+    who = ", ".join(f"{k} {other[k]}" for k in ("pid", "mode", "started")
+                    if isinstance(other.get(k), (str, int)))
+    raise StoreModeError("another write is in progress in this store (write-in-progress marker "
+                         f"{WRITE_MARKER_KEY!r} present{': ' + who if who else ''}); one writer "
+                         "at a time: retry when it has finished", root or str(store))
+
+
+def end_write(store: Store, token: str | None = None) -> None:
     """Remove the write-in-progress marker after the last key of a write.
 
     Everything the write stored is first made durable: on a local directory the file system is
@@ -373,10 +421,21 @@ def end_write(store: Store) -> None:
     power failure cannot leave data missing while the marker is gone. SQLite commits reach its
     write-ahead log in order, so the removal, committed last, never survives an earlier commit
     that was lost.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+    token : str, optional
+        The token :func:`begin_write` returned: a marker holding another token (another
+        writer's) is left in place.
     """
     root = local_root(store)
     if root is not None:
         _sync_filesystem(root)
+    if token is not None:
+        marker = read_write_marker(store)
+        if marker is None or marker.get("token") != token:
+            return
     _sync(store.delete(WRITE_MARKER_KEY))
     if root is not None:
         _fsync_dir(root)
