@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
@@ -32,6 +33,13 @@ __all__ = ["STORE_KINDS", "copy_store", "nested_store_kind", "pack", "unpack", "
 
 #: Store kinds a store can be packed into or unpacked from, by command-line name.
 STORE_KINDS = ("dir", "zip", "h5", "sqlite")
+
+#: File at the root of a directory store while :func:`pack` moves its chunks into containers in
+#: place (JSON: ``{"store": "H5NestedStore", "consolidate_depth": n}``). A pack killed half-way
+#: leaves it: the directory then opens as the nested store (which reads containers and loose
+#: chunks alike), never as a plain directory store reading moved arrays as fill values, and
+#: packing it again resumes.
+PACK_MARKER = ".hdmf_zarr_pack_in_progress"
 
 #: Entries looked at before :func:`nested_store_kind` decides a directory is a plain store.
 _SCAN_BUDGET = 20000
@@ -64,6 +72,8 @@ def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
     """
     if not os.path.isdir(location):
         return None
+    if os.path.isfile(os.path.join(location, PACK_MARKER)):
+        return "H5NestedStore"  # an in-place pack was interrupted (see PACK_MARKER)
     # (directory, True when it is inside an array's chunk tree: an L3 "c" directory, or an L2
     # array directory whose array has at least one axis)
     pending: list[tuple[str, bool]] = [(location, False)]
@@ -177,7 +187,7 @@ def copy_store(source: Store, target: Store, *,
     """
     if target.read_only:
         raise StoreModeError("cannot copy into a read-only store", str(target))
-    keys = sorted(store_io.list_prefix(source, ""))
+    keys = sorted(k for k in store_io.list_prefix(source, "") if k != PACK_MARKER)
     for key in keys:
         check_key(key, str(source))
     documents = [k for k in keys if _is_metadata(k)]
@@ -243,8 +253,9 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
         ``sqlite``: :class:`~hdmf_zarr.storage.SQLiteStore`.
     target : str, optional
         Where to write the packed store. None packs ``h5`` in place (``consolidate()``: the
-        loose chunk files move into containers one container at a time); ``zip`` and ``sqlite``
-        need a target.
+        loose chunk files move into containers one container at a time, with
+        :data:`PACK_MARKER` at the root until the last one; packing a directory whose pack was
+        interrupted resumes it); ``zip`` and ``sqlite`` need a target.
     consolidate_depth : int
         Leading chunk indices that pick a container (``h5``).
     on_key : callable, optional
@@ -266,7 +277,9 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
         On a kind that cannot be packed into, or a missing target.
     """
     _check_directory_store(source)
-    found = nested_store_kind(source)
+    marker = os.path.join(source, PACK_MARKER)
+    resuming = target is None and kind == "h5" and os.path.isfile(marker)
+    found = None if resuming else nested_store_kind(source)
     if found is not None:
         raise NotHdmfStoreError(f"already packed: the directory holds {found} containers",
                                 source)
@@ -275,14 +288,34 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
     if target is None:
         if kind != "h5":
             raise ValueError(f"packing into {kind!r} needs a target path")
+        from ._atomic import _fsync_dir, _replace_file
         from ._h5nested import H5NestedStore
 
+        if resuming:  # the depth the interrupted pack used
+            consolidate_depth = _marker_depth(marker, consolidate_depth)
+        else:
+            doc = {"store": "H5NestedStore", "consolidate_depth": consolidate_depth}
+            _replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
+            _fsync_dir(source)
         result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
+        os.remove(marker)
+        _fsync_dir(source)
         return {**result, "target": os.path.abspath(source)}
     from ._atomic import AtomicLocalStore
 
     return _copy_to_new(AtomicLocalStore(source, read_only=True), target, kind, consolidate_depth,
                         on_key)
+
+
+def _marker_depth(marker: str, default: int) -> int:
+    """The ``consolidate_depth`` recorded in a pack marker (``default`` when unreadable)."""
+    try:
+        with open(marker, "rb") as fh:
+            depth = json.loads(fh.read(4096)).get("consolidate_depth")
+    except (OSError, ValueError, AttributeError):
+        return default
+    return depth if isinstance(depth, int) and not isinstance(depth, bool) and depth >= 0 \
+        else default
 
 
 def unpack(source: str, target: str, *,
