@@ -116,6 +116,16 @@ class BuilderWriter(StreamingWrites):
         self.check_tree(root, "/")
         if before_write is not None:
             before_write()
+        if not self.io.get_written(root):
+            # the root's attributes (namespace, data type, .specloc) are stored first: a write
+            # interrupted half-way leaves a root that mode r- can build a file from
+            # (docs/large-data.md); the root document is written again, complete, at the end
+            attrs = self._encode_attributes(root.attributes, "/")
+            if self.io.spec_location is not None:
+                attrs[".specloc"] = self.io.spec_location
+            for name, doc in self.layout.group_documents(attrs).items():
+                self._put_document(name, doc)
+            self._write_items()
         try:
             self.write_group(root, "/")
         except BaseException:
