@@ -215,6 +215,22 @@ def test_l3_root_consolidated(l3_store):
     assert group["acquisition/es/data"].shape == (10, 4)
 
 
+def test_l3_chunk_keys_use_the_dot_separator(l3_store):
+    """FORMAT.md 3.1: ``c.i.j`` keys (changed from ``c/i/j`` so that deep NWB paths stay within
+    DANDI's 7 path components); 0-d arrays keep the single key ``c``."""
+    path, _ = l3_store
+    dot = {"name": "default", "configuration": {"separator": "."}}
+    for node, chunk in (("acquisition/es/data", "c.0.0"), ("acquisition/es/electrodes", "c.0"),
+                        ("general/extracellular_ephys/electrodes/group", "c.0"),
+                        ("intervals/epochs/timeseries", "c.0"),
+                        ("acquisition/es/starting_time", "c")):
+        assert _json(path / node / "zarr.json")["chunk_key_encoding"] == dot, node
+        assert (path / node / chunk).is_file(), node
+        assert not (path / node / "c").is_dir(), node
+    np.testing.assert_array_equal(zarr.open_array(str(path / "acquisition/es/data"), mode="r")[:],
+                                  np.arange(40, dtype=np.int16).reshape(10, 4))
+
+
 def test_l3_links(l3_store):
     path, _ = l3_store
     attrs = _json(path / "general/extracellular_ephys/shank0/zarr.json")["attributes"]

@@ -405,6 +405,8 @@ class StreamingWrites:
         if self.layout.zarr_format == 3:
             kw.setdefault("compressors", "auto")
             kw.setdefault("filters", "auto")
+        if self.layout.chunk_key_encoding is not None:
+            kw["chunk_key_encoding"] = self.layout.chunk_key_encoding
         key = path.strip("/")
         for name in ("zarr.json",) if self.layout.zarr_format == 3 else (".zarray", ".zattrs"):
             self.documents[f"{key}/{name}"] = None  # fetched from the store when consolidating

@@ -458,7 +458,8 @@ class BuilderWriter(StreamingWrites):
             block.reshape(stored_shape)
         encoded = encode_small_array(path, block, zarr_format=self.layout.zarr_format,
                                      text=kind.kind != "numeric", attributes=attrs,
-                                     dimension_names=labels)
+                                     dimension_names=labels,
+                                     chunk_key_encoding=self.layout.chunk_key_encoding)
         if encoded is None:
             return False
         self._put_items(*encoded)
@@ -514,7 +515,8 @@ class BuilderWriter(StreamingWrites):
         from ..zarr_bridge.small_arrays import encode_small_array
 
         self._put_items(*encode_small_array(path, np.array(text, dtype=object), zarr_format=3,
-                                            text=True, attributes={}))
+                                            text=True, attributes={},
+                                            chunk_key_encoding=self.layout.chunk_key_encoding))
 
     def _write_compound(self, data, shape, kind, path, attrs, settings, lazy, labels) -> None:
         fmt = self.layout.zarr_format
