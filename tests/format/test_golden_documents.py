@@ -139,6 +139,8 @@ def test_l2_reference_dataset_json2(l2_store):
                                 "sort_keys": True, "strict": True}]
     attrs = _json(node / ".zattrs")
     assert attrs["zarr_dtype"] == "object" and attrs["neurodata_type"] == "VectorData"
+    # the spec's placeholder dim0 is stored per dataset (write/dimensions.py), not as "dim0"
+    assert attrs["_ARRAY_DIMENSIONS"] == ["group_dim_0"]
     decoded = json.loads(_v2_chunk(node, "0").decode("utf-8"))
     assert decoded[-2:] == ["|O", [4]]
     shank = nwb.electrode_groups["shank0"]
@@ -263,6 +265,8 @@ def test_l3_reference_dataset_paths(l3_store):
     node = path / "general/extracellular_ephys/electrodes/group"
     doc = _json(node / "zarr.json")
     assert doc["data_type"] == "string" and doc["attributes"]["_DTYPE"] == "object_reference"
+    # the spec's placeholder dim0 is stored per dataset (write/dimensions.py), not as "dim0"
+    assert doc["dimension_names"] == doc["attributes"]["_ARRAY_DIMENSIONS"] == ["group_dim_0"]
     values = zarr.open_array(str(node), mode="r")[:]
     assert [str(v) for v in values] == ["/general/extracellular_ephys/shank0"] * 4
 

@@ -312,6 +312,20 @@ class StreamingWrites:
     methods ``_write_data``, ``_dataset_attrs`` and ``_encode_ref_element`` of the writer.
     """
 
+    def _dimension_names(self, builder, path: str, shape: tuple, *,
+                         growing: bool = False) -> tuple | None:
+        """The dimension names stored for a dataset (``write.dimensions``), None when the
+        builder has no labels that fit the data's rank."""
+        labels = _labels(builder, shape)
+        if labels is None:
+            return None
+        namer = self.__dict__.get("_dimension_namer")
+        if namer is None:
+            from .dimensions import DimensionNamer
+
+            namer = self._dimension_namer = DimensionNamer()
+        return namer.names(path, labels, shape, growing=growing)
+
     def _settings_from_hdf5(self, dset) -> dict:
         """Storage settings equivalent to an HDF5 dataset's chunks and filters (FORMAT.md 6);
         an uncompressed HDF5 dataset gets the layout's default compressor."""
@@ -520,7 +534,7 @@ class StreamingWrites:
             from .parallel import IteratorSource
 
             source = IteratorSource(dci, path)  # refuses unpicklable iterators before writing
-        labels = _labels(builder, shape)
+        labels = self._dimension_names(builder, path, shape, growing=growing)
         full_attrs = self._dataset_attrs(attrs, kind, False, labels)
         if labels and self.layout.zarr_format == 3:
             kw["dimension_names"] = labels

@@ -30,8 +30,7 @@ from ..format.names import check_name, join_path
 from ..zarr_bridge import store_io
 from .codecs import to_numcodecs
 from .data import compound_rows, compound_storage_dtype, encode_block, is_lazy_array
-from .iterators import (BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions,
-                        _labels)
+from .iterators import BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions
 
 __all__ = ["BuilderWriter", "WriteOptions", "builder_path", "BLOCK_BYTES", "LARGE_DATASET_BYTES"]
 
@@ -406,10 +405,10 @@ class BuilderWriter(StreamingWrites):
             data, lazy = data[()], False
         if kind.kind == "compound":
             self._write_compound(data, shape, kind, path, attrs, settings, lazy,
-                                 _labels(builder, shape))
+                                 self._dimension_names(builder, path, shape))
             return
         stored_shape = (1,) if scalar and self.layout.zarr_format == 2 else shape
-        labels = _labels(builder, shape)
+        labels = self._dimension_names(builder, path, shape)
         full_attrs = self._dataset_attrs(attrs, kind, scalar, labels)
         if kind.kind != "numeric" and self.layout.zarr_format == 2:
             block = self._read_all(data, lazy)
