@@ -9,7 +9,8 @@ dataset come from its spec, and the specs' unnamed dimensions are placeholders (
 ``spike_times`` column beside the ``quality`` column of the same ``Units`` table. So:
 
 * a placeholder label (``dim<i>`` or ``dim_<i>``) is written as ``<dataset name>_dim_<i>``,
-  unique to the dataset;
+  unique to the dataset; so is every axis of a dataset whose spec names no dimensions (xarray
+  opens no Zarr 3 array without ``dimension_names``);
 * a named label (``num_times``) is kept, unless an array written before in the same group
   has it with another length, or the dataset uses it on two axes: it is then written as
   ``<dataset name>_<label>`` (``<dataset name>_<label>_<axis>`` for the repeated axes).

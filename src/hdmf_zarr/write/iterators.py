@@ -314,11 +314,12 @@ class StreamingWrites:
 
     def _dimension_names(self, builder, path: str, shape: tuple, *,
                          growing: bool = False) -> tuple | None:
-        """The dimension names stored for a dataset (``write.dimensions``), None when the
-        builder has no labels that fit the data's rank."""
-        labels = _labels(builder, shape)
-        if labels is None:
+        """The dimension names stored for a dataset (``write.dimensions``); an array whose
+        builder has no labels that fit its rank gets placeholders too (xarray opens no Zarr 3
+        array without ``dimension_names``); None for scalars."""
+        if len(shape) == 0:
             return None
+        labels = _labels(builder, shape) or tuple(f"dim{i}" for i in range(len(shape)))
         namer = self.__dict__.get("_dimension_namer")
         if namer is None:
             from .dimensions import DimensionNamer
