@@ -298,7 +298,8 @@ class BuilderWriter(StreamingWrites):
         if not self._in_this_file(target):
             raise ReferenceResolutionError(
                 f"reference to {target.name!r} of another file ({target.source}); references "
-                "across stores are not supported (FORMAT.md 3.8)", builder_path(target))
+                "across stores are not supported (a link can point into another store)",
+                builder_path(target))
         return builder_path(target), target.attributes.get("object_id"), self._root_object_id
 
     def _encode_ref_element(self, value):
@@ -530,8 +531,8 @@ class BuilderWriter(StreamingWrites):
         has_text = any(f.kind in ("text", "bytes", "datetime") for f in kind.fields)
         if scalar and has_refs and fmt == 3:
             raise UnsupportedDataError(
-                "a scalar compound with a reference field cannot be stored in L3 "
-                "(FORMAT.md 3.3)", path)
+                "a scalar compound with a reference field cannot be stored in layout L3 "
+                "(Zarr format 3); write layout L2 (zarr_format=2) for such data", path)
         rows = compound_rows(kind, block, self._encode_ref_element, path,
                              text_as_bytes=(fmt == 2))
         full_attrs = self._dataset_attrs(attrs, kind, False, labels)
