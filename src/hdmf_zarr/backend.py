@@ -120,7 +120,8 @@ class ZarrIO(HDMFIO):
             {"name": "synchronizer", "type": None, "doc": "ignored (Zarr-Python 3 has none)",
              "default": None},
             {"name": "object_codec_class", "type": None,
-             "doc": "ignored: the object codec is fixed by FORMAT.md", "default": None},
+             "doc": "ignored: each layout fixes the object codec of its text, reference and "
+                    "compound datasets", "default": None},
             {"name": "storage_options", "type": dict, "doc": "fsspec storage options",
              "default": None},
             {"name": "force_overwrite", "type": bool,

@@ -302,7 +302,7 @@ def main():
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes copying the large datasets.")
 @click.option("--progress/--no-progress", default=True,
-              help="Progress bars for the large datasets (on by default).")
+              help="Progress bars (on by default); --no-progress silences every bar.")
 @click.option("--store", "store_kind", type=click.Choice(["dir", "zip", "h5", "sqlite"]),
               default=None,
               help="Store of a Zarr destination: dir (a directory), zip (DST ending .zip), h5 "
@@ -336,7 +336,8 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     # a failed or interrupted conversion leaves an existing DST as it was
     staged = _staging_path(dst)
     with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
-              bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+              bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]",
+              disable=not progress) as bar:
         try:
             dst_store = _new_store(staged, store_kind, consolidate_depth)
             _export(src, src_kind, staged, dst_kind, fmt, bar, zarr_args, dst_store)
@@ -352,8 +353,15 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
         layout, nodes, stored = _summary(dst, dst_kind)
         bar.update(1)
     seconds = time.perf_counter() - started
-    click.echo(f"{dst}: layout {layout}, {nodes} nodes, {stored} bytes stored, "
+    click.echo(f"{dst}: layout {layout}, {nodes} nodes, {_size(stored)} stored, "
                f"{seconds:.2f} s")
+
+
+def _size(nbytes: int) -> str:
+    """``"45613 bytes (44.5 KiB)"``: exact, and readable."""
+    from .inspect import _human
+
+    return f"{nbytes} bytes" if nbytes < 1024 else f"{nbytes} bytes ({_human(nbytes)})"
 
 
 def _check_store_kind(dst: Path, dst_kind: str, store_kind: str | None) -> None:
@@ -418,35 +426,61 @@ def _parse_shape(text: str, option: str) -> tuple:
     return shape
 
 
+#: Compression levels each codec accepts (zstd's negative levels trade ratio for speed).
+_LEVELS = {"zstd": (-131072, 22), "blosc": (0, 9), "gzip": (0, 9), "zlib": (0, 9)}
+_BLOSC_CNAMES = ("blosclz", "lz4", "lz4hc", "zlib", "zstd")
+_BLOSC_SHUFFLES = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+_COMPRESSOR_FORMS = ("zstd[:LEVEL], blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], "
+                     "gzip[:LEVEL], zlib[:LEVEL], lz4, none")
+
+
 def _parse_compressor(text: str):
-    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False."""
+    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False.
+
+    Every name and level is checked here, before anything is written: numcodecs accepts
+    ``Zstd(level=99)`` and fails only when a large chunk is compressed, and Blosc reports a
+    bad level from C.
+
+    Raises
+    ------
+    click.UsageError
+        Naming the part of ``text`` that is wrong and what is accepted.
+    """
     import numcodecs
 
-    name, *args = text.lower().split(":")
-    try:
-        if name == "none" and not args:
-            return False
-        if name == "zstd" and len(args) <= 1:
-            return numcodecs.Zstd(level=int(args[0]) if args else 5)
-        if name in ("gzip", "zlib") and len(args) <= 1:
-            cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
-            return cls(level=int(args[0]) if args else 5)
-        if name == "lz4" and not args:
-            return numcodecs.LZ4()
-        if name == "blosc" and len(args) <= 3:
-            shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
-            cname = args[0] if args else "zstd"
-            if cname not in ("blosclz", "lz4", "lz4hc", "zlib", "zstd"):
-                raise ValueError(cname)
-            level = int(args[1]) if len(args) > 1 else 5
-            shuffle = shuffles[args[2]] if len(args) > 2 else 1
-            return numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuffle)
-    except (ValueError, KeyError):
-        pass
-    raise click.UsageError(
-        f"--compressor: {text!r} is not one of zstd[:LEVEL], "
-        "blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], gzip[:LEVEL], zlib[:LEVEL], "
-        "lz4, none")
+    def bad(reason: str):
+        return click.UsageError(f"--compressor: {text!r}: {reason}")
+
+    def level(name: str, value: str) -> int:
+        low, high = _LEVELS[name]
+        try:
+            number = int(value)
+        except ValueError:
+            raise bad(f"level {value!r} is not an integer") from None
+        if not low <= number <= high:
+            raise bad(f"{name} level {number} is outside {low}..{high}")
+        return number
+
+    name, *args = text.strip().lower().split(":")
+    if name == "none" and not args:
+        return False
+    if name == "lz4" and not args:
+        return numcodecs.LZ4()
+    if name == "zstd" and len(args) <= 1:
+        return numcodecs.Zstd(level=level("zstd", args[0]) if args else 5)
+    if name in ("gzip", "zlib") and len(args) <= 1:
+        cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
+        return cls(level=level(name, args[0]) if args else 5)
+    if name == "blosc" and len(args) <= 3:
+        cname = args[0] if args else "zstd"
+        if cname not in _BLOSC_CNAMES:
+            raise bad(f"blosc compressor {cname!r} is not one of {', '.join(_BLOSC_CNAMES)}")
+        clevel = level("blosc", args[1]) if len(args) > 1 else 5
+        if len(args) > 2 and args[2] not in _BLOSC_SHUFFLES:
+            raise bad(f"shuffle {args[2]!r} is not one of {', '.join(_BLOSC_SHUFFLES)}")
+        shuffle = _BLOSC_SHUFFLES[args[2]] if len(args) > 2 else 1
+        return numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle)
+    raise click.UsageError(f"--compressor: {text!r} is not one of {_COMPRESSOR_FORMS}")
 
 
 # --- pack / unpack --------------------------------------------------------------------------
@@ -485,7 +519,7 @@ def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
         click.echo(f"{result['target']}: {result['chunks']} chunks moved into "
                    f"{result['containers']} containers")
     else:
-        click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
+        click.echo(f"{result['target']}: {result['keys']} keys, {_size(result['bytes'])}")
 
 
 @main.command()
@@ -504,7 +538,7 @@ def unpack(src: str, dst: str):
         raise click.ClickException(str(exc)) from exc
     finally:
         bar.close()
-    click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
+    click.echo(f"{result['target']}: {result['keys']} keys, {_size(result['bytes'])}")
 
 
 # --- info -----------------------------------------------------------------------------------

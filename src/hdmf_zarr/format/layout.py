@@ -84,6 +84,12 @@ class Layout:
     links_attr: str = ""
     dtype_attr: str = ""
 
+    @property
+    def chunk_key_encoding(self) -> dict | None:
+        """The ``chunk_key_encoding`` argument of ``zarr.create_array`` for arrays this layout
+        writes (a fresh dict), or None for Zarr's own default (L2: ``.``-separated keys)."""
+        return None
+
     # ----------------------------------------------------------------- attributes (write side)
     def encode_attribute(self, value: Any, where: str, ref_encoder) -> Any:
         """Turn one builder attribute value into a JSON value.
