@@ -7,13 +7,20 @@ Public names: :class:`ZarrIO` (``hdmf_zarr.backend``), :class:`NWBZarrIO` (``hdm
 (``hdmf_zarr.backend_zarrv2``).
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .utils import ZarrDataIO, ZarrReference
-from .backend import ZarrIO
-from .nwb import NWBZarrIO
-from .backend_zarrv2 import (IncompleteConversionError, NWBZarrV2IO, UnsafePickleCodecError,
-                             ZarrV2IO, is_zarr_v2_file)
+# Zarr data types and codecs (registered on import). Zarr loads this package through its entry
+# points in every process where it is installed, so importing the package must stay light: the
+# IO classes (hdmf, pynwb, h5py) load on first use of their names (PEP 562).
+from . import zarr_bridge as _zarr_bridge  # noqa: F401
+
+_LAZY = {
+    "ZarrDataIO": "utils", "ZarrReference": "utils", "ZarrIO": "backend", "NWBZarrIO": "nwb",
+    "ZarrV2IO": "backend_zarrv2", "NWBZarrV2IO": "backend_zarrv2",
+    "is_zarr_v2_file": "backend_zarrv2", "IncompleteConversionError": "backend_zarrv2",
+    "UnsafePickleCodecError": "backend_zarrv2",
+}
 
 try:
     __version__ = _version("hdmf_zarr")
@@ -23,3 +30,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = ["ZarrIO", "ZarrDataIO", "NWBZarrIO", "ZarrV2IO", "NWBZarrV2IO", "is_zarr_v2_file",
            "IncompleteConversionError", "UnsafePickleCodecError", "ZarrReference",
            "__version__"]
+
+
+def __getattr__(name: str):
+    """Load a public class from its module on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hdmf_zarr' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
