@@ -149,19 +149,62 @@ def _source_kind(src: Path) -> str:
     raise click.ClickException(f"{src}: neither an HDF5 file nor a Zarr store")
 
 
-def _remove_existing(dst: Path) -> None:
-    """Remove an existing destination, refusing anything that is not a store or HDF5 file."""
+def _check_replaceable(dst: Path) -> None:
+    """Refuse (before anything is written) to replace a DST that is not a store or HDF5 file."""
     if dst.is_dir() and not dst.is_symlink():
         looks_like_store = any((dst / m).exists() for m in _ZARR_ROOT_MARKERS)
         if not looks_like_store and any(dst.iterdir()):
             raise click.ClickException(
                 f"{dst}: refusing to overwrite a directory that is not a Zarr store")
-        shutil.rmtree(dst)
+        return
+    if dst.is_symlink() and not dst.exists():
         return
     if dst.stat().st_size and not (_is_hdf5(dst) or zipfile.is_zipfile(dst) or _is_sqlite(dst)):
         raise click.ClickException(
             f"{dst}: refusing to overwrite a file that is neither HDF5, a zip archive nor SQLite")
-    dst.unlink()
+
+
+def _check_not_nested(src: Path, dst: Path) -> None:
+    """Refuse SRC and DST that are the same path or lie one inside the other (a DST written
+    inside SRC changes the source being read; replacing a DST holding SRC deletes the source)."""
+    real_src = src.resolve()
+    real_dst = dst.resolve()  # DST need not exist: its existing parents are resolved
+    if real_src == real_dst:
+        raise click.ClickException(f"{dst}: SRC and DST are the same")
+    if real_src in real_dst.parents:
+        raise click.ClickException(f"{dst}: DST lies inside SRC {src}; choose a DST outside it")
+    if real_dst in real_src.parents:
+        raise click.ClickException(f"{dst}: DST contains SRC {src}; choose a DST outside it")
+
+
+def _staging_path(dst: Path) -> Path:
+    """A new hidden sibling of DST with DST's suffix (the suffix picks the store kind)."""
+    import uuid
+
+    return dst.with_name(f".{dst.stem}.converting-{uuid.uuid4().hex[:12]}{dst.suffix}")
+
+
+def _install(staged: Path, dst: Path) -> None:
+    """Put the finished conversion ``staged`` at ``dst``, replacing an existing DST only now.
+
+    A file is replaced atomically (``os.replace``). A directory DST is first renamed aside and
+    removed only after ``staged`` took its name, so that at every moment the old or the new
+    conversion exists under a name next to DST.
+    """
+    if not (dst.exists() or dst.is_symlink()):
+        os.replace(staged, dst)
+        return
+    if staged.is_dir() or (dst.is_dir() and not dst.is_symlink()):
+        aside = dst.with_name(f".{dst.name}.replaced-{staged.name.rsplit('-', 1)[-1]}")
+        os.replace(dst, aside)
+        try:
+            os.replace(staged, dst)
+        except BaseException:
+            os.replace(aside, dst)
+            raise
+        _discard_partial(aside)
+        return
+    os.replace(staged, dst)
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -279,8 +322,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     fmt = int(zarr_format or 3)
     _check_store_kind(dst, dst_kind, store_kind)
     zarr_args = _zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
-    if dst.exists() and src.resolve() == dst.resolve():
-        raise click.ClickException(f"{dst}: SRC and DST are the same")
+    _check_not_nested(src, dst)
     src_kind = _source_kind(src)
     if src_kind == "hdf5" and dst_kind == "hdf5":
         raise click.ClickException(
@@ -288,18 +330,25 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     if dst.exists() or dst.is_symlink():
         if not overwrite:
             raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
-        _remove_existing(dst)
+        _check_replaceable(dst)
 
+    # the conversion is written to a hidden sibling and takes DST's name only when complete:
+    # a failed or interrupted conversion leaves an existing DST as it was
+    staged = _staging_path(dst)
     with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
               bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]",
               disable=not progress) as bar:
         try:
-            dst_store = _new_store(dst, store_kind, consolidate_depth)
-            _export(src, src_kind, dst, dst_kind, fmt, bar, zarr_args, dst_store)
+            dst_store = _new_store(staged, store_kind, consolidate_depth)
+            _export(src, src_kind, staged, dst_kind, fmt, bar, zarr_args, dst_store)
+            _install(staged, dst)
         except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
-            _discard_partial(dst)
+            _discard_partial(staged)
             raise click.ClickException(
                 f"converting {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException:  # Ctrl-C: no partial output is left behind
+            _discard_partial(staged)
+            raise
         bar.set_description_str("done")
         layout, nodes, stored = _summary(dst, dst_kind)
         bar.update(1)
@@ -507,14 +556,22 @@ def info(path: str, depth: int | None, no_consolidated: bool):
 
     if _is_hdf5(Path(path)):
         raise click.ClickException(f"{path}: an HDF5 file, not a Zarr store")
+    from .storage._atomic import read_write_marker
+
     store = _open_read_store(path)
     try:
+        marker = read_write_marker(store)
         nodes = walk_store(store, use_consolidated=not no_consolidated)
     except HdmfZarrError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         _close(store)
     click.echo(format_tree(nodes, max_depth=depth))
+    if marker is not None:  # docs/format-notes.md "Write-in-progress marker"
+        started = marker.get("started")
+        click.echo(f"INCOMPLETE: a write{' started ' + started if isinstance(started, str) else ''}"
+                   " is in progress or was interrupted (write-in-progress marker present); "
+                   "what is listed may be partial")
 
 
 # --- validate -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from ..errors import FormatError
+from ..format import limits
+from ..storage._keys import check_key
 
 __all__ = [
     "get_bytes",
@@ -39,8 +41,9 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
 ]
 
-#: Largest node document accepted (FORMAT.md section 5).
-MAX_DOCUMENT_BYTES = 16 * 2**20
+#: Largest node document accepted (FORMAT.md section 5); the value in force is
+#: ``hdmf_zarr.format.limits.MAX_DOCUMENT_BYTES``.
+MAX_DOCUMENT_BYTES = limits.MAX_DOCUMENT_BYTES
 
 
 def node_key(path: str, name: str) -> str:
@@ -58,12 +61,18 @@ def node_key(path: str, name: str) -> str:
 
 
 async def _get(store: Store, key: str) -> bytes | None:
+    check_key(key)
     buf = await store.get(key, prototype=default_buffer_prototype())
     return None if buf is None else buf.to_bytes()
 
 
 def get_bytes(store: Store, key: str) -> bytes | None:
-    """Return the bytes stored at ``key``, or None when the key is absent."""
+    """Return the bytes stored at ``key``, or None when the key is absent.
+
+    ``get_bytes`` and :func:`get_many` are how the reader reads keys: both refuse a key that
+    could leave the store (``storage._keys.check_key``: ``..``, empty components, absolute)
+    with ``FormatError`` naming it.
+    """
     return sync(_get(store, key))
 
 
@@ -87,6 +96,8 @@ def get_many(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
     ``get`` per key (zarr's default ``_get_many`` awaits the keys one after another).
     """
     keys = list(keys)
+    for key in keys:  # every key the reader forms stays inside the store (FORMAT.md 5)
+        check_key(key)
     if _batch_reads(store):
         proto = default_buffer_prototype()
 
@@ -144,13 +155,24 @@ def dumps_json(doc: Any) -> bytes:
 def loads_json(raw: bytes, key: str = "") -> Any:
     """Decode a metadata document, accepting bare ``NaN``/``Infinity`` tokens.
 
+    Parameters
+    ----------
+    raw : bytes
+        The stored document.
+    key : str
+        Its store key: the root ``zarr.json`` and ``.zmetadata`` documents hold the consolidated
+        metadata and may reach ``limits.MAX_CONSOLIDATED_BYTES`` (256 MiB); every other
+        document ``limits.MAX_DOCUMENT_BYTES`` (16 MiB) (FORMAT.md 5).
+
     Raises
     ------
     FormatError
-        When the document is larger than :data:`MAX_DOCUMENT_BYTES` or is not valid JSON.
+        When the document is larger than its limit or is not valid JSON.
     """
-    if len(raw) > MAX_DOCUMENT_BYTES and not key.endswith((".zmetadata", "zarr.json")):
-        raise FormatError(f"metadata document of {len(raw)} bytes exceeds the limit", key)
+    limit = limits.document_limit(key)
+    if len(raw) > limit:
+        raise FormatError(f"metadata document of {len(raw)} bytes exceeds the limit of "
+                          f"{limit} bytes (hdmf_zarr.format.limits)", key)
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_parse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -169,6 +191,7 @@ def get_json(store: Store, key: str) -> Any | None:
 
 def list_prefix(store: Store, prefix: str) -> list[str]:
     """Every key below ``prefix`` (recursive)."""
+    check_key(prefix.rstrip("/"))
 
     async def run():
         return [k async for k in store.list_prefix(prefix)]
@@ -178,6 +201,7 @@ def list_prefix(store: Store, prefix: str) -> list[str]:
 
 def list_dir(store: Store, prefix: str) -> list[str]:
     """Immediate children (keys and sub-prefixes, without trailing ``/``) of ``prefix``."""
+    check_key(prefix.rstrip("/"))
 
     async def run():
         return [k async for k in store.list_dir(prefix)]
