@@ -36,9 +36,6 @@ FILES = [
 ]
 #: DANDI rejects Zarr keys with more components (dandi-cli #1919)
 DANDI_MAX_KEY_COMPONENTS = 7
-#: nwbinspector's compression checks read ``dataset.compressor``, which Zarr-Python 3 refuses on
-#: format-3 arrays until our datasets answer it as zarr 2 did (issue 13, ".compressor")
-COMPRESSOR_CHECKS = {"check_small_dataset_compression", "check_large_dataset_compression"}
 
 
 def _id(name: str) -> str:
@@ -60,10 +57,6 @@ def _check_error(message: tuple, checks, error: str) -> bool:
     importance, check, *_ = message
     return importance == "ERROR" and check.startswith("During evaluation of '") and \
         any(f"'{c}'" in check for c in checks) and error in check
-
-
-def _is_compressor_error(message: tuple) -> bool:
-    return _check_error(message, COMPRESSOR_CHECKS, "compressor")
 
 
 def _is_float_index_error(message: tuple) -> bool:
@@ -115,20 +108,12 @@ def _zarr_messages(path: Path) -> set[tuple]:
 @pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 @pytest.mark.parametrize("name", FILES, ids=_id)
 def test_nwbinspector_finds_nothing_new(converted, hdf5_messages, name, layout):
-    """Every finding on the Zarr copy is one nwbinspector also reports on the HDF5 source,
-    apart from the two errors tracked by the strict xfail tests below."""
+    """Every finding on the Zarr copy is one nwbinspector also reports on the HDF5 source
+    (its compression checks included: our datasets answer ``.compressor``), apart from the
+    error tracked by the strict xfail test below."""
     extra = _zarr_messages(converted(name, layout)) - hdf5_messages(name)
-    extra = {m for m in extra if not (_is_compressor_error(m) or _is_float_index_error(m))}
+    extra = {m for m in extra if not _is_float_index_error(m)}
     assert not extra, sorted(extra)
-
-
-@pytest.mark.xfail(strict=True, reason="nwbinspector's compression checks read "
-                   "dataset.compressor, which Zarr-Python 3 refuses on format-3 arrays "
-                   "(TypeError); issue 13 '.compressor' gives our datasets that property")
-@pytest.mark.parametrize("name", FILES[:1], ids=_id)
-def test_nwbinspector_compression_checks_run_on_l3(converted, name):
-    errors = {m for m in _zarr_messages(converted(name, 3)) if _is_compressor_error(m)}
-    assert not errors, sorted(errors)
 
 
 @pytest.mark.xfail(strict=True, reason="nwbinspector's check_units_table_duration indexes "

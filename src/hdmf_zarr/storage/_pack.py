@@ -98,12 +98,16 @@ def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
                 pending.append((entry.path, in_chunks or (l3_array and entry.name == "c")))
             elif in_chunks and _CHUNK_NAME.fullmatch(entry.name):
                 return None  # a loose chunk: a plain directory store
+            elif l3_array and _L3_DOT_CHUNK.fullmatch(entry.name):
+                return None  # a loose L3 chunk with the "." separator (c.0.1)
             if seen >= budget:
                 break
     return None
 
 
 _CHUNK_NAME = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+#: a chunk of an array with axes under the default encoding with the "." separator
+_L3_DOT_CHUNK = re.compile(r"c(?:\.[0-9]+)+")
 
 
 def _v2_has_axes(path: str) -> bool:
