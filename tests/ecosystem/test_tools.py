@@ -61,8 +61,8 @@ def _check_error(message: tuple, checks, error: str) -> bool:
 
 def _is_float_index_error(message: tuple) -> bool:
     """nwbinspector's check_units_table_duration indexes spike_times with float64 indices
-    (``np.concatenate`` of a uint64 0 and the int64 index); h5py accepts them, numpy and
-    Zarr refuse them ("arrays used as indices must be of integer (or boolean) type")."""
+    (``np.concatenate`` of a uint64 0 and the int64 index); h5py (a TypeError, reported on the
+    HDF5 source too) and numpy refuse them, our datasets take whole-number floats."""
     return _check_error(message, {"check_units_table_duration"}, "IndexError")
 
 
@@ -109,16 +109,11 @@ def _zarr_messages(path: Path) -> set[tuple]:
 @pytest.mark.parametrize("name", FILES, ids=_id)
 def test_nwbinspector_finds_nothing_new(converted, hdf5_messages, name, layout):
     """Every finding on the Zarr copy is one nwbinspector also reports on the HDF5 source
-    (its compression checks included: our datasets answer ``.compressor``), apart from the
-    error tracked by the strict xfail test below."""
+    (its compression checks included: our datasets answer ``.compressor``)."""
     extra = _zarr_messages(converted(name, layout)) - hdf5_messages(name)
-    extra = {m for m in extra if not _is_float_index_error(m)}
     assert not extra, sorted(extra)
 
 
-@pytest.mark.xfail(strict=True, reason="nwbinspector's check_units_table_duration indexes "
-                   "with float64 arrays, which h5py accepts and our Zarr datasets refuse "
-                   "(IndexError); see _is_float_index_error")
 @pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 def test_nwbinspector_units_duration_check_runs(converted, layout):
     path = converted("dandi_nwb_test_data_v2.0.1/test_Units.nwb", layout)

@@ -199,6 +199,7 @@ class ZarrArray(zarr.Array):
                 check_read_size(cached.shape, selection, cached.dtype.itemsize or 8,
                                 self._where())
                 return _select(cached, selection)
+        selection = _whole_number_index(selection)
         where = self._where()
         try:
             itemsize = self.dtype.itemsize
@@ -440,6 +441,23 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     return array
 
 
+
+
+def _whole_number_index(selection):
+    """``selection`` with float index arrays whose values are whole numbers turned into int64.
+
+    NWB tools build such arrays without meaning to (``np.concatenate`` of a uint64 and an int64
+    index gives float64: nwbinspector's Units duration check); numpy, Zarr and h5py refuse
+    them. Any other selection, including floats with a fractional part, is returned unchanged
+    and fails as numpy would.
+    """
+    if isinstance(selection, tuple):
+        return tuple(_whole_number_index(part) for part in selection)
+    if isinstance(selection, np.ndarray) and selection.dtype.kind == "f" and selection.size:
+        as_int = selection.astype(np.int64)
+        if np.array_equal(as_int, selection):
+            return as_int
+    return selection
 
 
 def _select(whole: np.ndarray, selection):
