@@ -33,7 +33,8 @@ from .read.builders import StoreReader, construct_failure, detect_layout
 from .read.specs import cached_namespaces, load_cached_namespaces
 from .storage import is_url, open_store
 from .storage._access import store_access
-from .storage._atomic import WRITE_MARKER_KEY, begin_write, end_write, read_write_marker
+from .storage._atomic import (WRITE_MARKER_KEY, begin_write, end_write, local_root,
+                              read_write_marker)
 from .utils import ZarrSpecWriter
 from .write.writer import BuilderWriter, WriteOptions, builder_path
 from .zarr_bridge import store_io
@@ -280,7 +281,8 @@ class ZarrIO(HDMFIO):
             self._layout = self._new_layout()
         elif mode == "w":
             if not store.read_only:
-                if not self.__force_overwrite:
+                if not self.__force_overwrite and isinstance(self.__path, Store):
+                    # (a path was checked by open_store, before anything was created)
                     _check_store_replaceable(store, location)
                 # the root documents go first: a clear interrupted half-way leaves no root, never
                 # an old root naming nodes that are gone
@@ -1012,6 +1014,9 @@ def _has_consolidated(store, layout: Layout) -> bool:
 def _check_store_replaceable(store, location) -> None:
     """Mode ``w`` on a store instance: refuse to clear a store that holds keys but no root
     document and no write-in-progress marker (not a Zarr store; ``force_overwrite`` skips)."""
+    root = local_root(store)
+    if root is not None and not os.path.isdir(root):
+        return  # nothing there yet (asking the store would create its directory)
     if _has_root(store) or read_write_marker(store) is not None:
         return
     try:
