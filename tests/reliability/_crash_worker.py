@@ -107,9 +107,10 @@ def write(scenario: str, store: str, path: str, flags: str | None = None) -> Non
     begin = backend.begin_write
 
     def begin_and_flag(store_, mode):  # test instrumentation: when the marker is set
-        begin(store_, mode)
+        token = begin(store_, mode)
         if flags is not None and not os.path.exists(os.path.join(flags, "marked")):
             flag("marked")
+        return token  # end_write removes only the marker holding this writer's token
 
     backend.begin_write = begin_and_flag
     with warnings.catch_warnings():
