@@ -1,0 +1,1 @@
+"""The peers' own round-trip suites (pynwb, hdmf) run through our IO in both layouts."""
