@@ -65,6 +65,13 @@ _LARGE_DATA_ARGS = (
             "at least 1 MiB that do not set them", "default": None},
 )
 _LARGE_DATA_NAMES = tuple(a["name"] for a in _LARGE_DATA_ARGS)
+#: the parallel keywords export takes directly (hdmf-zarr 0.13/0.14), passed on to
+#: write_builder; None: not given (``write_args`` or the write_builder default applies)
+_EXPORT_PARALLEL_ARGS = tuple(
+    {**a, "default": None, "doc": a["doc"] + " (default: write_args, else write_builder's)"}
+    for a in _LARGE_DATA_ARGS
+    if a["name"] in ("number_of_jobs", "max_threads_per_process", "multiprocessing_context"))
+_EXPORT_PARALLEL_NAMES = tuple(a["name"] for a in _EXPORT_PARALLEL_ARGS)
 _READ_ONLY = ("r", "r-")
 _CREATE = ("w", "w-", "x")
 
@@ -127,6 +134,8 @@ class ZarrIO(HDMFIO):
             raise ValueError(f"mode {mode!r} is not one of {', '.join(_MODES)}")
         if zarr_format not in (None, 2, 3):
             raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
+        path = _expand_user(path)
+        _refuse_hdf5(path, type(self)._HDF5_READER)
         if synchronizer is not None:
             warnings.warn("synchronizer is ignored: Zarr-Python 3 has no synchronizers",
                           UserWarning, stacklevel=3)
@@ -160,6 +169,16 @@ class ZarrIO(HDMFIO):
             super().__init__(manager=manager, source=source)  # HDMFIO opens the store
         if source is None:
             self._HDMFIO__source = self._location  # a store instance: its location, if any
+
+    #: the reader an HDF5 file given as ``path`` is sent to
+    _HDF5_READER = "hdmf.backends.hdf5.HDF5IO"
+
+    def __repr__(self) -> str:
+        layout = "unknown layout" if self._layout is None else \
+            f"layout {self._layout.name} (Zarr format {self._layout.zarr_format})"
+        where = self._location or self.__path
+        state = "open" if self._store is not None else "closed"
+        return (f"<{type(self).__name__} {where!s} mode={self.__mode!r} {layout}, {state}>")
 
     # ------------------------------------------------------------------ properties
     @property
@@ -212,8 +231,11 @@ class ZarrIO(HDMFIO):
 
     @property
     def _file(self):
-        # pynwb.validate passes ``file=io._file`` to load_namespaces
-        return self._store
+        """The root ``zarr.Group`` while the store is open, None once closed (as in hdmf-zarr
+        0.13 and 0.14; pynwb's validator passes it to :meth:`load_namespaces`)."""
+        from .direct_write import root_group
+
+        return root_group(self)
 
     def is_remote(self) -> bool:
         """True when the store is a URL (S3, HTTP...)."""
@@ -279,7 +301,8 @@ class ZarrIO(HDMFIO):
                 other.close()
         self._external.clear()
         store = self._store
-        if store is not None and self.__mode in ("r+", "a") and self._builder is not None:
+        if store is not None and ((self.__mode in ("r+", "a") and self._builder is not None)
+                                  or self.__dict__.get("_hdmf_zarr_direct_writes")):
             # data read in this mode may have been appended to in place (hdmf's append_data):
             # keep the consolidated metadata in step with the node documents
             if _has_consolidated(store, self._layout):
@@ -459,44 +482,96 @@ class ZarrIO(HDMFIO):
     def _writer(self) -> BuilderWriter:
         return BuilderWriter(self, self._store, self._layout)
 
-    def write_group(self, builder, path: str | None = None, **kwargs):
-        """Write one group builder (and its children) at its path."""
-        self._check_writable()
-        w = self._writer()
-        with self._write_session():
-            self._begin_write()
-            w.write_group(builder, path or builder_path(builder))
-            w.flush()
+    def write_group(self, parent, builder=None, link_data=True, exhaust_dci=True,
+                    export_source=None, path: str | None = None):
+        """Write a group builder (and everything below it) at once.
 
-    def write_dataset(self, builder, path: str | None = None, **kwargs):
-        """Write one dataset builder at its path."""
-        self._check_writable()
-        w = BuilderWriter(self, self._store, self._layout,
-                          link_data=kwargs.get("link_data", True),
-                          exhaust_dci=kwargs.get("exhaust_dci", True),
-                          export_source=kwargs.get("export_source"))
-        with self._write_session():
-            self._begin_write()
-            w.write_dataset(builder, path or builder_path(builder))
-            w.flush()
+        ``write_group(parent, builder)`` (the hdmf-zarr 0.13/0.14 form): ``parent`` is a
+        ``zarr.Group`` of this store (``io._file`` or a group below it); the group is written
+        as ``parent/builder.name`` and the new ``zarr.Group`` is returned.
+        ``write_group(builder, path=None)``: write the builder at ``path`` (default: its path
+        in its tree); returns None.
 
-    def write_attributes(self, builder, path: str | None = None):
-        """Rewrite the attributes of a group builder's document (links kept)."""
-        self._check_writable()
-        w = self._writer()
-        self._written_builders.pop(str(id(builder)) + "_" + str(builder.name), None)
-        with self._write_session():
-            self._begin_write()
-            w.write_group(builder, path or builder_path(builder))
-            w.flush()
+        Raises
+        ------
+        StoreModeError
+            In a read-only mode.
+        TypeError, ValueError
+            ``parent`` is not a zarr group of this store, or ``builder`` not a GroupBuilder.
+        """
+        if isinstance(parent, Builder):
+            self._check_writable()
+            w = BuilderWriter(self, self._store, self._layout, link_data=link_data,
+                              exhaust_dci=exhaust_dci, export_source=export_source)
+            with self._write_session():
+                self._begin_write()
+                w.write_group(parent, _old_form_path(parent, builder, path))
+                w.flush()
+            return None
+        from . import direct_write
 
-    def write_link(self, builder, path: str | None = None):
-        """Write one link builder into its parent group's document."""
-        self._check_writable()
-        parent = builder.parent
-        if parent is None:
-            raise LinkResolutionError("a link builder needs a parent group", builder.name)
-        self.write_group(parent, path)
+        return direct_write.write_group(self, parent, builder, link_data, exhaust_dci,
+                                        export_source)
+
+    def write_dataset(self, parent, builder=None, link_data=True, exhaust_dci=True,
+                      force_data=None, export_source=None, path: str | None = None):
+        """Write one dataset builder at once.
+
+        ``write_dataset(parent, builder)`` (0.13/0.14): ``parent`` is a ``zarr.Group`` of this
+        store; returns the new ``zarr.Array`` (None for an L2 object array zarr cannot open).
+        ``write_dataset(builder, path=None)``: write at ``path`` (default: its path in its
+        tree).
+        """
+        if isinstance(parent, Builder):
+            self._check_writable()
+            w = BuilderWriter(self, self._store, self._layout, link_data=link_data,
+                              exhaust_dci=exhaust_dci, export_source=export_source)
+            with self._write_session():
+                self._begin_write()
+                w.write_dataset(parent, _old_form_path(parent, builder, path))
+                w.flush()
+            return None
+        from . import direct_write
+
+        return direct_write.write_dataset(self, parent, builder, link_data, exhaust_dci,
+                                          force_data, export_source)
+
+    def write_attributes(self, obj, attributes=None, path: str | None = None):
+        """Write attributes at once.
+
+        ``write_attributes(obj, attributes)`` (0.13/0.14): set ``attributes`` (a dict) on the
+        ``zarr.Group`` or ``zarr.Array`` ``obj`` of this store, keeping its other attributes.
+        ``write_attributes(builder, path=None)``: rewrite the document of a group builder
+        (links kept).
+        """
+        if isinstance(obj, Builder):
+            self._check_writable()
+            w = self._writer()
+            self._written_builders.pop(str(id(obj)) + "_" + str(obj.name), None)
+            with self._write_session():
+                self._begin_write()
+                w.write_group(obj, _old_form_path(obj, attributes, path))
+                w.flush()
+            return None
+        from . import direct_write
+
+        return direct_write.write_attributes(self, obj, attributes)
+
+    def write_link(self, parent, builder=None, export_source=None, path: str | None = None):
+        """Write one link at once.
+
+        ``write_link(parent, builder)`` (0.13/0.14): add the LinkBuilder to the
+        ``zarr.Group`` ``parent`` of this store. ``write_link(builder, path=None)``: rewrite
+        the document of the link builder's parent group.
+        """
+        if isinstance(parent, Builder):
+            self._check_writable()
+            if parent.parent is None:
+                raise LinkResolutionError("a link builder needs a parent group", parent.name)
+            return self.write_group(parent.parent, _old_form_path(parent.parent, builder, path))
+        from . import direct_write
+
+        return direct_write.write_link(self, parent, builder, export_source)
 
     def _cache_spec(self):
         """Write every namespace of the manager's catalog under ``/specifications``
@@ -538,7 +613,8 @@ class ZarrIO(HDMFIO):
             {"name": "cache_spec", "type": bool, "doc": "cache the specification",
              "default": True},
             {"name": "consolidate_metadata", "type": bool,
-             "doc": "write consolidated metadata after the export", "default": True})
+             "doc": "write consolidated metadata after the export", "default": True},
+            *_EXPORT_PARALLEL_ARGS)
     def export(self, **kwargs):
         """Export a file read by any HDMF backend (HDF5IO, ZarrIO...) to this store.
 
@@ -552,6 +628,10 @@ class ZarrIO(HDMFIO):
         write_args, cache_spec, consolidate = popargs("write_args", "cache_spec",
                                                       "consolidate_metadata", kwargs)
         write_args = dict(write_args or {})
+        for name in _EXPORT_PARALLEL_NAMES:  # 0.13/0.14 keywords; write_args wins
+            value = kwargs.pop(name, None)
+            if value is not None:
+                write_args.setdefault(name, value)
         write_args["export_source"] = _source_of(src_io)
         write_args["consolidate_metadata"] = False
         if not write_args.get("link_data", True):
@@ -670,22 +750,25 @@ class ZarrIO(HDMFIO):
         raise LinkResolutionError(f"the store {source!r} of this link cannot be found", where)
 
     # ------------------------------------------------------------------ lookups
-    def get_builder(self, path: str):
-        """The builder of the object at absolute ``path``.
+    def get_builder(self, path):
+        """The builder of the object at absolute ``path`` (a string, or a ``zarr.Group`` /
+        ``zarr.Array`` of this store, as hdmf-zarr 0.13/0.14 take it).
 
         Raises
         ------
         KeyError
             When there is no object at that path.
         """
+        path = _node_path(path)
         index = self._reader_index()
         key = "/" + str(path).strip("/") if str(path).strip("/") else "/"
         if key not in index:
             raise KeyError(f"{self.source}: no object at {key}")
         return index[key]
 
-    def get_container(self, path: str):
-        """The container of the object at absolute ``path``."""
+    def get_container(self, path):
+        """The container of the object at absolute ``path`` (string or zarr node, as
+        :meth:`get_builder`)."""
         return self.manager.construct(self.get_builder(path))
 
     def resolve_ref(self, zarr_ref):
@@ -702,6 +785,37 @@ class ZarrIO(HDMFIO):
         self.read_builder()
         builder = self._reader.resolve_target(target, "reference")
         return builder.name, builder
+
+    @staticmethod
+    def get_zarr_parent_path(zarr_object) -> str:
+        """Absolute path inside its store of the group holding ``zarr_object`` (a
+        ``zarr.Group`` or ``zarr.Array``): ``/a`` for the node ``/a/b``, ``/`` for a child of
+        the root and for the root itself."""
+        import posixpath
+
+        return posixpath.dirname(_node_path(zarr_object).rstrip("/")) or "/"
+
+    @staticmethod
+    def get_type(data):
+        """The element type of ``data``: ``str``/``bytes`` for text, the NumPy scalar type for
+        arrays (anything with a ``dtype``), else the type of the first element, looked up
+        recursively through nested sequences; ``type(data)`` for a scalar.
+
+        Raises
+        ------
+        ValueError
+            For an empty sequence (no element to look at).
+        """
+        if isinstance(data, (str, bytes)):
+            return type(data)
+        dtype = getattr(data, "dtype", None)
+        if dtype is not None and not isinstance(dtype, type):
+            return getattr(dtype, "type", type(data))
+        if not hasattr(data, "__len__") or isinstance(data, dict):
+            return type(data)
+        if len(data) == 0:
+            raise ValueError("cannot determine the type of empty data")
+        return ZarrIO.get_type(data[0])
 
     @staticmethod
     def generate_dataset_html(dataset):
@@ -738,15 +852,16 @@ class ZarrIO(HDMFIO):
             return False
 
     @classmethod
-    def load_namespaces(cls, namespace_catalog, path=None, namespaces=None, file=None,
-                        storage_options=None, driver=None, aws_region=None, **kwargs):
+    def load_namespaces(cls, namespace_catalog, path=None, file=None, storage_options=None,
+                        namespaces=None, driver=None, aws_region=None, **kwargs):
         """Load the namespaces cached in a store into a NamespaceCatalog or TypeMap.
 
         Parameters
         ----------
         namespace_catalog : hdmf.spec.NamespaceCatalog or hdmf.build.TypeMap
         path : str, pathlib.Path or zarr Store, optional
-            The store (or ``file``: an open store, as ``pynwb.validate`` passes it).
+            The store (or ``file``: an open store or the root ``zarr.Group`` ``io._file``, as
+            ``pynwb.validate`` passes it).
         namespaces : list of str, optional
             The namespaces to load; all cached ones by default.
         driver, aws_region : ignored
@@ -757,7 +872,7 @@ class ZarrIO(HDMFIO):
         dict
             Namespace name -> {included namespace -> included types}, as hdmf returns it.
         """
-        target = file if file is not None else path
+        target = _group_store(file) if file is not None else path
         if target is None:
             raise ValueError("load_namespaces needs a path or an open store")
         store, _loc = open_store(target, "r", storage_options)
@@ -780,7 +895,7 @@ class ZarrIO(HDMFIO):
     @classmethod
     def get_namespaces(cls, path=None, file=None, storage_options=None) -> dict:
         """Names and (highest) versions of the namespaces cached in a store."""
-        target = file if file is not None else path
+        target = _group_store(file) if file is not None else path
         store, _loc = open_store(target, "r", storage_options)
         root_docs: dict = {}
         layout = detect_layout(store, root_docs)
@@ -819,6 +934,53 @@ def check_complete(store, mode: str, where: str) -> None:
         return
     raise IncompleteWriteError(f"{message}; open it with mode 'r-' to read what it holds, or "
                                "write it again with mode 'w'", where)
+
+
+def _node_path(node):
+    """``/path`` of a zarr node (Group or Array), else ``node`` unchanged."""
+    import zarr
+
+    if isinstance(node, (zarr.Group, zarr.Array)):
+        return "/" + node.path.strip("/")
+    return node
+
+
+def _group_store(file):
+    """The store of ``file`` when it is a zarr group (``io._file``), else ``file``."""
+    import zarr
+
+    return file.store if isinstance(file, zarr.Group) else file
+
+
+def _expand_user(path):
+    """``path`` with a leading ``~`` expanded (local paths only; URLs and stores unchanged)."""
+    if isinstance(path, Path):
+        return path.expanduser()
+    if isinstance(path, str) and path.startswith("~"):
+        return os.path.expanduser(path)
+    return path
+
+
+def _refuse_hdf5(path, reader: str) -> None:
+    """Raise when ``path`` is an existing local HDF5 file, naming the reader to use."""
+    if not isinstance(path, (str, Path)) or "://" in str(path):
+        return
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(8)
+    except OSError:  # a directory, or nothing there yet
+        return
+    if header == b"\x89HDF\r\n\x1a\n":
+        raise NotHdmfStoreError(f"this is an HDF5 file, not a Zarr store: open it with "
+                                f"{reader}", os.path.abspath(path))
+
+
+def _old_form_path(builder, second, path) -> str:
+    """The node path of the older ``write_*(builder, path=None)`` calls (``path`` given by
+    keyword or in second place; default: the builder's path in its tree)."""
+    if path is None and isinstance(second, str):
+        path = second
+    return path or builder_path(builder)
 
 
 def _describe_store(path) -> str | None:

@@ -22,6 +22,8 @@ __all__ = [
     "FormatError",
     "UnknownCodecError",
     "UnsafePickleError",
+    "UnsafePickleCodecError",
+    "IncompleteConversionError",
     "ContainerConstructionError",
     "LinkResolutionError",
     "ReferenceResolutionError",
@@ -72,8 +74,34 @@ class UnknownCodecError(FormatError):
     """A codec id or data type that this reader does not know (FORMAT.md section 5)."""
 
 
-class UnsafePickleError(FormatError):
+class UnsafePickleCodecError(FormatError):
+    """A pickle-encoded array that is refused (the name hdmf-zarr 0.14 gives this error, in
+    ``hdmf_zarr.backend_zarrv2``). A ``ValueError``. This package never runs a general
+    unpickler: see :class:`UnsafePickleError`, the subclass it raises."""
+
+
+class UnsafePickleError(UnsafePickleCodecError):
     """A pickled chunk that names a global outside the allowed list (FORMAT.md section 2.5)."""
+
+
+class IncompleteConversionError(HdmfZarrError, RuntimeError):
+    """A conversion to Zarr format 3 (``NWBZarrV2IO.convert_to_v3``) that would leave out
+    entries of the source that could not be read (broken links or references); the entries are
+    listed in the message and in :attr:`skipped_entries`.
+
+    Parameters
+    ----------
+    message : str
+    path : str, optional
+        The source location.
+    skipped_entries : list of str, optional
+        ``"<object path>: <reason>"`` for each entry left out.
+    """
+
+    def __init__(self, message: str, path: str | None = None,
+                 skipped_entries: list | None = None):
+        self.skipped_entries = list(skipped_entries or [])
+        super().__init__(message, path)
 
 
 class ContainerConstructionError(FormatError, ConstructError):

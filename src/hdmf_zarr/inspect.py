@@ -24,6 +24,7 @@ from zarr.abc.store import Store
 from zarr.core.sync import sync
 
 from .errors import FormatError
+from .format.documents import check_node_document
 from .zarr_bridge.store_io import get_json, get_many, list_prefix, loads_json
 
 __all__ = ["NodeInfo", "detect_layout", "walk_store", "format_tree"]
@@ -311,7 +312,8 @@ def _nodes_l2(docs: dict) -> dict[str, NodeInfo]:
     nodes: dict[str, NodeInfo] = {}
     for key, doc in docs.items():
         parent, name = _split_key(key)
-        if name == ".zattrs" or not isinstance(doc, dict):
+        check_node_document(doc, name, key)  # the reader's checks (FORMAT.md 5)
+        if name == ".zattrs":
             continue
         path = _abs(parent)
         node = NodeInfo(path=path, kind="group" if name == ".zgroup" else "array", zarr_format=2)
@@ -327,12 +329,9 @@ def _nodes_l2(docs: dict) -> dict[str, NodeInfo]:
 def _nodes_l3(docs: dict) -> dict[str, NodeInfo]:
     nodes: dict[str, NodeInfo] = {}
     for key, doc in docs.items():
-        if not isinstance(doc, dict):
-            continue
         path = _abs(key)
+        check_node_document(doc, "zarr.json", path)  # the reader's checks (FORMAT.md 5)
         kind = doc.get("node_type")
-        if kind not in ("group", "array"):
-            raise FormatError(f"node_type {kind!r} is neither group nor array", path)
         node = NodeInfo(path=path, kind=kind, zarr_format=3)
         attrs = doc.get("attributes")
         _type_fields(node, attrs if isinstance(attrs, dict) else {})

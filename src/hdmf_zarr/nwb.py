@@ -8,12 +8,31 @@ from hdmf.build import BuildManager
 from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
-from .backend import ZarrIO, check_complete
+from .backend import _EXPORT_PARALLEL_ARGS, ZarrIO, check_complete
 from .read.specs import load_cached_namespaces
 from .storage._atomic import read_write_marker
 from .errors import NotHdmfStoreError, StoreModeError
 
-__all__ = ["NWBZarrIO"]
+__all__ = ["NWBZarrIO", "default_storage_options"]
+
+
+def default_storage_options(path, storage_options: dict | None) -> dict | None:
+    """The fsspec options to read ``path`` with: ``{"anon": True}`` for an ``s3://`` URL given
+    without options (public buckets such as the DANDI archive need no credentials, as in
+    hdmf-zarr 0.14), else ``storage_options`` unchanged.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or zarr.abc.store.Store
+    storage_options : dict or None
+
+    Returns
+    -------
+    dict or None
+    """
+    if storage_options is None and isinstance(path, str) and path.lower().startswith("s3://"):
+        return {"anon": True}
+    return storage_options
 
 
 class NWBZarrIO(ZarrIO):
@@ -23,6 +42,9 @@ class NWBZarrIO(ZarrIO):
     namespaces cached in the file, so extensions need not be installed; default True) and
     ``extensions`` (paths of extension namespace files, or a TypeMap, to load).
     """
+
+    #: the reader an HDF5 file given as ``path`` is sent to
+    _HDF5_READER = "pynwb.NWBHDF5IO"
 
     @docval(*get_docval(ZarrIO.__init__, "path", "mode", "manager", "synchronizer",
                         "object_codec_class", "storage_options", "force_overwrite",
@@ -103,7 +125,8 @@ class NWBZarrIO(ZarrIO):
             {"name": "consolidate_metadata", "type": bool,
              "doc": "write consolidated metadata after the export", "default": True},
             {"name": "clear_cache", "type": bool, "doc": "rebuild all builders",
-             "default": False})
+             "default": False},
+            *_EXPORT_PARALLEL_ARGS)
     def export(self, **kwargs):
         """Export an NWB file read by any backend (``NWBHDF5IO``, ``NWBZarrIO``) to this store.
 
@@ -116,8 +139,13 @@ class NWBZarrIO(ZarrIO):
     @staticmethod
     def read_nwb(path, storage_options: dict | None = None):
         """Open ``path`` and return its NWBFile; the IO stays open with the file
-        (``nwbfile.read_io``) and closes when the file object is collected or closed."""
-        io = NWBZarrIO(path, mode="r", load_namespaces=True, storage_options=storage_options)
+        (``nwbfile.read_io``) and closes when the file object is collected or closed.
+
+        An ``s3://`` URL given without ``storage_options`` is read anonymously
+        (``{"anon": True}``), as hdmf-zarr 0.14 does; pass options to use credentials.
+        """
+        io = NWBZarrIO(path, mode="r", load_namespaces=True,
+                       storage_options=default_storage_options(path, storage_options))
         return io.read()
 
 

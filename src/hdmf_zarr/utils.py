@@ -64,20 +64,19 @@ class ZarrDataIO(DataIO):
         until a chunk holds at most 4 MiB (so 2-4 MiB chunks for large arrays).
     fillvalue : scalar, optional
         Value read for elements that were never written.
-    compressor : codec or False, optional
-        One compressor: a numcodecs codec (``numcodecs.Blosc(cname="zstd", clevel=5)``) or a
-        Zarr 3 bytes-to-bytes codec (``zarr.codecs.BloscCodec(...)``); each is translated to the
-        other layout where an equivalent exists (``hdmf_zarr.write.codecs``). ``False`` stores
-        chunks uncompressed. Default: Blosc lz4 level 5 with shuffle in L2 (FORMAT.md 2.3),
-        Zarr's default (zstd level 0) in L3.
+    compressors : list of codecs, True or False, optional
+        The 0.14 spelling: bytes-to-bytes codecs applied in order (Zarr 3 style); excludes
+        ``compressor``. In L2 the last one is the compressor and the others become filters.
+    compressor : codec, True or False, optional
+        The 0.13 spelling: one compressor, a numcodecs codec
+        (``numcodecs.Blosc(cname="zstd", clevel=5)``) or a Zarr 3 bytes-to-bytes codec
+        (``zarr.codecs.BloscCodec(...)``); each is translated to the other layout where an
+        equivalent exists (``hdmf_zarr.write.codecs``). ``True`` (or None) asks for the default:
+        Blosc lz4 level 5 with shuffle in L2 (FORMAT.md 2.3), Zarr's default (zstd level 0) in
+        L3; ``False`` stores chunks uncompressed. An array-to-array codec given here (zarr 2 took
+        ``numcodecs.PackBits``) is moved to the end of the filters with a warning.
     filters : list of codecs, optional
         Codecs applied before the compressor (``numcodecs.Delta``, ``numcodecs.Shuffle``...).
-    link_data : bool
-        When ``data`` is a ``zarr.Array`` of another store, write an external link to it
-        (FORMAT.md 3.8) instead of copying.
-    compressors : list of codecs, optional
-        Several bytes-to-bytes codecs applied in order (Zarr 3 style); excludes
-        ``compressor``. In L2 the last one is the compressor and the others become filters.
     serializer : codec, optional
         The array-to-bytes codec of layout L3 (``zarr.codecs.BytesCodec``,
         ``numcodecs.PCodec``...). Not available in L2 (except the little-endian ``BytesCodec``
@@ -88,12 +87,22 @@ class ZarrDataIO(DataIO):
         None (default) applies the policy of ``hdmf_zarr.write.chunking``: arrays of at most
         256 chunks or of unknown final size are not sharded; larger ones get shards of
         ``clamp(nbytes / 256, 64 MiB, 512 MiB)``, so an array of up to 128 GiB is at most about
-        256 stored objects. ``True`` asks for the policy explicitly, ``False`` disables sharding.
+        256 stored objects. ``"auto"`` (0.14's spelling) or ``True`` asks for the policy
+        explicitly, ``False`` disables sharding.
+    link_data : bool
+        When ``data`` is a ``zarr.Array`` of another store, write an external link to it
+        (FORMAT.md 3.8) instead of copying.
+
+    The positional order is 0.14's (``data, chunks, fillvalue, compressors, compressor, ...``);
+    0.13 code passing a single codec as the fourth positional argument gets the same storage,
+    as ``compressors`` accepts one codec. :meth:`from_h5py_dataset` keeps an HDF5 dataset's
+    chunks and filters.
 
     Raises
     ------
     UnsupportedDataError
-        On a shard or chunk shape with an entry that is not a positive integer, or a dask
+        On a shard or chunk shape with an entry that is not a positive integer, a ``shards``
+        string other than ``"auto"``, or a dask
         array of unknown chunk sizes. Shapes are checked against the data, and codecs against
         the layout, when ``write`` starts and before anything is stored (the errors then name
         the dataset path).
@@ -105,20 +114,21 @@ class ZarrDataIO(DataIO):
              "doc": "chunk shape, or True for automatic chunking", "default": None},
             {"name": "fillvalue", "type": None,
              "doc": "value returned for unwritten elements", "default": None},
+            {"name": "compressors", "type": None,
+             "doc": "list of bytes-to-bytes codecs (Zarr 3 style), True for the default, or "
+                    "False for none", "default": None},
             {"name": "compressor", "type": None,
-             "doc": "numcodecs or Zarr 3 compressor, or False for none", "default": None},
+             "doc": "numcodecs or Zarr 3 compressor, True for the default, or False for none",
+             "default": None},
             {"name": "filters", "type": (list, tuple),
              "doc": "numcodecs or Zarr 3 codecs applied before compression", "default": None},
-            {"name": "link_data", "type": bool,
-             "doc": "link to a zarr.Array of another store instead of copying it", "default": False},
-            {"name": "compressors", "type": None,
-             "doc": "list of bytes-to-bytes codecs (Zarr 3 style), or False for none",
-             "default": None},
             {"name": "serializer", "type": None,
              "doc": "array-to-bytes codec (layout L3)", "default": None},
-            {"name": "shards", "type": (list, tuple, bool),
-             "doc": "shard shape (layout L3), True for the default policy, False for none",
-             "default": None},
+            {"name": "shards", "type": (list, tuple, bool, str),
+             "doc": "shard shape (layout L3), 'auto' or True for the default policy, False for "
+                    "none", "default": None},
+            {"name": "link_data", "type": bool,
+             "doc": "link to a zarr.Array of another store instead of copying it", "default": False},
             allow_positional=True)
     def __init__(self, **kwargs):
         (chunks, fillvalue, compressor, filters, link_data, compressors, serializer,
@@ -127,6 +137,14 @@ class ZarrDataIO(DataIO):
         data = getargs("data", kwargs)
         from .write.dask import is_dask_array
 
+        if isinstance(shards, str):
+            if shards != "auto":
+                from .errors import UnsupportedDataError
+
+                raise UnsupportedDataError(
+                    f"ZarrDataIO: shards must be a shape, 'auto', True or False, not {shards!r}",
+                    "ZarrDataIO")
+            shards = True  # "auto": the sharding policy of hdmf_zarr.write.chunking
         if is_dask_array(data):
             if any(c != c for dim in data.chunks for c in dim):
                 # hdmf takes len() of the data while building, which dask refuses then
@@ -152,7 +170,7 @@ class ZarrDataIO(DataIO):
         if compressor is not None:
             self.__io_settings["compressor"] = compressor
         if compressors is not None:
-            self.__io_settings["compressors"] = (compressors if compressors is False
+            self.__io_settings["compressors"] = (compressors if isinstance(compressors, bool)
                                                  else list(compressors)
                                                  if isinstance(compressors, (list, tuple))
                                                  else [compressors])
@@ -186,6 +204,99 @@ class ZarrDataIO(DataIO):
         params = dict(self.__io_settings)
         params["link_data"] = self.__link_data
         return params
+
+    def __repr__(self) -> str:
+        parts = []
+        shape = getattr(self.data, "shape", None)
+        if shape is None and isinstance(self.data, (list, tuple)):
+            shape = (len(self.data),)
+        if shape is not None:
+            parts.append(f"shape={tuple(int(s) for s in shape)!r}")
+        dtype = getattr(self.data, "dtype", None)
+        if dtype is not None:
+            parts.append(f"dtype={dtype}")
+        if self.data is not None and shape is None:
+            parts.append(f"data={type(self.data).__name__}")
+        for key, value in self.__io_settings.items():
+            parts.append(f"{key}={value!r}")
+        if self.__link_data:
+            parts.append("link_data=True")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    @staticmethod
+    def is_h5py_dataset(obj) -> bool:
+        """True when ``obj`` is an ``h5py.Dataset``."""
+        try:
+            import h5py
+        except ImportError:  # pragma: no cover - h5py is a dependency
+            return False
+        return isinstance(obj, h5py.Dataset)
+
+    @staticmethod
+    def hdf5_to_zarr_filters(h5dataset) -> list:
+        """The Zarr 3 codecs equivalent to an HDF5 dataset's filter pipeline (FORMAT.md 6).
+
+        Parameters
+        ----------
+        h5dataset : h5py.Dataset
+            Only its creation property list and dtype are read, never its data.
+
+        Returns
+        -------
+        list of zarr.abc.codec.BytesBytesCodec
+            In pipeline order (shuffle before the compressor); empty for an unfiltered dataset.
+            A layout L2 write translates them to numcodecs (``hdmf_zarr.write.codecs``).
+
+        Raises
+        ------
+        TypeError
+            When ``h5dataset`` is not an ``h5py.Dataset``.
+
+        Warns
+        -----
+        UserWarning
+            When filters without a Zarr counterpart are dropped (szip, lzf, fletcher32...).
+        """
+        from .write.hdf5_filters import codecs_from_h5py
+
+        if not ZarrDataIO.is_h5py_dataset(h5dataset):
+            raise TypeError(f"expected an h5py.Dataset, not {type(h5dataset).__name__}")
+        return list(codecs_from_h5py(h5dataset, 3)["compressors"])
+
+    @classmethod
+    def from_h5py_dataset(cls, h5dataset, **kwargs) -> "ZarrDataIO":
+        """A ``ZarrDataIO`` over an HDF5 dataset that keeps its storage settings.
+
+        The dataset's chunk shape becomes ``chunks``, its filters the ``compressors``
+        (:meth:`hdf5_to_zarr_filters`), and a non-zero numeric fill value ``fillvalue``. The data
+        is read only when written, chunk by chunk.
+
+        Parameters
+        ----------
+        h5dataset : h5py.Dataset
+        **kwargs
+            Any ``ZarrDataIO`` argument; each one given replaces the value taken from the
+            dataset (``compressor=`` or ``compressors=`` replace the mapped filters).
+
+        Raises
+        ------
+        TypeError
+            When ``h5dataset`` is not an ``h5py.Dataset``.
+        """
+        from .write.hdf5_filters import codecs_from_h5py
+
+        if not cls.is_h5py_dataset(h5dataset):
+            raise TypeError(f"expected an h5py.Dataset, not {type(h5dataset).__name__}")
+        mapped = codecs_from_h5py(h5dataset, 3)
+        if "chunks" not in kwargs and mapped.get("chunks"):
+            kwargs["chunks"] = tuple(mapped["chunks"])
+        if "compressor" not in kwargs and "compressors" not in kwargs and mapped["compressors"]:
+            kwargs["compressors"] = list(mapped["compressors"])
+        fill = mapped.get("fill_value")
+        if "fillvalue" not in kwargs and h5dataset.dtype.kind in "biuf" and \
+                fill is not None and np.ndim(fill) == 0 and fill != 0:
+            kwargs["fillvalue"] = fill
+        return cls(data=h5dataset, **kwargs)
 
 
 def _check_positive_shape(value, name: str) -> None:

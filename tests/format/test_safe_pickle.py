@@ -418,7 +418,7 @@ def test_malformed_streams_are_format_errors(stream):
 @pytest.mark.parametrize("protocol", range(6))
 def test_prescan_accepts_every_protocol(protocol):
     # the opcode walker must step over arguments exactly like the unpickler does
-    from hdmf_zarr.format.safe_pickle import _prescan
+    from hdmf_zarr.format.pickle_scan import prescan as _prescan
     values = [{"a": [1, 2.5, "x\n", b"\x82\x01\n", None, True, 2**100, -3, -(2**70)]},
               ("t",) * 3, [1.5e300, "é" * 300, b"\x82" * 70000, bytearray(b"\x83\x00\x00")],
               {"source": ".", "path": "/p"}]
@@ -474,3 +474,158 @@ def test_check_decoded_array_accepts_plain_values():
     arr = _obj("s", b"b", 1, 2.0, None, True, (1, "a"), {"source": ".", "path": "/p",
                                                           "object_id": "x"})
     assert check_decoded_array(arr, dtype=np.dtype(object), shape=(8,), array_path="/p") is arr
+
+
+# --------------------------------------------------------------------------------------------
+# issue 12 item 10: 0.13's compound datasets with text fields exported from HDF5
+# --------------------------------------------------------------------------------------------
+
+def _h5py_text_records():
+    """Rows as 0.13 pickles them when the compound came from h5py: an object array of
+    ``np.void`` records whose text fields carry h5py's ``{"vlen": str}`` dtype metadata."""
+    import h5py
+
+    dtype = np.dtype([("x", "<i4"), ("label", h5py.string_dtype()),
+                      ("raw", h5py.string_dtype("ascii")), ("w", "<f8")])
+    rec = np.array([(1, "stimulus é0", b"a", 0.5), (2, "", b"bb", -1.0)], dtype=dtype)
+    rows = np.empty(2, dtype=object)
+    rows[0], rows[1] = rec[0], rec[1]
+    return rec, rows
+
+
+def test_013_text_compound_records_holding_objects_decode():
+    rec, rows = _h5py_text_records()
+    stream = pickle.dumps(rows, protocol=5)
+    assert b"builtins" in stream and b"scalar" in stream  # what made the old decoder refuse it
+    out = restricted_loads(stream, array_path="/t", allow_record_scalars=True,
+                           expect=(np.dtype(object), (2,)))
+    check_decoded_array(out, dtype=np.dtype(object), shape=(2,), array_path="/t")
+    assert [r.tolist() for r in out] == [(1, "stimulus é0", b"a", 0.5), (2, "", b"bb", -1.0)]
+    assert [type(v) for v in out[0].tolist()] == [int, str, bytes, float]
+    # the same records pickled as one structured array (a compound with references exported
+    # from HDF5 has such text fields too): the vlen metadata is accepted and dropped
+    plain = np.dtype([("x", "<i4"), ("label", "O"), ("raw", "O"), ("w", "<f8")])
+    out = restricted_loads(pickle.dumps(rec, protocol=5), array_path="/t", expect=(plain, (2,)))
+    check_decoded_array(out, dtype=plain, shape=(2,), array_path="/t")
+    assert out.tolist() == rec.tolist() and out.dtype == plain
+
+
+def test_013_text_compound_records_need_the_opt_in():
+    _rec, rows = _h5py_text_records()
+    with pytest.raises(UnsafePickleError, match=r"multiarray\.scalar"):
+        restricted_loads(pickle.dumps(rows, protocol=5), array_path="/t")
+
+
+def test_hostile_variants_of_013_text_records_are_refused():
+    _rec, rows = _h5py_text_records()
+    stream = pickle.dumps(rows, protocol=5)
+    # another builtin in the place of str
+    evil = stream.replace(b"\x8c\x03str", b"\x8c\x04eval", 1)
+    with pytest.raises(UnsafePickleError, match=r"builtins\.eval") as info:
+        restricted_loads(evil, array_path="/t", allow_record_scalars=True)
+    assert "/t" in str(info.value)
+    # builtins.str called instead of named: str(...) runs no code here, but it is not data
+    called = PROTO2 + op_global("builtins", "str") + tup(op_str("x")) + REDUCE + STOP
+    with pytest.raises(UnsafePickleError, match=r"calls builtins\.str"):
+        restricted_loads(called, array_path="/t", allow_record_scalars=True)
+    # str in dtype metadata under another key, or another value under "vlen"
+    for meta in (op_str("vlen") + op_int(1), op_str("evil") + op_global("builtins", "str")):
+        state = tup(op_int(3), op_str("|"), NONE, NONE, NONE, op_int(-1), op_int(-1),
+                    op_int(63), EMPTY_DICT + meta + b"s")
+        forged = PROTO2 + dtype_call("O8") + state + BUILD + STOP
+        with pytest.raises(FormatError, match="metadata"):
+            restricted_loads(forged, array_path="/t")
+    # a record of a dtype holding objects built from raw bytes (forged pointers)
+    state = (3, "|", None, ("b",), {"b": (np.dtype("O"), 0)}, 8, 1, 27)
+
+    class Scalar:
+        def __reduce__(self):
+            from numpy._core.multiarray import scalar
+            return (scalar, (_ForgedDtype("V8", state), b"\x41" * 8))
+
+    with pytest.raises(UnsafePickleError, match="objects"):
+        restricted_loads(pickle.dumps(Scalar(), protocol=4), array_path="/t",
+                         allow_record_scalars=True)
+    # a record whose text field holds something that is not plain data
+    import h5py
+
+    dtype = np.dtype([("x", "<i4"), ("label", h5py.string_dtype())])
+    rec = np.array([(1, "a")], dtype=dtype)
+    rec["label"][0] = ["not", "text"]
+    rows = np.empty(1, dtype=object)
+    rows[0] = rec[0]
+    out = restricted_loads(pickle.dumps(rows, protocol=5), array_path="/t",
+                           allow_record_scalars=True)
+    with pytest.raises(FormatError, match="record holds a value of type list"):
+        check_decoded_array(out, dtype=np.dtype(object), shape=(1,), array_path="/t")
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14 item 8: size, work and depth of the decoder are bounded
+# --------------------------------------------------------------------------------------------
+
+def test_memo_index_far_ahead_is_refused_before_the_unpickler_runs():
+    # LONG_BINPUT 2**28 would make the C unpickler grow its memo table to 2 GiB
+    stream = PROTO2 + NONE + b"r" + struct.pack("<I", 2**28) + STOP
+    with pytest.raises(FormatError, match="memo index") as info:
+        restricted_loads(stream, array_path="/m")
+    assert "/m" in str(info.value)
+    for protocol in range(6):  # Python's own memo numbering is accepted
+        value = [[1, "a"], [1, "a"]] * 3
+        restricted_loads(pickle.dumps(value, protocol=protocol), array_path="/m")
+
+
+def test_opcode_budget_follows_the_chunk_shape():
+    arr = _obj(*[{"source": ".", "path": f"/p{i}", "object_id": "x" * 36,
+                  "source_object_id": "y" * 36} for i in range(50)])
+    stream = pickle.dumps(arr, protocol=5)
+    out = restricted_loads(stream, array_path="/r", expect=(np.dtype(object), (50,)))
+    assert out.tolist() == arr.tolist()
+    # a 1-element chunk whose stream holds a million opcodes is refused by the prescan
+    padded = stream[:-1] + b"N0" * 500_000 + STOP
+    with pytest.raises(FormatError, match="opcodes"):
+        restricted_loads(padded, array_path="/r", expect=(np.dtype(object), (1,)))
+
+
+def test_array_bytes_budget_covers_all_arrays_of_a_stream():
+    # each array is within the per-array limit; together they exceed what an (8,) chunk needs
+    many = [np.zeros(2**16, dtype="<f8") for _ in range(8)]
+    stream = pickle.dumps(_obj(*many), protocol=4)
+    with pytest.raises(FormatError, match="exceed what its chunk shape implies"):
+        restricted_loads(stream, array_path="/b", expect=(np.dtype(object), (8,)))
+
+
+def test_shared_containers_do_not_make_the_check_exponential():
+    nested: list = []
+    for _ in range(30):  # 2**30 paths through 30 distinct lists
+        nested = [nested, nested]
+    arr = _obj(nested)
+    stream = pickle.dumps(arr, protocol=5)
+    assert len(stream) < 400
+    out = restricted_loads(stream, array_path="/s", expect=(np.dtype(object), (1,)))
+    with pytest.raises(FormatError, match="shares a container") as info:
+        check_decoded_array(out, dtype=np.dtype(object), shape=(1,), array_path="/s")
+    assert len(str(info.value)) < 300
+
+
+def test_error_messages_never_repr_decoded_values():
+    big = {"source": ".", "path": 7, "x": "y" * 10_000_000}
+    with pytest.raises(FormatError) as info:
+        check_decoded_array(_obj(big), dtype=np.dtype(object), shape=(1,), array_path="/e")
+    assert len(str(info.value)) < 300 and "int" in str(info.value)
+
+
+@pytest.mark.parametrize("opener,closer", [(b"]", b"a"), (b")", b"\x85"), (b"}", None)])
+def test_deep_nesting_is_a_format_error(opener, closer):
+    depth = 200_000
+    if closer is None:  # dict in dict: {0: {0: ...}}
+        body = b"}" + (op_int(0) + b"}") * depth + b"s" * depth
+    else:
+        body = opener + closer * depth if closer == b"\x85" else opener * depth + closer * (depth - 1)
+    arr = pickle.dumps(_obj("MARKER"), protocol=4)
+    at = arr.index(b"MARKER") - 2  # SHORT_BINUNICODE opcode and length
+    stream = arr[:at] + body + arr[at + 8:]
+    with pytest.raises(FormatError) as info:
+        out = restricted_loads(stream, array_path="/deep")
+        check_decoded_array(out, dtype=np.dtype(object), shape=(1,), array_path="/deep")
+    assert "/deep" in str(info.value)

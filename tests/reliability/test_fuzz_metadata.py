@@ -430,3 +430,30 @@ def test_mutated_store_reads_or_raises_documented_error(zarr_format, kind, data,
                 f"{(r.get('tb') or '')[-1200:]}" for r in bad)
     finally:
         shutil.rmtree(case.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("field", ["data", "timestamps"])
+def test_touch_everything_reads_timeseries_data_and_timestamps(zarr_format, field, tmp_path):
+    # pynwb 4 keeps TimeSeries.data and timestamps in hdmf's ``fields``, and its ``__fields__``
+    # is empty: the fuzzer's "touch everything" step must still read them, or a corrupt chunk
+    # there goes unnoticed
+    import numpy as np
+    from pynwb import NWBHDF5IO  # noqa: F401 - pynwb's types registered
+    from pynwb.base import TimeSeries
+
+    from _fuzz_worker import run_case
+    from _reliability_common import make_nwbfile, write_store
+
+    nwbfile = make_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="stamped", data=np.arange(40.0), unit="m",
+                                       timestamps=np.arange(40.0) / 10))
+    store = tmp_path / "s.nwb.zarr"
+    write_store(store, zarr_format, nwbfile)
+    node = store / "acquisition" / "stamped" / field
+    chunk = node / ("0" if zarr_format == 2 else os.path.join("c", "0"))
+    assert chunk.is_file()
+    chunk.write_bytes(b"\x28\xb5\x2f\xfd garbage, not a chunk" * 3)
+    result = run_case(str(store), "r")
+    assert result["outcome"] == "documented", result
+    assert f"/acquisition/stamped/{field}" in result["msg"], result

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from _reliability_common import read_all, set_links, set_reference_paths, touch_everything
+from _reliability_common import (read_all, set_attribute, set_links, set_reference_paths,
+                                 touch_everything)
 from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import HdmfZarrError, ReferenceResolutionError
@@ -57,7 +58,10 @@ def test_link_cycle_across_two_stores(store_copy, fmt):
 @pytest.mark.parametrize("fmt", LAYOUTS)
 def test_valid_external_link_and_self_source(store_copy, fmt):
     a = store_copy(fmt, "a.nwb.zarr")
-    store_copy(fmt, "b.nwb.zarr")
+    b = store_copy(fmt, "b.nwb.zarr")
+    # another file's objects have their own ids: the linked container joins a's tree (as with
+    # HDF5 external links), where a copy's id would clash with a's own /acquisition/ts
+    set_attribute(b, fmt, "acquisition/ts", "object_id", "6f0c1d2e-3b4a-4c5d-8e9f-a0b1c2d3e4f5")
     set_links(a, fmt, "stimulus/presentation", [
         {"name": "ts", "source": "../b.nwb.zarr", "path": "/acquisition/ts"}])
     set_links(a, fmt, "stimulus/templates", [

@@ -621,6 +621,27 @@ def test_record_scalars_of_013_text_compounds():
     assert [(int(r["x"]), str(r["s"])) for r in out] == [(1, "ab"), (2, "cd")]
 
 
+def test_record_scalars_of_013_text_compounds_exported_from_hdf5():
+    # issue 12 item 10: records holding objects (text fields with h5py's vlen metadata),
+    # pickled by 0.13 as ``scalar(dtype, <0-d record array>)`` naming ``builtins.str``
+    import h5py
+
+    dtype = np.dtype([("x", "<i4"), ("s", h5py.string_dtype())])
+    rec = np.array([(1, "stimulus é0"), (2, "b")], dtype=dtype)
+    data = np.empty(2, dtype=object)
+    data[0], data[1] = rec[0], rec[1]
+    store = zarr.storage.MemoryStore()
+    _put(store, "tc", _meta(compressor={"id": "zlib", "level": 1}),
+         {"0": numcodecs.Zlib(1).encode(pickle.dumps(data, protocol=5))})
+    out = open_array(store, "tc", allow_record_scalars=True)[:]
+    assert [r.tolist() for r in out] == [(1, "stimulus é0"), (2, "b")]
+    evil = pickle.dumps(data, protocol=5).replace(b"\x8c\x03str", b"\x8c\x04eval", 1)
+    _put(store, "ev", _meta(), {"0": evil})
+    with pytest.raises(UnsafePickleError, match=r"builtins\.eval") as info:
+        open_array(store, "ev", allow_record_scalars=True)[:]
+    assert "/ev" in str(info.value)
+
+
 def test_json2_compound_with_void_dtype_string():
     # what numcodecs JSON writes for a structured chunk (the 0.13 json store holds one)
     store = zarr.storage.MemoryStore()

@@ -78,11 +78,13 @@ def numpy_dtype_for_name(name: str) -> np.dtype | None:
 
 
 def _spec_name(dtype) -> str | None:
-    """Name of an HDMF dtype given as a string, a RefSpec or a numpy type."""
+    """Name of an HDMF dtype given as a string, a RefSpec or a Python type (``str``, ``int``...)."""
     if dtype is None:
         return None
     if isinstance(dtype, str):
         return dtype
+    if dtype in (str, bytes, bool, int, float):  # Python types, as hand-built builders give
+        return {str: "text", bytes: "bytes"}.get(dtype) or np.dtype(dtype).name
     if type(dtype).__name__ == "RefSpec" or getattr(dtype, "reftype", None) is not None:
         return "object"
     return None

@@ -27,10 +27,10 @@ assignment so that a stream cannot rewrite them through ``BUILD``.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import math
 import pickle
-import pickletools
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,10 @@ from numpy._core.multiarray import _reconstruct as _np_reconstruct
 from numpy._core.multiarray import scalar as _np_scalar
 
 from ..errors import FormatError, HdmfZarrError, UnsafePickleError
+from . import limits
+from ._pickle_base import DecodedReference, _Frozen, _Malformed, _Refused
+from .pickle_check import _MAX_DEPTH, check_decoded_array
+from .pickle_scan import ScanMalformed, ScanRefused, prescan
 
 __all__ = [
     "DecodedReference",
@@ -47,69 +51,81 @@ __all__ = [
     "MAX_PICKLE_BYTES",
 ]
 
-#: Largest number of elements of an array built from a pickle stream (FORMAT.md 5).
-MAX_PICKLE_ELEMENTS = 2**26
-#: Largest memory size (bytes) of an array built from a pickle stream.
-MAX_PICKLE_BYTES = 2**30
-#: Deepest nesting of dtypes, and of containers inside decoded elements.
-_MAX_DEPTH = 32
+#: Largest number of elements of an array built from a pickle stream (FORMAT.md 5); the value
+#: in force is ``hdmf_zarr.format.limits.MAX_PICKLE_ELEMENTS``.
+MAX_PICKLE_ELEMENTS = limits.MAX_PICKLE_ELEMENTS
+#: Largest memory size (bytes) of the arrays built from one pickle stream, all together; the
+#: value in force is ``hdmf_zarr.format.limits.MAX_PICKLE_BYTES``.
+MAX_PICKLE_BYTES = limits.MAX_PICKLE_BYTES
 #: Largest ``ndim`` accepted (FORMAT.md 5).
 _MAX_NDIM = 32
-
-# Opcodes refused before the stream is run: persistent ids, the extension registry (whose cache
-# could bypass ``find_class``) and the old-style instantiation opcodes no numpy stream uses.
-_FORBIDDEN_OPCODES = {
-    "PERSID": "persistent id",
-    "BINPERSID": "persistent id",
-    "EXT1": "extension registry code",
-    "EXT2": "extension registry code",
-    "EXT4": "extension registry code",
-    "INST": "INST instantiation",
-    "OBJ": "OBJ instantiation",
-    "NEWOBJ_EX": "NEWOBJ_EX instantiation",
-}
-
-
-class _Refused(Exception):
-    """Internal: the stream tried something unsafe (becomes UnsafePickleError)."""
-
-
-class _Malformed(Exception):
-    """Internal: the stream is well-behaved but does not describe what we accept."""
-
-
-class _Frozen(type):
-    """Metaclass of the stand-in classes: class attributes cannot be set or deleted, so a
-    ``BUILD`` opcode applied to the class object itself cannot rewrite its methods."""
-
-    def __setattr__(cls, name, value):
-        raise _Refused(f"attempt to set attribute {name!r} on {cls.__name__}")
-
-    def __delattr__(cls, name):
-        raise _Refused(f"attempt to delete attribute {name!r} of {cls.__name__}")
-
-
-class DecodedReference(dict, metaclass=_Frozen):
-    """A decoded ``hdmf_zarr.utils.ZarrReference``: a plain ``dict`` with the keys ``source``,
-    ``path`` and usually ``object_id`` and ``source_object_id``.
-
-    Pickle streams build it with ``NEWOBJ`` (no arguments) followed by ``SETITEMS``. It carries no
-    behaviour of its own, and has no instance ``__dict__``, so ``BUILD`` cannot attach state.
-    """
-
-    __slots__ = ()
-
 
 def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
     if not isinstance(shape, tuple) or len(shape) > _MAX_NDIM:
         raise _Malformed(f"{what} shape must be a tuple of at most {_MAX_NDIM} integers")
     for n in shape:
         if type(n) is not int or n < 0:
-            raise _Malformed(f"{what} shape {shape!r} has an entry that is not a non-negative int")
+            raise _Malformed(f"{what} shape has an entry that is not a non-negative int")
     size = math.prod(shape)
-    if size > MAX_PICKLE_ELEMENTS:
-        raise _Malformed(f"{what} of {size} elements exceeds the limit of {MAX_PICKLE_ELEMENTS}")
+    if size > limits.MAX_PICKLE_ELEMENTS:
+        raise _Malformed(f"{what} of {size} elements exceeds the limit of "
+                         f"{limits.MAX_PICKLE_ELEMENTS}")
     return shape
+
+
+#: Bytes the arrays of the stream being decoded may still take (set by ``restricted_loads``).
+_BUDGET: contextvars.ContextVar[list] = contextvars.ContextVar("hdmf_zarr_pickle_budget")
+
+
+def _charge(nbytes: int) -> None:
+    budget = _BUDGET.get(None)
+    if budget is None:
+        budget = [limits.MAX_PICKLE_BYTES]
+        _BUDGET.set(budget)
+    budget[0] -= nbytes
+    if budget[0] < 0:
+        raise _Malformed("the arrays of the pickled chunk exceed what its chunk shape implies")
+
+
+class _VlenType(metaclass=_Frozen):
+    """Stand-in for ``builtins.str`` / ``builtins.bytes``, admitted only as the value of the
+    ``{"vlen": str}`` metadata that h5py puts on variable-length text dtypes (and that 0.13
+    pickled with records exported from HDF5). It cannot be called or altered."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name, value):
+        raise _Refused(f"attempt to set attribute {name!r} on builtins.{self.name}")
+
+    def __setstate__(self, state):
+        raise _Refused(f"BUILD applied to builtins.{self.name}")
+
+    def __call__(self, *args, **kwargs):
+        raise _Refused(f"pickled chunk calls builtins.{self.name}; it may only name the type "
+                       "of a text dtype's metadata")
+
+    def __reduce__(self):  # pragma: no cover - never pickled
+        raise TypeError("not picklable")
+
+
+_VLEN_STR = _VlenType("str")
+_VLEN_BYTES = _VlenType("bytes")
+
+
+def _check_dtype_metadata(meta: Any) -> None:
+    """Metadata of a pickled dtype: None or h5py's ``{"vlen": str | bytes}`` (dropped)."""
+    if meta is None:
+        return
+    if type(meta) is not dict or len(meta) > 2 or \
+            not all(type(k) is str for k in meta) or \
+            set(meta) - {"vlen", "h5py_encoding"} or \
+            (meta.get("vlen", _VLEN_STR) is not _VLEN_STR
+             and meta.get("vlen") is not _VLEN_BYTES) or \
+            type(meta.get("h5py_encoding", "")) is not str:
+        raise _Malformed("dtype metadata other than h5py's variable-length text marker")
 
 
 def _as_dtype(obj: Any, depth: int = 0) -> np.dtype:
@@ -200,6 +216,8 @@ class _DtypeRecipe(metaclass=_Frozen):
             raise _Malformed("dtype item size is not an int")
         if base.kind in "mM":
             return self._build_datetime(code, endian, state)
+        if len(state) == 9:
+            _check_dtype_metadata(state[8])
         if subarray is not None:
             if names is not None or base.kind != "V":
                 raise _Malformed("bad subarray dtype state")
@@ -287,8 +305,9 @@ class _CheckedArray(np.ndarray, metaclass=_Frozen):
         if type(fortran) not in (bool, int):
             raise _Malformed("ndarray order flag is not a boolean")
         size = math.prod(shape)
-        if size * dtype.itemsize > MAX_PICKLE_BYTES:
+        if size * dtype.itemsize > limits.MAX_PICKLE_BYTES:
             raise _Malformed(f"array of {size * dtype.itemsize} bytes exceeds the limit")
+        _charge(size * max(dtype.itemsize, 1))
         if dtype.hasobject:
             if type(payload) is not list or len(payload) != size:
                 raise _Malformed("object array payload is not a list of one item per element")
@@ -345,7 +364,14 @@ class _Scalar(_Callable):
             raise _Malformed("scalar called with unexpected arguments")
         dtype = _as_dtype(recipe)
         if dtype.hasobject:
-            raise _Refused("numpy scalar of a dtype holding objects")
+            # numpy pickles a record holding objects as ``scalar(dtype, <0-d array>)``; the
+            # array was filled from a list by the checked ``__setstate__`` (never from bytes,
+            # which could forge object pointers), and its values are checked after decoding
+            if not (isinstance(data, _CheckedArray) and data.shape == ()
+                    and data.dtype == dtype and dtype.fields is not None):
+                raise _Refused("numpy scalar of a dtype holding objects not built from a "
+                               "checked record array")
+            return data.view(np.ndarray)[()]
         if isinstance(data, (bytearray, pickle.PickleBuffer)):
             data = bytes(data)
         if type(data) is not bytes or len(data) != dtype.itemsize:
@@ -362,6 +388,9 @@ _ALLOWED_GLOBALS = {
     ("numpy", "ndarray"): _CheckedArray,
     ("numpy", "dtype"): _DtypeRecipe,
     ("hdmf_zarr.utils", "ZarrReference"): DecodedReference,
+    # only as h5py's ``{"vlen": str}`` dtype metadata (checked where a dtype is built)
+    ("builtins", "str"): _VLEN_STR,
+    ("builtins", "bytes"): _VLEN_BYTES,
 }
 _RECORD_SCALAR_GLOBALS = {
     ("numpy._core.multiarray", "scalar"): _SCALAR,
@@ -389,76 +418,26 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise _Refused("pickled chunk uses a persistent id")
 
 
-# How to step over each opcode's argument, from pickletools' own opcode table:
-# (name, kind, size); kind 0 = fixed size, 1 = up to a newline, 2 = two newline-terminated lines,
-# 3 = little-endian length of ``size`` bytes then that many bytes (4: signed length).
-_FIXED, _LINE, _PAIR, _ULEN, _SLEN = range(5)
+def _opcode_budget(expect) -> int | None:
+    if expect is None:
+        return None
+    dtype, shape = np.dtype(expect[0]), tuple(expect[1])
+    fields = len(dtype.names) if dtype.names else 1
+    per = limits.PICKLE_OPCODES_PER_ELEMENT + limits.PICKLE_OPCODES_PER_FIELD * fields
+    return limits.PICKLE_OPCODES_BASE + math.prod(shape) * per
 
 
-def _opcode_table() -> dict[int, tuple[str, int, int]]:
-    table = {}
-    for op in pickletools.opcodes:
-        arg = op.arg
-        if arg is None:
-            entry = (op.name, _FIXED, 0)
-        elif arg.name == "stringnl_noescape_pair":
-            entry = (op.name, _PAIR, 0)
-        elif arg.n == pickletools.UP_TO_NEWLINE:
-            entry = (op.name, _LINE, 0)
-        elif arg.n >= 0:
-            entry = (op.name, _FIXED, arg.n)
-        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT1:
-            entry = (op.name, _ULEN, 1)
-        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT4:
-            entry = (op.name, _SLEN, 4)
-        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT4U:
-            entry = (op.name, _ULEN, 4)
-        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT8U:
-            entry = (op.name, _ULEN, 8)
-        else:  # pragma: no cover - a future opcode kind: refuse streams using it
-            continue
-        table[op.code.encode("latin-1")[0]] = entry
-    return table
+def _array_budget(expect) -> int:
+    if expect is None:
+        return limits.MAX_PICKLE_BYTES
+    dtype, shape = np.dtype(expect[0]), tuple(expect[1])
+    # the chunk array, plus a 0-d array per record (records holding objects), plus slack
+    return min(limits.MAX_PICKLE_BYTES,
+               3 * math.prod(shape) * max(dtype.itemsize, 8) + 2**20)
 
 
-_OPCODES = _opcode_table()
-_STOP = ord(pickle.STOP)
-
-
-def _prescan(data: bytes) -> None:
-    """Step over the opcodes without running them (the same way the unpickler reads them);
-    refuse the forbidden ones and unknown or truncated streams."""
-    end = len(data)
-    pos = 0
-    table, find = _OPCODES, data.find
-    while pos < end:
-        code = data[pos]
-        pos += 1
-        entry = table.get(code)
-        if entry is None:
-            raise _Malformed(f"invalid pickle opcode {code:#04x} at byte {pos - 1}")
-        name, kind, size = entry
-        if name in _FORBIDDEN_OPCODES:
-            raise _Refused(f"pickled chunk uses a {_FORBIDDEN_OPCODES[name]} (opcode {name})")
-        if kind == _FIXED:
-            pos += size
-        elif kind == _LINE or kind == _PAIR:
-            for _ in range(1 if kind == _LINE else 2):
-                newline = find(b"\n", pos)
-                if newline < 0:
-                    raise _Malformed(f"pickle opcode {name} without its line argument")
-                pos = newline + 1
-        else:
-            length = int.from_bytes(data[pos:pos + size], "little", signed=kind == _SLEN)
-            if length < 0:
-                raise _Malformed("negative length in pickle stream")
-            pos += size + length
-        if code == _STOP:
-            return
-    raise _Malformed("pickle stream truncated (no STOP opcode)")
-
-
-def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool = False) -> object:
+def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool = False,
+                     expect: tuple | None = None) -> object:
     """Decode a pickle stream with the restricted unpickler of FORMAT.md 2.5.
 
     Parameters
@@ -470,7 +449,13 @@ def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool
     allow_record_scalars : bool, optional
         Also resolve ``numpy._core.multiarray.scalar`` (and its numpy-1 spelling), for compound
         datasets without reference fields whose records 0.13 pickled as ``np.void`` scalars.
-        Scalars of dtypes holding objects are refused even then.
+        Records of dtypes holding objects are built only from a checked 0-d record array (as
+        numpy pickles them), never from raw bytes.
+    expect : (numpy.dtype, tuple of int), optional
+        The dtype and chunk shape the stream should decode to. When given, the number of
+        opcodes (``limits.PICKLE_OPCODES_*``) and the bytes of all the arrays the stream builds
+        are bounded by what such a chunk needs (FORMAT.md 5); otherwise by
+        ``limits.MAX_PICKLE_BYTES``.
 
     Returns
     -------
@@ -487,14 +472,16 @@ def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool
         or tries to alter the stand-ins.
     FormatError
         When the stream is invalid or describes data this decoder does not accept (limits of
-        FORMAT.md 5, inconsistent array states).
+        FORMAT.md 5, inconsistent array states, more opcodes or array bytes than ``expect``
+        allows, nesting too deep).
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if not isinstance(data, bytes):
         raise TypeError("restricted_loads expects bytes")
+    token = _BUDGET.set([_array_budget(expect)])
     try:
-        _prescan(data)
+        prescan(data, _opcode_budget(expect))
         obj = _RestrictedUnpickler(io.BytesIO(data),
                                    allow_record_scalars=allow_record_scalars).load()
         if isinstance(obj, _CheckedArray):
@@ -502,94 +489,23 @@ def restricted_loads(data: bytes, *, array_path: str, allow_record_scalars: bool
         elif isinstance(obj, _DtypeRecipe):
             obj = obj.materialize()
         return obj
-    except _Refused as exc:
+    except (_Refused, ScanRefused) as exc:
         raise UnsafePickleError(str(exc), array_path) from None
-    except _Malformed as exc:
+    except (_Malformed, ScanMalformed) as exc:
         raise FormatError(f"pickled chunk rejected: {exc}", array_path) from None
     except HdmfZarrError:
         raise
+    except RecursionError:
+        raise FormatError("pickled chunk nested too deeply", array_path) from None
+    except MemoryError:
+        raise FormatError("pickled chunk needs more memory than is available", array_path) \
+            from None
     except Exception as exc:  # any failure of the stream itself (truncation, bad opcodes...)
-        raise FormatError(f"cannot decode pickled chunk ({type(exc).__name__}: {exc})",
-                          array_path) from None
+        raise FormatError(f"cannot decode pickled chunk ({type(exc).__name__}: "
+                          f"{_short(str(exc))})", array_path) from None
+    finally:
+        _BUDGET.reset(token)
 
 
-_PLAIN_SCALARS = (str, bytes, int, float, bool, type(None))
-
-
-def _check_element(value: Any, array_path: str, depth: int = 0) -> None:
-    if type(value) in _PLAIN_SCALARS:
-        return
-    if depth > _MAX_DEPTH:
-        raise FormatError("decoded element nested too deeply", array_path)
-    if isinstance(value, dict):
-        if type(value) not in (dict, DecodedReference):
-            raise FormatError(f"decoded element of type {type(value).__name__}", array_path)
-        for key in value:
-            if type(key) is not str:
-                raise FormatError("decoded reference has a non-string key", array_path)
-        for key in ("source", "path"):
-            if type(value.get(key)) is not str:
-                raise FormatError(f"decoded reference without a string {key!r}: {value!r}",
-                                  array_path)
-        for item in value.values():
-            _check_element(item, array_path, depth + 1)
-        return
-    if type(value) in (tuple, list):
-        for item in value:
-            _check_element(item, array_path, depth + 1)
-        return
-    if isinstance(value, np.generic) and not isinstance(value, np.object_):
-        if isinstance(value, np.void) and value.dtype.hasobject:
-            raise FormatError("decoded record scalar holds objects", array_path)
-        return
-    raise FormatError(f"decoded element of unexpected type {type(value).__name__}", array_path)
-
-
-def check_decoded_array(obj: object, *, dtype: np.dtype, shape: tuple[int, ...],
-                        array_path: str) -> np.ndarray:
-    """Enforce the post-decode checks of FORMAT.md 2.5 on a decoded pickled chunk.
-
-    Parameters
-    ----------
-    obj : object
-        What :func:`restricted_loads` returned for one chunk.
-    dtype : numpy.dtype
-        The dtype of the ``.zarray`` (``object`` or a structured dtype with object fields).
-    shape : tuple of int
-        The chunk shape of the ``.zarray``.
-    array_path : str
-        Path of the array, named in errors.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``obj`` itself, once checked.
-
-    Raises
-    ------
-    FormatError
-        When ``obj`` is not an ndarray, its dtype or shape differ from the expected ones, or an
-        element (an object field value) is not a plain value: ``str``, ``bytes``, numbers,
-        ``None``, tuples/lists of those, record scalars without objects, or a reference dict
-        with string ``source`` and ``path``.
-    """
-    if type(obj) is not np.ndarray:
-        raise FormatError(f"pickled chunk decodes to {type(obj).__name__}, not an ndarray",
-                          array_path)
-    dtype = np.dtype(dtype)
-    if obj.dtype != dtype or obj.dtype.hasobject != dtype.hasobject:
-        raise FormatError(f"pickled chunk has dtype {obj.dtype}, the array declares {dtype}",
-                          array_path)
-    if tuple(obj.shape) != tuple(shape):
-        raise FormatError(f"pickled chunk has shape {obj.shape}, the chunk shape is "
-                          f"{tuple(shape)}", array_path)
-    if dtype.fields is None:
-        if dtype.hasobject:
-            for value in obj.ravel(order="K"):
-                _check_element(value, array_path)
-    else:
-        for name in dtype.names:
-            if dtype.fields[name][0].hasobject:
-                for value in obj[name].ravel(order="K"):
-                    _check_element(value, array_path)
-    return obj
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -17,10 +17,12 @@ from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuild
 from ..errors import FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError, \
     ReferenceResolutionError
 from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
+from ..format.limits import check_node_depth
 from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
 from ..zarr_bridge import store_io
+from .datetimes import datetime_text, is_datetime_spec
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
                    TextArray, ZarrArray, _to_python_text, array_from_metadata)
 
@@ -127,7 +129,20 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
     Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
     ``root`` (L3 root ``zarr.json``) and ``zmetadata`` (L2 ``.zmetadata``) are the parsed
     documents when the caller has them already.
+
+    Raises
+    ------
+    FormatError
+        When a node lies deeper than ``limits.MAX_NODE_DEPTH`` (FORMAT.md 5), among others.
     """
+    nodes = _load_documents(store, layout, use_consolidated, root, zmetadata)
+    for path in nodes:
+        check_node_depth(path)
+    return nodes
+
+
+def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | None,
+                    zmetadata: dict | None) -> dict[str, NodeDocument]:
     if layout.zarr_format == 3:
         if root is None:
             root = store_io.get_json(store, "zarr.json")
@@ -208,10 +223,13 @@ def _k(path: str, name: str) -> str:
 
 def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
     """Walk the listing below ``path`` and add every node document found."""
+    # an empty name (a key ``a//b``, a zip member ``/x``) is no node: following it would list
+    # the same prefix again and again
     names = [n for n in store_io.list_dir(store, _k(path, "") if path else "")
-             if not n.startswith(".") and n not in ("zarr.json", "c")]
+             if n and "/" not in n and not n.startswith(".") and n not in ("zarr.json", "c")]
     if not names:
         return
+    check_node_depth(_k(path, names[0]))
     if zarr_format == 3:
         keys = [_k(_k(path, n), "zarr.json") for n in names]
     else:
@@ -313,8 +331,10 @@ class StoreReader:
                 warnings.warn(f"skipping broken link {where}: {exc}", BrokenLinkWarning,
                               stacklevel=2)
                 continue
-            if entry.target.source not in (".", "") and isinstance(target, DatasetBuilder):
-                target = _detached(target)
+            if entry.target.source not in (".", ""):
+                # the target of an external link appears where the link is, as with HDF5IO
+                target = (_detached(target) if isinstance(target, DatasetBuilder) else
+                          _detached_group(target))
             lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
             lb.location = "/" + gb_path(gb)
             gb.set_link(lb)
@@ -458,6 +478,10 @@ class StoreReader:
         shape = tuple(raw.shape)
         scalar = shape == () or (na.scalar and shape == (1,))
         raw_dtype = raw.dtype
+        if na.attributes.get("neurodata_type") == "VectorIndex" and \
+                getattr(raw_dtype, "kind", "i") not in "iu":
+            # hdmf slices the target with these values (a TypeError for floats)
+            raise FormatError(f"a VectorIndex must hold integers, not {raw_dtype}", where)
         names = getattr(raw_dtype, "names", None)
         scalar_ref = None
         if names:
@@ -470,7 +494,12 @@ class StoreReader:
                     fields.append((n, "utf8" if sub.kind in "OUT" else sub.name))
             table = BuilderZarrTableDataset(raw, self, fields=fields, path=where)
             dtype = [{"name": n, "dtype": d} for n, d in fields]
-            data = table[0] if scalar and shape == (1,) else (table[()] if scalar else table)
+            if scalar:
+                # a scalar compound reads as a 0-d structured array, as NWBHDF5IO returns it
+                # (pynwb refuses a bare ``np.void``, e.g. ElectrodeGroup.position)
+                data = np.asarray(table[0] if shape == (1,) else table[()])
+            else:
+                data = table
         elif na.is_reference_dataset:
             refs = BuilderZarrReferenceDataset(raw, self, path=where)
             dtype = "object"
@@ -486,6 +515,8 @@ class StoreReader:
             dtype = _builder_dtype(raw_dtype, na)
         else:
             data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw)
+            if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
+                data = datetime_text(raw)  # hdmf parses only arrays it knows (item 9)
             dtype = _builder_dtype(raw_dtype, na)
         labels = node.meta.get("dimension_names") or na.dimension_labels
         if not isinstance(labels, (list, tuple)) or len(labels) != len(shape) or \
@@ -584,6 +615,24 @@ def _detached(builder: DatasetBuilder) -> DatasetBuilder:
                           source=builder.source, dimension_labels=builder.dimension_labels)
     copy.attributes.update(builder.attributes)
     copy.location = builder.location
+    return copy
+
+
+def _detached_group(builder: GroupBuilder) -> GroupBuilder:
+    """A parentless copy of a group builder of another store (its subgroups and datasets
+    copied too, its links kept), as HDF5IO reads the target of an external link to a group:
+    the container then becomes a child of the group holding the link, not of a container of
+    the other file (issue 12 item 11)."""
+    copy = GroupBuilder(builder.name, source=builder.source)
+    copy.attributes.update(builder.attributes)
+    copy.location = builder.location
+    for group in builder.groups.values():
+        copy.set_group(_detached_group(group))
+    for dataset in builder.datasets.values():
+        copy.set_dataset(_detached(dataset))
+    for link in builder.links.values():
+        copy.set_link(LinkBuilder(builder=link.builder, name=link.name, parent=copy,
+                                  source=link.source))
     return copy
 
 

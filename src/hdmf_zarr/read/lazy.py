@@ -20,6 +20,7 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
+from ..format.documents import check_node_document
 from ..format.limits import check_read_size
 
 __all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
@@ -282,6 +283,14 @@ class ZarrArray(zarr.Array):
         """A lazy view converting every slice to ``dtype``."""
         return AstypeView(self, dtype)
 
+    @property
+    def compressor(self):
+        """The compressor as Zarr 2 reported it (a numcodecs codec or None), in both formats
+        (``zarr_bridge.zarr2_codecs``)."""
+        from ..zarr_bridge.zarr2_codecs import zarr2_compressor
+
+        return zarr2_compressor(self)
+
 
 class TextArray(ZarrArray):
     """A ``zarr.Array`` of text that returns Python ``str`` (object arrays of ``str`` when
@@ -398,10 +407,9 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
         When the shape is malformed; other malformed metadata raises on first use.
     """
     where = "/" + path.strip("/")
-    shape = meta.get("shape")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(
-            isinstance(n, int) and 0 <= n < 2**63 for n in shape):
-        raise FormatError(f"malformed shape {shape!r}", where)
+    # the checks ``hdmf-zarr info`` makes too (shape, chunk grid, codecs, sharding...)
+    check_node_document(meta, "zarr.json" if zarr_format == 3 else ".zarray", where)
+    shape = meta["shape"]
     _check_codecs(meta, zarr_format, where)
 
     def factory() -> AsyncArray:
@@ -481,6 +489,23 @@ class _WrappedDataset(HDMFDataset):
     def __array__(self, dtype=None, copy=None):
         out = np.asarray(self[...] if self.shape else self[()])
         return out if dtype is None else out.astype(dtype)
+
+    @property
+    def compressor(self):
+        """The stored compressor as Zarr 2 reported it (numcodecs codec or None)."""
+        return self._codecs()[0]
+
+    @property
+    def filters(self):
+        """The stored filters as Zarr reports them (numcodecs codecs for L2, else Zarr's)."""
+        return self._codecs()[1]
+
+    def _codecs(self) -> tuple:
+        from ..zarr_bridge.zarr2_codecs import object_array_codecs
+
+        if isinstance(self._raw, zarr.Array):
+            return self._raw.compressor, self._raw.filters
+        return object_array_codecs(self._raw)
 
 
 class ObjectDataset(_WrappedDataset):

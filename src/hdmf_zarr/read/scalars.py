@@ -21,7 +21,9 @@ from functools import lru_cache
 import numcodecs
 import numpy as np
 
+from ..format.limits import decoded_chunk_limit
 from ..zarr_bridge import store_io
+from ..zarr_bridge.bounded_decode import decompress
 from ..zarr_bridge.codec_cache import numcodecs_codec
 from .lazy import _NUMERIC_V3, unparsed_document
 
@@ -144,9 +146,16 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
 
 def decode_chunk(data: bytes, dtype: np.dtype, decoders: Sequence, count: int):
     """The ``count`` elements of ``dtype`` in a chunk encoded by ``decoders``, as a read-only
-    1-d numpy array, or None when the decoded chunk is not exactly that size."""
+    1-d numpy array, or None when the decoded chunk is not exactly that size.
+
+    Raises
+    ------
+    DecodedSizeError
+        When a decoder would produce more than the chunk's size allows (FORMAT.md 5).
+    """
+    limit = decoded_chunk_limit(count, dtype.itemsize)
     for decoder in reversed(decoders):
-        data = decoder.decode(data)
+        data = decompress(decoder, data, limit)
     buf = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     if len(buf) != count * dtype.itemsize:
         return None

@@ -81,6 +81,7 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         raise TypeError(f"path must be a str, pathlib.Path or zarr Store, not {type(path).__name__}")
     if path.startswith("file://"):
         path = path[len("file://"):]
+    path = os.path.expanduser(path) if path.startswith("~") else path
     if is_url(path):
         from zarr.storage import FsspecStore
 
@@ -96,7 +97,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         from zarr.core.sync import sync
 
         if read_only:
-            return sync(ZipStore.open(location, mode="r")), location
+            from ._boundedzip import BoundedZipStore
+
+            return sync(BoundedZipStore.open(location, mode="r")), location
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location

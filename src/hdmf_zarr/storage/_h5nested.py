@@ -22,6 +22,7 @@ import numpy as np
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError
+from ..format import limits
 from ._chunkkeys import resolve_byte_range
 from ._nested import NestedContainerStore
 
@@ -102,6 +103,9 @@ class H5NestedStore(NestedContainerStore):
                 start, stop = resolve_byte_range(ds.shape[0], byte_range)
                 if stop <= start:
                     return b""
+                if stop - start > limits.MAX_MEMBER_BYTES:
+                    raise FormatError(f"member {member!r} of {stop - start} bytes exceeds the "
+                                      f"limit of {limits.MAX_MEMBER_BYTES} bytes", path)
                 return ds[start:stop].tobytes()
             except OSError as exc:
                 raise FormatError(f"cannot read member {member!r} ({exc})", path) from None

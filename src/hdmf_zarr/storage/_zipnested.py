@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError
+from ..format import limits
 from ._chunkkeys import resolve_byte_range
 from ._nested import NestedContainerStore
 
@@ -94,6 +95,9 @@ class ZipNestedStore(NestedContainerStore):
             except KeyError:
                 return None
             start, stop = resolve_byte_range(info.file_size, byte_range)
+            if stop - start > limits.MAX_MEMBER_BYTES:
+                raise FormatError(f"member {member!r} of {stop - start} bytes exceeds the limit "
+                                  f"of {limits.MAX_MEMBER_BYTES} bytes", path)
             try:
                 with zf.open(info) as fh:
                     if start:

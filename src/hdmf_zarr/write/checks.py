@@ -83,11 +83,44 @@ def _data_shape(data):
         return getattr(data, "maxshape", None)
     if isinstance(data, (str, bytes)) or np.isscalar(data) or data is None:
         return ()
+    if isinstance(data, (list, tuple)):
+        # hdmf's ReferenceBuilder is a dict: get_data_shape would count each reference as a
+        # sequence of one key and report a 1-D list of references as (n, 1)
+        return _sequence_shape(data)
     try:
         shape = get_data_shape(data, strict_no_data_load=True)
     except Exception:
         return None
     return None if shape is None else tuple(shape)
+
+
+def _is_element(value) -> bool:
+    """A value that is one element of a dataset, not a sequence of elements."""
+    from hdmf.build import Builder, ReferenceBuilder
+    from hdmf.container import AbstractContainer
+
+    return isinstance(value, (str, bytes, dict, Builder, ReferenceBuilder, AbstractContainer)) \
+        or np.isscalar(value) or value is None or not hasattr(value, "__len__")
+
+
+def _sequence_shape(data):
+    """Shape of nested lists/tuples whose elements may be references (None when unknown)."""
+    from hdmf.utils import get_data_shape
+
+    shape = []
+    cur = data
+    while isinstance(cur, (list, tuple)):
+        shape.append(len(cur))
+        if not cur:
+            return tuple(shape)
+        cur = cur[0]
+    if _is_element(cur):
+        return tuple(shape)
+    try:
+        inner = get_data_shape(cur, strict_no_data_load=True)
+    except Exception:
+        return None
+    return None if inner is None else tuple(shape) + tuple(inner)
 
 
 def _allowed(spec_shape) -> list:
@@ -120,7 +153,7 @@ def check_codecs(data, path: str, zarr_format: int) -> None:
     dtype = getattr(getattr(data, "data", None), "dtype", None)
     try:
         codec_kwargs(asked, zarr_format, np.dtype(dtype) if dtype is not None else
-                     np.dtype("u1"), path)
+                     np.dtype("u1"), path, warn=False)
     except UnknownCodecError:
         raise
     except Exception:  # anything else depends on the data: the write itself reports it

@@ -422,7 +422,7 @@ def check_settings(data, path: str, zarr_format: int) -> None:
             plan_storage(shape, dtype.itemsize, settings.get("chunks"), settings.get("shards"),
                          zarr_format, path, growing_first_axis=growing)
         if any(k in settings for k in ("compressor", "compressors", "filters", "serializer")):
-            codec_kwargs(settings, zarr_format, dtype, path)
+            codec_kwargs(settings, zarr_format, dtype, path, warn=False)
     except HdmfZarrError:
         raise
     except Exception:  # depends on more than the settings: the write itself reports it

@@ -26,8 +26,11 @@ and a big-endian ``BytesCodec`` have no L2 one. Those are an :class:`UnknownCode
 Roles. In L3 a codec given as compressor must be bytes-to-bytes, a serializer array-to-bytes; a
 filter may be array-to-array (Zarr 3 ``filters``) or bytes-to-bytes (placed in ``compressors``
 before the compressor, as shuffle is). In L2 the filters come first, then every bytes-to-bytes
-codec but the last, which is the compressor. A codec in the wrong role is an
-:class:`UnsupportedDataError`.
+codec but the last, which is the compressor. An array-to-array codec given as compressor (zarr 2
+took any codec there, e.g. ``numcodecs.PackBits``) is moved to the end of the filters with a
+``UserWarning`` (in L2 a numcodecs codec stays the compressor, as zarr 2 stored it); any other
+codec in the wrong role is an :class:`UnsupportedDataError`. ``compressor=True`` (or
+``compressors=True``) asks for the layout's default compressor, ``False`` for none.
 """
 
 from __future__ import annotations
@@ -194,6 +197,13 @@ def _is_default_serializer(codec) -> bool:
     return endian in (None, "little")
 
 
+def _warn_moved(codec, where: str) -> None:
+    warnings.warn(
+        f"{where}: {_describe(codec)} is not a bytes-to-bytes codec and cannot be a compressor; "
+        "it is applied as the last filter instead (pass it in filters= to silence this)",
+        UserWarning, stacklevel=4)
+
+
 # ------------------------------------------------------------------------ per dataset
 def _as_list(value) -> list:
     if value is None:
@@ -203,14 +213,20 @@ def _as_list(value) -> list:
     return [value]
 
 
-def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str) -> dict:
+def _default_if_true(value):
+    """``True`` (the established ``compressor=True``: Zarr's default compressor) -> None."""
+    return None if value is True else value
+
+
+def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str, *,
+                 warn: bool = True) -> dict:
     """The codec arguments of ``zarr.create_array`` for a numeric or compound dataset.
 
     Parameters
     ----------
     settings : dict
-        ``ZarrDataIO`` settings: ``compressor`` (one codec, ``False`` for none),
-        ``compressors`` (a list), ``filters`` (a list), ``serializer`` (L3), and
+        ``ZarrDataIO`` settings: ``compressor`` (one codec; ``True`` for the layout's default,
+        ``False`` for none), ``compressors`` (a list, or ``True``/``False`` as above), ``filters`` (a list), ``serializer`` (L3), and
         ``zarr3_compressors`` (codecs mapped from an HDF5 dataset, already Zarr 3).
     zarr_format : int
         2 (layout L2) or 3 (layout L3).
@@ -218,6 +234,9 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str) -> dict:
         Element type (Blosc ``typesize``).
     where : str
         Dataset path, for messages.
+    warn : bool
+        Warn when a codec given as compressor is moved into the filters (False for the checks
+        made before a write, so that the write warns once).
 
     Returns
     -------
@@ -235,8 +254,8 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str) -> dict:
     if "zarr3_compressors" in settings and zarr_format == 3 and not any(
             settings.get(k) not in (None, []) for k in ("compressor", "compressors")):
         return {"compressors": list(settings["zarr3_compressors"]), "filters": "auto"}
-    compressor = settings.get("compressor")
-    compressors = settings.get("compressors")
+    compressor = _default_if_true(settings.get("compressor"))
+    compressors = _default_if_true(settings.get("compressors"))
     if compressor is not None and compressors is not None:
         raise UnsupportedDataError("give compressor or compressors, not both", where)
     none = compressor is False or compressors is False or (
@@ -246,11 +265,11 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str) -> dict:
     filters = _as_list(settings.get("filters"))
     serializer = settings.get("serializer")
     if zarr_format == 2:
-        return _v2_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where)
-    return _v3_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where)
+        return _v2_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where, warn)
+    return _v3_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where, warn)
 
 
-def _v2_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
+def _v2_kwargs(filters, bytes_codecs, serializer, none, dtype, where, warn=True) -> dict:
     import numcodecs
 
     if serializer is not None and not (_is_zarr3(serializer) and
@@ -264,10 +283,17 @@ def _v2_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
         out_filters.append(to_numcodecs(f, where, dtype))
     chain = []
     for c in bytes_codecs:
+        if _is_zarr3(c) and _role(c) == "array":
+            if warn:
+                _warn_moved(c, where)
+            out_filters.append(to_numcodecs(c, where, dtype))
+            continue
         if _is_zarr3(c) and _role(c) != "bytes":
             raise UnsupportedDataError(
                 f"{_describe(c)} is not a bytes-to-bytes codec and cannot be a compressor", where)
         chain.append(to_numcodecs(c, where, dtype))
+    if not chain and bytes_codecs:
+        none = True  # every codec given as compressor was moved into the filters
     if none:
         compressor = None
     elif not chain:
@@ -278,7 +304,7 @@ def _v2_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
     return {"compressors": compressor, "filters": out_filters or None}
 
 
-def _v3_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
+def _v3_kwargs(filters, bytes_codecs, serializer, none, dtype, where, warn=True) -> dict:
     array_codecs, leading_bytes = [], []
     for f in filters:
         codec = to_zarr3(f, where, dtype)
@@ -294,12 +320,21 @@ def _v3_kwargs(filters, bytes_codecs, serializer, none, dtype, where) -> dict:
     chain = []
     for c in bytes_codecs:
         codec = to_zarr3(c, where, dtype)
+        if _role(codec) == "array":
+            # zarr 2 took any codec as compressor (numcodecs.PackBits...): it runs before the
+            # bytes codecs, so it becomes the last filter
+            if warn:
+                _warn_moved(c, where)
+            array_codecs.append(codec)
+            continue
         if _role(codec) != "bytes":
             raise UnsupportedDataError(
                 f"{_describe(codec)} is not a bytes-to-bytes codec and cannot be a compressor"
                 + ("; pass it as serializer=" if _role(codec) == "serializer" else
                    "; pass it in filters="), where)
         chain.append(codec)
+    if not chain and bytes_codecs:
+        none = True  # every codec given as compressor was moved into the filters
     from zarr.codecs import ShardingCodec
 
     out: dict[str, Any] = {"filters": array_codecs or "auto"}

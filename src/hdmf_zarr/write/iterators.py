@@ -375,7 +375,8 @@ class StreamingWrites:
                                    dtype if dtype is not None else kind.dtype or np.dtype("u1"),
                                    where))
         elif self.layout.zarr_format == 2:
-            kw["compressors"] = codec_kwargs({k: settings[k] for k in ("compressor",)
+            kw["compressors"] = codec_kwargs({k: settings[k] for k in ("compressor",
+                                                                       "compressors")
                                               if k in settings}, 2, np.dtype("u1"),
                                              where)["compressors"]
         elif "compressor" in settings or "compressors" in settings:

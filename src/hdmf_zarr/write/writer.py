@@ -20,6 +20,7 @@ from collections import deque
 
 import numpy as np
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+from hdmf.container import AbstractContainer
 from hdmf.data_utils import AbstractDataChunkIterator, DataIO
 
 from ..errors import (HdmfZarrError, LinkResolutionError, ReferenceResolutionError,
@@ -294,6 +295,14 @@ class BuilderWriter(StreamingWrites):
     def _reference_target(self, value) -> tuple[str, str | None, str | None]:
         """``(path, object_id, root_object_id)`` of the target of a reference value."""
         target = value.builder if isinstance(value, ReferenceBuilder) else value
+        if isinstance(target, LinkBuilder):
+            target = target.builder
+        if isinstance(target, AbstractContainer):
+            # a container kept as is by hdmf's ObjectMapper (the reference field of a numpy
+            # structured array): its builder, as HDF5IO resolves it
+            manager = getattr(self.io, "manager", None)
+            if manager is not None:
+                target = manager.build(target)
         if not isinstance(target, Builder):
             raise UnstorableValueError(f"reference value {value!r} is not a builder", "")
         if not self._in_this_file(target):
@@ -490,7 +499,13 @@ class BuilderWriter(StreamingWrites):
         from ..zarr_bridge.object_array_write import encode_object_array_v2
 
         compressor = settings.get("compressor")
-        if compressor is None:
+        if compressor is None and settings.get("compressors") is not None:
+            # 0.14's compressors=: the last bytes-to-bytes codec (text needs no shuffle)
+            from .codecs import codec_kwargs
+
+            compressor = codec_kwargs({"compressors": settings["compressors"]}, 2,
+                                      np.dtype("u1"), path)["compressors"] or False
+        if compressor is None or compressor is True:  # True: the default compressor
             compressor = dict(DEFAULT_COMPRESSOR_V2)
         elif compressor is False:
             compressor = None

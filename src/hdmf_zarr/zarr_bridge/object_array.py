@@ -11,12 +11,8 @@ Pickled chunks are decoded only by :func:`hdmf_zarr.format.safe_pickle.restricte
 
 from __future__ import annotations
 
-import codecs
 import itertools
-import json
 import math
-import struct
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +21,12 @@ import numpy as np
 from zarr.abc.store import Store
 
 from ..errors import FormatError, UnknownCodecError
+from ..format import limits
 from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
+from .bounded_decode import DecodedSizeError, decompress
+from .object_codecs import _U32  # noqa: F401 - object_array_write imports it from here
+from .object_codecs import _decode_json2, _decode_vlen, _parse_json2_config
 from .store_io import get_many
 
 __all__ = [
@@ -56,12 +56,11 @@ PICKLE_FILTER = {"id": "pickle", "protocol": 5}
 MAX_CHUNK_ELEMENTS = 2**26
 #: Largest encoded (stored) object chunk (FORMAT.md 5).
 MAX_ENCODED_CHUNK_BYTES = 256 * 2**20
-#: Largest object chunk payload after decompression (this project's default).
-MAX_DECODED_CHUNK_BYTES = 2**30
+#: Largest object chunk payload after decompression (``limits.MAX_VARIABLE_CHUNK_BYTES``).
+MAX_DECODED_CHUNK_BYTES = limits.MAX_VARIABLE_CHUNK_BYTES
 _MAX_NDIM = 32
 _MAX_SHAPE = 2**63
 _FETCH_BATCH = 64
-_U32 = struct.Struct("<I")
 
 
 def _node_path(path: str) -> tuple[str, str]:
@@ -176,161 +175,22 @@ def _get_codec(config: Any, path: str, role: str):
         raise FormatError(f"invalid {role} configuration {config!r} ({exc})", path) from None
 
 
-def _parse_json2_config(config: Mapping, path: str) -> tuple[str, bool]:
-    encoding = config.get("encoding", "utf-8")
-    strict = config.get("strict", True)
-    if not isinstance(encoding, str) or not isinstance(strict, bool):
-        raise FormatError(f"invalid json2 configuration {dict(config)!r}", path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise FormatError(f"json2 configuration names an unknown encoding {encoding!r}",
-                          path) from None
-    return encoding, strict
-
-
 # ----------------------------------------------------------------------------------------------
 # decompression with size checks
 # ----------------------------------------------------------------------------------------------
 
-def _declared_size(codec_id: str, raw: bytes) -> int | None:
-    """Decompressed size announced by the stream header, when the format has one."""
-    if codec_id == "blosc":
-        if len(raw) < 16:
-            return -1
-        return _U32.unpack_from(raw, 4)[0]
-    if codec_id == "lz4":
-        if len(raw) < 4:
-            return -1
-        return _U32.unpack_from(raw, 0)[0]
-    if codec_id == "zstd" and len(raw) >= 6 and raw[:4] == b"\x28\xb5\x2f\xfd":
-        fhd = raw[4]
-        fcs_flag, single, did_flag = fhd >> 6, (fhd >> 5) & 1, fhd & 3
-        pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[did_flag]
-        size = (1 if single else 0, 2, 4, 8)[fcs_flag]
-        if size == 0 or len(raw) < pos + size:
-            return None
-        value = int.from_bytes(raw[pos:pos + size], "little")
-        return value + 256 if size == 2 else value
-    return None
-
-
 def _decompress(codec, raw: bytes, path: str) -> bytes:
-    codec_id = codec.codec_id
-    if codec_id in ("zlib", "gzip"):
-        wbits = zlib.MAX_WBITS if codec_id == "zlib" else 16 + zlib.MAX_WBITS
-        stream = zlib.decompressobj(wbits)
-        try:
-            out = stream.decompress(raw, MAX_DECODED_CHUNK_BYTES + 1)
-        except zlib.error as exc:
-            raise FormatError(f"cannot decompress chunk ({exc})", path) from None
-        if len(out) > MAX_DECODED_CHUNK_BYTES:
-            raise FormatError("decompressed chunk exceeds the size limit", path)
-        if stream.eof and not stream.unused_data:
-            return out
-        # multi-member gzip or a truncated stream: let the codec decide
-    declared = _declared_size(codec_id, raw)
-    if declared is not None and (declared < 0 or declared > MAX_DECODED_CHUNK_BYTES):
-        raise FormatError(f"{codec_id} chunk header announces {declared} bytes, beyond the "
-                          "size limit or truncated", path)
+    """The chunk's payload, decompressed without ever producing more than
+    :data:`MAX_DECODED_CHUNK_BYTES` (``bounded_decode``)."""
     try:
-        out = codec.decode(raw)
+        return decompress(codec, raw, MAX_DECODED_CHUNK_BYTES)
+    except DecodedSizeError as exc:
+        raise FormatError(str(exc), path) from None
+    except MemoryError:
+        raise FormatError("not enough memory to decompress the chunk", path) from None
     except Exception as exc:  # codec libraries raise assorted types on corrupt input
-        raise FormatError(f"cannot decompress chunk with {codec_id} ({exc})", path) from None
-    out = numcodecs.compat.ensure_bytes(out)
-    if len(out) > MAX_DECODED_CHUNK_BYTES:
-        raise FormatError("decompressed chunk exceeds the size limit", path)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# object codecs: decoding
-# ----------------------------------------------------------------------------------------------
-
-def _decode_vlen(buf: bytes, count: int, text: bool, path: str) -> np.ndarray:
-    """Flat object array of the ``count`` items of a vlen-utf8/vlen-bytes payload."""
-    end = len(buf)
-    if end < 4:
-        raise FormatError("vlen chunk shorter than its item count", path)
-    (items,) = _U32.unpack_from(buf, 0)
-    if items != count:
-        raise FormatError(f"vlen chunk holds {items} items, the chunk has {count} elements",
-                          path)
-    if 4 + 4 * count > end:
-        raise FormatError("vlen chunk too short for its item count", path)
-    out = np.empty(count, dtype=object)
-    pos = 4
-    try:
-        for i in range(count):
-            if pos + 4 > end:
-                raise FormatError(f"vlen chunk truncated at item {i}", path)
-            (length,) = _U32.unpack_from(buf, pos)
-            pos += 4
-            stop = pos + length
-            if stop > end:
-                raise FormatError(f"vlen item {i} of {length} bytes overruns the chunk", path)
-            out[i] = buf[pos:stop].decode("utf-8") if text else buf[pos:stop]
-            pos = stop
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"vlen-utf8 item is not valid UTF-8 ({exc})", path) from None
-    if pos != end:
-        raise FormatError(f"vlen chunk has {end - pos} bytes after its last item", path)
-    return out
-
-
-def _flatten_nested(data: list, shape: tuple[int, ...], path: str) -> list:
-    """Leaves of a nested list whose lengths must follow ``shape`` (row-major order)."""
-    if len(data) != shape[0]:
-        raise FormatError(f"json2 chunk has {len(data)} rows, the chunk has {shape[0]}", path)
-    level = data
-    for extent in shape[1:]:
-        nxt: list = []
-        for row in level:
-            if type(row) is not list or len(row) != extent:
-                raise FormatError("json2 chunk rows do not follow the chunk shape", path)
-            nxt.extend(row)
-        level = nxt
-    return level
-
-
-def _decode_json2(buf: bytes, dtype: np.dtype, shape: tuple[int, ...], encoding: str,
-                  strict: bool, path: str) -> np.ndarray:
-    try:
-        items = json.loads(buf.decode(encoding), strict=strict)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise FormatError(f"json2 chunk is not valid JSON ({exc})", path) from None
-    if type(items) is not list or len(items) < 2:
-        raise FormatError("json2 chunk is not a list ending with dtype and shape", path)
-    stored_shape, stored_dtype = items[-1], items[-2]
-    if type(stored_shape) is not list or stored_shape != list(shape):
-        raise FormatError(f"json2 chunk shape {stored_shape!r} is not the chunk shape "
-                          f"{list(shape)}", path)
-    # numcodecs writes ``dtype.str``: "|O" for object arrays, "|V<itemsize>" for structured ones
-    accepted = ("|O",) if dtype.fields is None else ("|O", dtype.str)
-    if stored_dtype not in accepted:
-        raise FormatError(f"json2 chunk dtype {stored_dtype!r} is not {accepted[-1]!r}", path)
-    data = items[:-2]
-    if not shape:
-        if len(data) != 1:
-            raise FormatError("json2 chunk of a 0-d array must hold one element", path)
-        leaves = data
-    else:
-        leaves = _flatten_nested(data, shape, path)
-    out = np.empty(len(leaves), dtype=dtype)
-    try:
-        if dtype.fields is None:
-            for i, value in enumerate(leaves):
-                out[i] = value
-        else:
-            width = len(dtype.names)
-            for i, value in enumerate(leaves):
-                if type(value) is not list or len(value) != width:
-                    raise FormatError(f"json2 record {i} is not a list of {width} fields", path)
-                out[i] = tuple(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise FormatError(f"json2 element does not fit the array dtype ({exc})", path) from None
-    out = out.reshape(shape)
-    return check_decoded_array(out, dtype=dtype, shape=shape, array_path=path)
+        raise FormatError(f"cannot decompress chunk with {codec.codec_id} ({exc})",
+                          path) from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -550,7 +410,8 @@ class ObjectArrayV2:
             return _decode_json2(buf, self._dtype, shape, self._json_encoding,
                                  self._json_strict, path)
         obj = restricted_loads(buf, array_path=path,
-                               allow_record_scalars=self._allow_record_scalars)
+                               allow_record_scalars=self._allow_record_scalars,
+                               expect=(self._dtype, shape))
         return check_decoded_array(obj, dtype=self._dtype, shape=shape, array_path=path)
 
     def _fill_value_chunk(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -683,9 +544,13 @@ class ObjectArrayV2:
         return out
 
     def __getitem__(self, key):
-        check_read_size(self._shape, key, max(self._dtype.itemsize, 8), self._path)
+        check_read_size(self._shape, key, limits.object_read_itemsize(self._dtype), self._path)
         axes, drop, fancy_axis, move_front, has_ellipsis = self._parse_key(key)
-        out = self._read_selection(axes)
+        try:
+            out = self._read_selection(axes)
+        except MemoryError:
+            raise FormatError(f"not enough memory to read this selection (shape "
+                              f"{self._shape})", self._path) from None
         if all(drop) and not has_ellipsis:
             return out[(0,) * self.ndim]
         result = out[tuple(0 if d else slice(None) for d in drop) + (Ellipsis,)]

@@ -21,6 +21,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from ..errors import FormatError
+from ..format import limits
 
 __all__ = [
     "get_bytes",
@@ -39,8 +40,9 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
 ]
 
-#: Largest node document accepted (FORMAT.md section 5).
-MAX_DOCUMENT_BYTES = 16 * 2**20
+#: Largest node document accepted (FORMAT.md section 5); the value in force is
+#: ``hdmf_zarr.format.limits.MAX_DOCUMENT_BYTES``.
+MAX_DOCUMENT_BYTES = limits.MAX_DOCUMENT_BYTES
 
 
 def node_key(path: str, name: str) -> str:
@@ -144,13 +146,24 @@ def dumps_json(doc: Any) -> bytes:
 def loads_json(raw: bytes, key: str = "") -> Any:
     """Decode a metadata document, accepting bare ``NaN``/``Infinity`` tokens.
 
+    Parameters
+    ----------
+    raw : bytes
+        The stored document.
+    key : str
+        Its store key: the root ``zarr.json`` and ``.zmetadata`` documents hold the consolidated
+        metadata and may reach ``limits.MAX_CONSOLIDATED_BYTES`` (256 MiB); every other
+        document ``limits.MAX_DOCUMENT_BYTES`` (16 MiB) (FORMAT.md 5).
+
     Raises
     ------
     FormatError
-        When the document is larger than :data:`MAX_DOCUMENT_BYTES` or is not valid JSON.
+        When the document is larger than its limit or is not valid JSON.
     """
-    if len(raw) > MAX_DOCUMENT_BYTES and not key.endswith((".zmetadata", "zarr.json")):
-        raise FormatError(f"metadata document of {len(raw)} bytes exceeds the limit", key)
+    limit = limits.document_limit(key)
+    if len(raw) > limit:
+        raise FormatError(f"metadata document of {len(raw)} bytes exceeds the limit of "
+                          f"{limit} bytes (hdmf_zarr.format.limits)", key)
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_parse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

@@ -1,0 +1,53 @@
+"""Scalar compound datasets read back as NWBHDF5IO returns them (issue 12 item 7).
+
+``ElectrodeGroup.position`` (NWB >= 2.5) is a scalar compound of three float32 fields. HDF5IO
+hands it out as a 0-d structured array; a bare ``np.void`` makes pynwb refuse the whole file.
+"""
+
+import numpy as np
+from pynwb import NWBHDF5IO
+from pynwb.testing.mock.file import mock_NWBFile
+
+from hdmf_zarr import NWBZarrIO
+
+
+def _file_with_position():
+    nwbfile = mock_NWBFile()
+    device = nwbfile.create_device("probe")
+    nwbfile.create_electrode_group("shank0", description="d", location="CA1", device=device,
+                                   position=(1.5, -2.0, 3.25))
+    return nwbfile
+
+
+def test_position_matches_nwbhdf5io(tmp_path):
+    h5 = tmp_path / "eg.nwb"
+    with NWBHDF5IO(h5, "w") as io:
+        io.write(_file_with_position())
+    with NWBHDF5IO(h5, "r") as io:
+        expected = io.read().electrode_groups["shank0"].position
+    zpath = tmp_path / "eg.nwb.zarr"
+    with NWBZarrIO(str(zpath), "w") as io:  # L3: a 0-d structured array on disk
+        io.write(_file_with_position())
+    with NWBZarrIO(str(zpath), "r") as io:
+        got = io.read().electrode_groups["shank0"].position
+    assert isinstance(expected, np.ndarray) and expected.shape == ()
+    assert isinstance(got, np.ndarray)
+    assert got.shape == expected.shape
+    assert got.dtype == expected.dtype
+    assert got.tolist() == expected.tolist() == (1.5, -2.0, 3.25)
+
+
+def test_position_after_export(tmp_path):
+    """HDF5 -> L3 export -> read: a 0-d structured array, every field equal to HDF5's."""
+    h5 = tmp_path / "eg.nwb"
+    with NWBHDF5IO(h5, "w") as io:
+        io.write(_file_with_position())
+    zpath = tmp_path / "eg.nwb.zarr"
+    with NWBHDF5IO(h5, "r") as src, NWBZarrIO(str(zpath), "w") as dst:
+        dst.export(src_io=src, write_args={"link_data": False})
+    with NWBHDF5IO(h5, "r") as src, NWBZarrIO(str(zpath), "r") as io:
+        want = src.read().electrode_groups["shank0"].position
+        got = io.read().electrode_groups["shank0"].position
+        assert isinstance(got, np.ndarray) and got.shape == ()
+        for name in want.dtype.names:
+            assert got[name] == want[name]
