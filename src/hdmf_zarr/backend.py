@@ -97,7 +97,9 @@ class ZarrIO(HDMFIO):
     storage_options : dict, optional
         fsspec options for URLs.
     force_overwrite : bool
-        Accepted for compatibility (mode ``w`` always overwrites).
+        Mode ``w``: also delete an existing path (or a store instance's content) that is not a
+        Zarr store. Without it mode ``w`` only replaces Zarr stores, empty directories and
+        empty files, and raises ``StoreModeError`` for anything else.
     zarr_format : {2, 3}, optional
         Layout to write: 3 (default, layout L3) or 2 (layout L2). Reading detects the layout.
 
@@ -118,10 +120,12 @@ class ZarrIO(HDMFIO):
             {"name": "synchronizer", "type": None, "doc": "ignored (Zarr-Python 3 has none)",
              "default": None},
             {"name": "object_codec_class", "type": None,
-             "doc": "ignored: the object codec is fixed by FORMAT.md", "default": None},
+             "doc": "ignored: each layout fixes the object codec of its text, reference and "
+                    "compound datasets", "default": None},
             {"name": "storage_options", "type": dict, "doc": "fsspec storage options",
              "default": None},
-            {"name": "force_overwrite", "type": bool, "doc": "kept for compatibility",
+            {"name": "force_overwrite", "type": bool,
+             "doc": "mode w: also delete an existing path that is not a Zarr store",
              "default": False},
             {"name": "zarr_format", "type": int, "doc": "2 or 3: the layout written",
              "default": None})
@@ -256,7 +260,8 @@ class ZarrIO(HDMFIO):
             # documents it read, so that opening reads the root document once
             store, location, self._root_documents = opened
         else:
-            store, location = open_store(self.__path, self.__mode, self.__storage_options)
+            store, location = open_store(self.__path, self.__mode, self.__storage_options,
+                                         force_overwrite=self.__force_overwrite)
         self._store, self._location = store, location
         mode = self.__mode
         if mode not in _CREATE:
@@ -275,6 +280,8 @@ class ZarrIO(HDMFIO):
             self._layout = self._new_layout()
         elif mode == "w":
             if not store.read_only:
+                if not self.__force_overwrite:
+                    _check_store_replaceable(store, location)
                 # the root documents go first: a clear interrupted half-way leaves no root, never
                 # an old root naming nodes that are gone
                 store_io.delete_keys(store, ["zarr.json", ".zmetadata", ".zgroup", ".zattrs"])
@@ -418,7 +425,7 @@ class ZarrIO(HDMFIO):
             if not ok and state["marked"]:
                 state["failed"] = True
             if state["depth"] == 0 and state["marked"] and not state["failed"]:
-                end_write(self._store)
+                end_write(self._store, state.get("token"))
                 state["marked"] = False
 
     def _begin_write(self) -> None:
@@ -426,7 +433,7 @@ class ZarrIO(HDMFIO):
         state = self.__dict__.setdefault("_hdmf_zarr_write_state",
                                          {"depth": 0, "marked": False, "failed": False})
         if not state["marked"]:
-            begin_write(self._store, self.__mode)
+            state["token"] = begin_write(self._store, self.__mode)
             state["marked"] = True
 
     def _check_writable(self):
@@ -677,6 +684,12 @@ class ZarrIO(HDMFIO):
             # field missing in the file) in ConstructError, or raises ValueError/TypeError for
             # a malformed builder tree: raise the documented error naming the path instead
             failure = construct_failure(exc)
+        if self.__mode == "r-" and read_write_marker(self._store) is not None:
+            # an interrupted write (docs/format-notes.md): say so rather than name a missing part
+            raise IncompleteWriteError(
+                f"the store is incomplete (a write was interrupted) and what it holds is not a "
+                f"whole file ({failure}); read_builder() returns the groups and datasets it holds",
+                self.source or "<store>") from failure
         raise failure
 
     def read_builder(self):
@@ -994,6 +1007,22 @@ def _has_consolidated(store, layout: Layout) -> bool:
         return store_io.exists(store, ".zmetadata")
     root = store_io.get_json(store, "zarr.json") or {}
     return isinstance(root.get("consolidated_metadata"), dict)
+
+
+def _check_store_replaceable(store, location) -> None:
+    """Mode ``w`` on a store instance: refuse to clear a store that holds keys but no root
+    document and no write-in-progress marker (not a Zarr store; ``force_overwrite`` skips)."""
+    if _has_root(store) or read_write_marker(store) is not None:
+        return
+    try:
+        names = sorted(store_io.list_dir(store, ""))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if names:
+        first = names[0]
+        raise StoreModeError(f"mode 'w': refusing to delete a store that is not a Zarr store "
+                             f"(it holds {first!r}); pass force_overwrite=True to replace it",
+                             location or "<store>")
 
 
 def _has_root(store) -> bool:

@@ -149,19 +149,62 @@ def _source_kind(src: Path) -> str:
     raise click.ClickException(f"{src}: neither an HDF5 file nor a Zarr store")
 
 
-def _remove_existing(dst: Path) -> None:
-    """Remove an existing destination, refusing anything that is not a store or HDF5 file."""
+def _check_replaceable(dst: Path) -> None:
+    """Refuse (before anything is written) to replace a DST that is not a store or HDF5 file."""
     if dst.is_dir() and not dst.is_symlink():
         looks_like_store = any((dst / m).exists() for m in _ZARR_ROOT_MARKERS)
         if not looks_like_store and any(dst.iterdir()):
             raise click.ClickException(
                 f"{dst}: refusing to overwrite a directory that is not a Zarr store")
-        shutil.rmtree(dst)
+        return
+    if dst.is_symlink() and not dst.exists():
         return
     if dst.stat().st_size and not (_is_hdf5(dst) or zipfile.is_zipfile(dst) or _is_sqlite(dst)):
         raise click.ClickException(
             f"{dst}: refusing to overwrite a file that is neither HDF5, a zip archive nor SQLite")
-    dst.unlink()
+
+
+def _check_not_nested(src: Path, dst: Path) -> None:
+    """Refuse SRC and DST that are the same path or lie one inside the other (a DST written
+    inside SRC changes the source being read; replacing a DST holding SRC deletes the source)."""
+    real_src = src.resolve()
+    real_dst = dst.resolve()  # DST need not exist: its existing parents are resolved
+    if real_src == real_dst:
+        raise click.ClickException(f"{dst}: SRC and DST are the same")
+    if real_src in real_dst.parents:
+        raise click.ClickException(f"{dst}: DST lies inside SRC {src}; choose a DST outside it")
+    if real_dst in real_src.parents:
+        raise click.ClickException(f"{dst}: DST contains SRC {src}; choose a DST outside it")
+
+
+def _staging_path(dst: Path) -> Path:
+    """A new hidden sibling of DST with DST's suffix (the suffix picks the store kind)."""
+    import uuid
+
+    return dst.with_name(f".{dst.stem}.converting-{uuid.uuid4().hex[:12]}{dst.suffix}")
+
+
+def _install(staged: Path, dst: Path) -> None:
+    """Put the finished conversion ``staged`` at ``dst``, replacing an existing DST only now.
+
+    A file is replaced atomically (``os.replace``). A directory DST is first renamed aside and
+    removed only after ``staged`` took its name, so that at every moment the old or the new
+    conversion exists under a name next to DST.
+    """
+    if not (dst.exists() or dst.is_symlink()):
+        os.replace(staged, dst)
+        return
+    if staged.is_dir() or (dst.is_dir() and not dst.is_symlink()):
+        aside = dst.with_name(f".{dst.name}.replaced-{staged.name.rsplit('-', 1)[-1]}")
+        os.replace(dst, aside)
+        try:
+            os.replace(staged, dst)
+        except BaseException:
+            os.replace(aside, dst)
+            raise
+        _discard_partial(aside)
+        return
+    os.replace(staged, dst)
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -259,7 +302,7 @@ def main():
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes copying the large datasets.")
 @click.option("--progress/--no-progress", default=True,
-              help="Progress bars for the large datasets (on by default).")
+              help="Progress bars (on by default); --no-progress silences every bar.")
 @click.option("--store", "store_kind", type=click.Choice(["dir", "zip", "h5", "sqlite"]),
               default=None,
               help="Store of a Zarr destination: dir (a directory), zip (DST ending .zip), h5 "
@@ -279,8 +322,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     fmt = int(zarr_format or 3)
     _check_store_kind(dst, dst_kind, store_kind)
     zarr_args = _zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
-    if dst.exists() and src.resolve() == dst.resolve():
-        raise click.ClickException(f"{dst}: SRC and DST are the same")
+    _check_not_nested(src, dst)
     src_kind = _source_kind(src)
     if src_kind == "hdf5" and dst_kind == "hdf5":
         raise click.ClickException(
@@ -288,23 +330,38 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
     if dst.exists() or dst.is_symlink():
         if not overwrite:
             raise click.ClickException(f"{dst} exists; pass --overwrite to replace it")
-        _remove_existing(dst)
+        _check_replaceable(dst)
 
+    # the conversion is written to a hidden sibling and takes DST's name only when complete:
+    # a failed or interrupted conversion leaves an existing DST as it was
+    staged = _staging_path(dst)
     with tqdm(total=3, unit="stage", file=sys.stderr, leave=True, desc="open",
-              bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+              bar_format="{desc:<8}{bar:20}| {n_fmt}/{total_fmt} [{elapsed}]",
+              disable=not progress) as bar:
         try:
-            dst_store = _new_store(dst, store_kind, consolidate_depth)
-            _export(src, src_kind, dst, dst_kind, fmt, bar, zarr_args, dst_store)
+            dst_store = _new_store(staged, store_kind, consolidate_depth)
+            _export(src, src_kind, staged, dst_kind, fmt, bar, zarr_args, dst_store)
+            _install(staged, dst)
         except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
-            _discard_partial(dst)
+            _discard_partial(staged)
             raise click.ClickException(
                 f"converting {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
+        except BaseException:  # Ctrl-C: no partial output is left behind
+            _discard_partial(staged)
+            raise
         bar.set_description_str("done")
         layout, nodes, stored = _summary(dst, dst_kind)
         bar.update(1)
     seconds = time.perf_counter() - started
-    click.echo(f"{dst}: layout {layout}, {nodes} nodes, {stored} bytes stored, "
+    click.echo(f"{dst}: layout {layout}, {nodes} nodes, {_size(stored)} stored, "
                f"{seconds:.2f} s")
+
+
+def _size(nbytes: int) -> str:
+    """``"45613 bytes (44.5 KiB)"``: exact, and readable."""
+    from .inspect import _human
+
+    return f"{nbytes} bytes" if nbytes < 1024 else f"{nbytes} bytes ({_human(nbytes)})"
 
 
 def _check_store_kind(dst: Path, dst_kind: str, store_kind: str | None) -> None:
@@ -369,35 +426,61 @@ def _parse_shape(text: str, option: str) -> tuple:
     return shape
 
 
+#: Compression levels each codec accepts (zstd's negative levels trade ratio for speed).
+_LEVELS = {"zstd": (-131072, 22), "blosc": (0, 9), "gzip": (0, 9), "zlib": (0, 9)}
+_BLOSC_CNAMES = ("blosclz", "lz4", "lz4hc", "zlib", "zstd")
+_BLOSC_SHUFFLES = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+_COMPRESSOR_FORMS = ("zstd[:LEVEL], blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], "
+                     "gzip[:LEVEL], zlib[:LEVEL], lz4, none")
+
+
 def _parse_compressor(text: str):
-    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False."""
+    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False.
+
+    Every name and level is checked here, before anything is written: numcodecs accepts
+    ``Zstd(level=99)`` and fails only when a large chunk is compressed, and Blosc reports a
+    bad level from C.
+
+    Raises
+    ------
+    click.UsageError
+        Naming the part of ``text`` that is wrong and what is accepted.
+    """
     import numcodecs
 
-    name, *args = text.lower().split(":")
-    try:
-        if name == "none" and not args:
-            return False
-        if name == "zstd" and len(args) <= 1:
-            return numcodecs.Zstd(level=int(args[0]) if args else 5)
-        if name in ("gzip", "zlib") and len(args) <= 1:
-            cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
-            return cls(level=int(args[0]) if args else 5)
-        if name == "lz4" and not args:
-            return numcodecs.LZ4()
-        if name == "blosc" and len(args) <= 3:
-            shuffles = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
-            cname = args[0] if args else "zstd"
-            if cname not in ("blosclz", "lz4", "lz4hc", "zlib", "zstd"):
-                raise ValueError(cname)
-            level = int(args[1]) if len(args) > 1 else 5
-            shuffle = shuffles[args[2]] if len(args) > 2 else 1
-            return numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuffle)
-    except (ValueError, KeyError):
-        pass
-    raise click.UsageError(
-        f"--compressor: {text!r} is not one of zstd[:LEVEL], "
-        "blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], gzip[:LEVEL], zlib[:LEVEL], "
-        "lz4, none")
+    def bad(reason: str):
+        return click.UsageError(f"--compressor: {text!r}: {reason}")
+
+    def level(name: str, value: str) -> int:
+        low, high = _LEVELS[name]
+        try:
+            number = int(value)
+        except ValueError:
+            raise bad(f"level {value!r} is not an integer") from None
+        if not low <= number <= high:
+            raise bad(f"{name} level {number} is outside {low}..{high}")
+        return number
+
+    name, *args = text.strip().lower().split(":")
+    if name == "none" and not args:
+        return False
+    if name == "lz4" and not args:
+        return numcodecs.LZ4()
+    if name == "zstd" and len(args) <= 1:
+        return numcodecs.Zstd(level=level("zstd", args[0]) if args else 5)
+    if name in ("gzip", "zlib") and len(args) <= 1:
+        cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
+        return cls(level=level(name, args[0]) if args else 5)
+    if name == "blosc" and len(args) <= 3:
+        cname = args[0] if args else "zstd"
+        if cname not in _BLOSC_CNAMES:
+            raise bad(f"blosc compressor {cname!r} is not one of {', '.join(_BLOSC_CNAMES)}")
+        clevel = level("blosc", args[1]) if len(args) > 1 else 5
+        if len(args) > 2 and args[2] not in _BLOSC_SHUFFLES:
+            raise bad(f"shuffle {args[2]!r} is not one of {', '.join(_BLOSC_SHUFFLES)}")
+        shuffle = _BLOSC_SHUFFLES[args[2]] if len(args) > 2 else 1
+        return numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle)
+    raise click.UsageError(f"--compressor: {text!r} is not one of {_COMPRESSOR_FORMS}")
 
 
 # --- pack / unpack --------------------------------------------------------------------------
@@ -436,7 +519,7 @@ def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
         click.echo(f"{result['target']}: {result['chunks']} chunks moved into "
                    f"{result['containers']} containers")
     else:
-        click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
+        click.echo(f"{result['target']}: {result['keys']} keys, {_size(result['bytes'])}")
 
 
 @main.command()
@@ -455,7 +538,7 @@ def unpack(src: str, dst: str):
         raise click.ClickException(str(exc)) from exc
     finally:
         bar.close()
-    click.echo(f"{result['target']}: {result['keys']} keys, {result['bytes']} bytes")
+    click.echo(f"{result['target']}: {result['keys']} keys, {_size(result['bytes'])}")
 
 
 # --- info -----------------------------------------------------------------------------------
@@ -473,14 +556,22 @@ def info(path: str, depth: int | None, no_consolidated: bool):
 
     if _is_hdf5(Path(path)):
         raise click.ClickException(f"{path}: an HDF5 file, not a Zarr store")
+    from .storage._atomic import read_write_marker
+
     store = _open_read_store(path)
     try:
+        marker = read_write_marker(store)
         nodes = walk_store(store, use_consolidated=not no_consolidated)
     except HdmfZarrError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         _close(store)
     click.echo(format_tree(nodes, max_depth=depth))
+    if marker is not None:  # docs/format-notes.md "Write-in-progress marker"
+        started = marker.get("started")
+        click.echo(f"INCOMPLETE: a write{' started ' + started if isinstance(started, str) else ''}"
+                   " is in progress or was interrupted (write-in-progress marker present); "
+                   "what is listed may be partial")
 
 
 # --- validate -------------------------------------------------------------------------------

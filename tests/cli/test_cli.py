@@ -24,7 +24,8 @@ ELECTRICAL_SERIES = REAL / "dandi_nwb_test_data_v2.0.1" / "test_ElectricalSeries
 TIMESERIES_NO_UNIT = REAL / "pynwb-back-compat" / "1.5.1_timeseries_no_unit.nwb"
 
 SUMMARY = re.compile(r"^(?P<dst>.+): layout (?P<layout>L2|L3|HDF5), (?P<nodes>\d+) nodes, "
-                     r"(?P<bytes>\d+) bytes stored, (?P<secs>[0-9.]+) s$")
+                     r"(?P<bytes>\d+) bytes(?: \((?P<human>[0-9.]+ [KMGT]iB)\))? stored, "
+                     r"(?P<secs>[0-9.]+) s$")
 
 
 def run(*args):
@@ -208,6 +209,7 @@ def test_convert_electrical_series(tmp_path, fmt):
     nodes = walk_store(store)
     assert int(match["nodes"]) == len(nodes)
     assert int(match["bytes"]) == sum(n.stored_bytes or 0 for n in nodes)
+    assert match["human"].endswith("KiB")  # readable beside the exact count
     assert "export" in result.stderr  # the progress bar
 
     with NWBHDF5IO(str(ELECTRICAL_SERIES), "r") as h5_io, \

@@ -71,7 +71,7 @@ def test_l3_chunks_shards_compressor_jobs(source, tmp_path):
     assert conf["chunk_shape"] == [1000, 8]
     assert conf["codecs"][1] == {"name": "blosc", "configuration": {
         "typesize": 4, "cname": "zstd", "clevel": 3, "shuffle": "bitshuffle", "blocksize": 0}}
-    assert _objects(dst) == ["c/0/0", "c/1/0", "c/2/0", "c/3/0"]
+    assert _objects(dst) == ["c.0.0", "c.1.0", "c.2.0", "c.3.0"]
     # the progress bar of the parallel write names the dataset
     assert "/acquisition/es/data" in result.stderr
     _check_values(source, dst)
@@ -86,7 +86,7 @@ def test_l2_chunks_compressor_jobs_no_progress(source, tmp_path):
     assert doc["chunks"] == [5000, 8]
     assert doc["compressor"] == {"id": "zstd", "level": 3}
     assert len(_objects(dst)) == 8
-    assert "/acquisition/es/data" not in result.stderr
+    assert result.stderr == ""  # no bar at all: neither the dataset's nor the stages'
     _check_values(source, dst)
 
 
@@ -98,7 +98,7 @@ def test_chunks_are_clipped_and_shards_none(source, tmp_path):
     doc = _doc(dst)
     assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [40000, 8]
     assert doc["codecs"] == [{"name": "bytes", "configuration": {"endian": "little"}}]
-    assert _objects(dst) == ["c/0/0"]
+    assert _objects(dst) == ["c.0.0"]
     _check_values(source, dst)
 
 
@@ -107,6 +107,14 @@ def test_chunks_are_clipped_and_shards_none(source, tmp_path):
     (["--chunks", "0,8"], "--chunks: '0,8' must list positive integers"),
     (["--chunks", "a,b"], "is not a comma-separated list of integers"),
     (["--compressor", "brotli"], "--compressor: 'brotli' is not one of"),
+    # numcodecs takes these levels and fails only on a large chunk (or from C, for Blosc)
+    (["--compressor", "zstd:99"], "--compressor: 'zstd:99': zstd level 99 is outside "
+                                  "-131072..22"),
+    (["--compressor", "blosc:zstd:99"], "blosc level 99 is outside 0..9"),
+    (["--compressor", "gzip:10"], "gzip level 10 is outside 0..9"),
+    (["--compressor", "zlib:fast"], "level 'fast' is not an integer"),
+    (["--compressor", "blosc:brotli"], "blosc compressor 'brotli' is not one of blosclz, lz4"),
+    (["--compressor", "blosc:lz4:5:sideways"], "shuffle 'sideways' is not one of noshuffle"),
     (["--jobs", "0"], "0 is not in the range x>=1"),
 ])
 def test_usage_errors(source, tmp_path, args, message):
@@ -115,6 +123,15 @@ def test_usage_errors(source, tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not dst.exists()
+
+
+@pytest.mark.parametrize("spec", ["zstd:99", "blosc:zstd:99"])
+def test_bad_levels_write_nothing_and_print_no_codec_error(source, tmp_path, spec):
+    dst = tmp_path / "bad.nwb.zarr"
+    result = run(source, dst, "--compressor", spec)
+    assert result.exit_code == 2 and not dst.exists()
+    assert "RuntimeError" not in result.output and "Traceback" not in result.output
+    assert "FORMAT.md" not in result.output
 
 
 def test_options_for_hdf5_destination_refused(tmp_path):
@@ -132,4 +149,5 @@ def test_shards_not_multiple_of_chunks_names_the_dataset(source, tmp_path):
     assert result.exit_code == 1
     assert re.search(r"/acquisition/es/data: shard shape \(1500, 8\) is not a multiple of the "
                      r"chunk shape \(1000, 8\)", result.output), result.output
+    assert "FORMAT.md" not in result.output  # users do not have the project's format notes
     assert not dst.exists()  # the partial output is removed

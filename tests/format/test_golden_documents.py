@@ -139,6 +139,8 @@ def test_l2_reference_dataset_json2(l2_store):
                                 "sort_keys": True, "strict": True}]
     attrs = _json(node / ".zattrs")
     assert attrs["zarr_dtype"] == "object" and attrs["neurodata_type"] == "VectorData"
+    # the spec's placeholder dim0 is stored per dataset (write/dimensions.py), not as "dim0"
+    assert attrs["_ARRAY_DIMENSIONS"] == ["group_dim_0"]
     decoded = json.loads(_v2_chunk(node, "0").decode("utf-8"))
     assert decoded[-2:] == ["|O", [4]]
     shank = nwb.electrode_groups["shank0"]
@@ -215,6 +217,22 @@ def test_l3_root_consolidated(l3_store):
     assert group["acquisition/es/data"].shape == (10, 4)
 
 
+def test_l3_chunk_keys_use_the_dot_separator(l3_store):
+    """FORMAT.md 3.1: ``c.i.j`` keys (changed from ``c/i/j`` so that deep NWB paths stay within
+    DANDI's 7 path components); 0-d arrays keep the single key ``c``."""
+    path, _ = l3_store
+    dot = {"name": "default", "configuration": {"separator": "."}}
+    for node, chunk in (("acquisition/es/data", "c.0.0"), ("acquisition/es/electrodes", "c.0"),
+                        ("general/extracellular_ephys/electrodes/group", "c.0"),
+                        ("intervals/epochs/timeseries", "c.0"),
+                        ("acquisition/es/starting_time", "c")):
+        assert _json(path / node / "zarr.json")["chunk_key_encoding"] == dot, node
+        assert (path / node / chunk).is_file(), node
+        assert not (path / node / "c").is_dir(), node
+    np.testing.assert_array_equal(zarr.open_array(str(path / "acquisition/es/data"), mode="r")[:],
+                                  np.arange(40, dtype=np.int16).reshape(10, 4))
+
+
 def test_l3_links(l3_store):
     path, _ = l3_store
     attrs = _json(path / "general/extracellular_ephys/shank0/zarr.json")["attributes"]
@@ -247,6 +265,8 @@ def test_l3_reference_dataset_paths(l3_store):
     node = path / "general/extracellular_ephys/electrodes/group"
     doc = _json(node / "zarr.json")
     assert doc["data_type"] == "string" and doc["attributes"]["_DTYPE"] == "object_reference"
+    # the spec's placeholder dim0 is stored per dataset (write/dimensions.py), not as "dim0"
+    assert doc["dimension_names"] == doc["attributes"]["_ARRAY_DIMENSIONS"] == ["group_dim_0"]
     values = zarr.open_array(str(node), mode="r")[:]
     assert [str(v) for v in values] == ["/general/extracellular_ephys/shank0"] * 4
 

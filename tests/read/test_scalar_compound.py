@@ -51,3 +51,39 @@ def test_position_after_export(tmp_path):
         assert isinstance(got, np.ndarray) and got.shape == ()
         for name in want.dtype.names:
             assert got[name] == want[name]
+
+
+def _to_struct_form(doc: dict) -> dict:
+    """An array document rewritten into the form hdmf-zarr 0.14 writes with Zarr >= 3.2
+    (FORMAT.md 3.4): ``struct``, object-style fields, per-field fill, little-endian bytes."""
+    fields = doc["data_type"]["configuration"]["fields"]
+    doc = dict(doc)
+    doc["data_type"] = {"name": "struct", "configuration": {"fields": [
+        {"name": n, "data_type": t} for n, t in fields]}}
+    doc["fill_value"] = {n: 0.0 for n, _t in fields}
+    doc["codecs"] = [{"name": "bytes", "configuration": {"endian": "little"}}] + [
+        c for c in doc["codecs"] if c["name"] != "bytes"]
+    return doc
+
+
+def test_position_in_the_form_014_writes(tmp_path):
+    """A 0-d ``struct`` array (0.14's ElectrodeGroup.position) reads as a 0-d structured
+    array too."""
+    import json
+
+    zpath = tmp_path / "eg.nwb.zarr"
+    with NWBZarrIO(str(zpath), "w") as io:
+        io.write(_file_with_position())
+    node = "general/extracellular_ephys/shank0/position"
+    doc_path = zpath / node / "zarr.json"
+    doc = json.loads(doc_path.read_text())
+    assert doc["shape"] == [] and doc["data_type"]["name"] == "structured"
+    doc_path.write_text(json.dumps(_to_struct_form(doc)))
+    root = json.loads((zpath / "zarr.json").read_text())
+    cons = root["consolidated_metadata"]["metadata"]
+    cons[node] = _to_struct_form(cons[node])
+    (zpath / "zarr.json").write_text(json.dumps(root))
+    with NWBZarrIO(str(zpath), "r") as io:
+        got = io.read().electrode_groups["shank0"].position
+    assert isinstance(got, np.ndarray) and got.shape == ()
+    assert got.tolist() == (1.5, -2.0, 3.25)

@@ -167,7 +167,7 @@ def test_forged_huge_chunk_is_refused(store_copy, fmt):
 @pytest.mark.parametrize("fmt", LAYOUTS)
 def test_corrupt_chunk_names_the_array(store_copy, fmt):
     store = store_copy(fmt)
-    chunk = store / ("acquisition/ts/data/c/0/0" if fmt == 3 else "acquisition/ts/data/0.0")
+    chunk = store / ("acquisition/ts/data/c.0.0" if fmt == 3 else "acquisition/ts/data/0.0")
     chunk.write_bytes(chunk.read_bytes()[:7])
     with NWBZarrIO(str(store), "r") as io:
         with pytest.raises(FormatError, match="/acquisition/ts/data") as exc:

@@ -234,3 +234,39 @@ def test_empty_path_components_do_not_make_the_walk_recurse(store_copy, tmp_path
         nwbfile = io.read()
         touch_everything(nwbfile)
         assert sorted(nwbfile.acquisition) == ["es", "ts"]
+
+
+def test_hdf5_container_member_of_5_gb_is_refused_before_reading(tmp_path):
+    # a container member (a 1-D uint8 dataset) declared 5 GiB long: chunked and never written,
+    # the file stays small, and h5py would allocate all of it on read
+    import subprocess
+    import sys
+
+    import h5py
+    import numpy as np
+    import zarr
+
+    from hdmf_zarr.storage import H5NestedStore
+
+    root = tmp_path / "s"
+    store = H5NestedStore(root, consolidate_depth=1)
+    arr = zarr.create_array(store, name="g/a", shape=(2, 10), chunks=(1, 5), dtype="i2")
+    arr[:] = np.arange(20).reshape(2, 10)
+    container = next((root / "g" / "a" / "c").glob("0*.h5shard"))
+    with h5py.File(container, "r+") as f:
+        names = []
+        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        member = names[0]
+        del f[member]
+        f.create_dataset(member, shape=(5 * GIB,), dtype="u1", chunks=(2**20,))
+    assert container.stat().st_size < 2**20
+    code = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({3 * GIB}, {3 * GIB}))\n"
+            "import zarr\nfrom hdmf_zarr.storage import H5NestedStore\n"
+            "from hdmf_zarr.errors import FormatError\n"
+            f"arr = zarr.open_array(H5NestedStore({str(root)!r}, read_only=True), path='g/a')\n"
+            "try:\n    arr[...]\nexcept FormatError as exc:\n    print('DOCUMENTED', exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240)
+    assert "DOCUMENTED" in proc.stdout and "exceeds the limit" in proc.stdout, \
+        proc.stdout + proc.stderr[-2000:]
+    assert container.name in proc.stdout

@@ -111,7 +111,7 @@ def test_sharded_l3_round_trip(tmp_path):
     (codec,) = doc["codecs"]
     assert codec["name"] == "sharding_indexed"
     assert codec["configuration"]["chunk_shape"] == [50, 3]
-    assert stored_objects(path, NODE) == ["c/0/0", "c/1/0", "c/2/0", "c/3/0"]
+    assert stored_objects(path, NODE) == ["c.0.0", "c.1.0", "c.2.0", "c.3.0"]
     check_roundtrip(path, nwbfile)
     np.testing.assert_array_equal(read_values(path), DATA)
     with NWBZarrIO(str(path), mode="r") as io:
@@ -126,7 +126,7 @@ def test_default_shard_policy_on_write(tmp_path):
     doc = array_doc(path, NODE)
     assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [2000, 6]
     assert doc["codecs"][0]["configuration"]["chunk_shape"] == [5, 6]
-    assert stored_objects(path, NODE) == ["c/0/0"]
+    assert stored_objects(path, NODE) == ["c.0.0"]
     np.testing.assert_array_equal(read_values(path), DATA)
     # shards=False keeps one object per chunk
     nwbfile = nwbfile_with(ZarrDataIO(DATA, chunks=(5, 6), shards=False))

@@ -8,6 +8,7 @@ keeps everything written before.
 
 import os
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -142,11 +143,11 @@ def test_worker_wrong_dtype(tmp_path):
 
 
 def test_unpicklable_iterator_refused_before_writing(tmp_path):
-    class Local(ArrayIterator):  # defined in a function: cannot be pickled by reference
+    class Local(ArrayIterator):  # travels by value (test_parallel_by_value); its lock cannot
         pass
 
     dci = Local(DATA, buffer_shape=(100, 10), chunk_shape=(100, 10))
-    dci.hook = lambda: None
+    dci.hook = threading.Lock()
     path = tmp_path / "u.nwb.zarr"
     with pytest.raises(UnstorableValueError, match="not picklable") as info:
         write_nwb(path, nwbfile_with(dci), 2, number_of_jobs=2)

@@ -98,7 +98,7 @@ def _check_v3_array(doc: dict, where: str) -> None:
 
 def _check_v2_array(doc: dict, where: str) -> None:
     check_shape(doc.get("shape"), "shape", where)
-    check_shape(doc.get("chunks"), "chunks", where, positive=True)
+    check_shape(doc.get("chunks"), "chunks", where)
     if not isinstance(doc.get("dtype"), (str, list)):
         _fail(f"dtype must be a string or a list (found {_type(doc.get('dtype'))})", where)
     filters = doc.get("filters")

@@ -84,6 +84,12 @@ class Layout:
     links_attr: str = ""
     dtype_attr: str = ""
 
+    @property
+    def chunk_key_encoding(self) -> dict | None:
+        """The ``chunk_key_encoding`` argument of ``zarr.create_array`` for arrays this layout
+        writes (a fresh dict), or None for Zarr's own default (L2: ``.``-separated keys)."""
+        return None
+
     # ----------------------------------------------------------------- attributes (write side)
     def encode_attribute(self, value: Any, where: str, ref_encoder) -> Any:
         """Turn one builder attribute value into a JSON value.
@@ -180,10 +186,13 @@ class Layout:
             target = Layout.parse_attribute_reference(value, where)
             if target is None:
                 raise FormatError(".specloc is neither a path nor a reference", where)
-            return target.path.strip("/")
-        if not isinstance(value, str):
+            path = target.path.strip("/")
+        elif not isinstance(value, str):
             raise FormatError(".specloc is not a string", where)
-        return value.strip("/")
+        else:
+            path = value.strip("/")
+        # checked like link paths (FORMAT.md 5): never a path outside the store
+        return check_target_path(path, f"{where}@.specloc").strip("/")
 
     @staticmethod
     def _decode_links(value: Any, where: str) -> list[LinkEntry]:

@@ -22,6 +22,15 @@ class L3(Layout):
     links_attr = "_LINKS"
     dtype_attr = "_DTYPE"
 
+    @property
+    def chunk_key_encoding(self) -> dict:
+        """Chunk keys ``c.i.j`` (FORMAT.md 3.1): Zarr's ``default`` encoding with the ``.``
+        separator, so that a chunk of ``processing/ecephys/LFP/ElectricalSeries/data`` is one
+        path component below its array (DANDI accepts at most 7 components per key). A 0-d
+        array's single chunk is ``c`` whatever the separator. Readers follow the encoding named
+        in each array's ``zarr.json``, so stores written with ``/`` read as before."""
+        return {"name": "default", "separator": "."}
+
     def group_documents(self, attributes: dict) -> dict[str, Any]:
         """Documents of a group node, keyed by their name (3.1)."""
         return {"zarr.json": {"zarr_format": 3, "node_type": "group",

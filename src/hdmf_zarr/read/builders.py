@@ -21,6 +21,7 @@ from ..format.limits import check_node_depth
 from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout2 import L2
 from ..format.layout3 import L3
+from ..storage._keys import is_safe_key
 from ..zarr_bridge import store_io
 from .datetimes import datetime_text, is_datetime_spec
 from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
@@ -150,7 +151,8 @@ def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | 
         cons = root.get("consolidated_metadata") if use_consolidated else None
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
             for rel, doc in cons["metadata"].items():
-                nodes[rel.strip("/")] = _v3_node(doc, rel)
+                nodes[_consolidated_name(rel.strip("/") if isinstance(rel, str) else rel,
+                                         rel, "zarr.json")] = _v3_node(doc, rel)
             return nodes
         _walk(store, "", nodes, 3)
         return nodes
@@ -164,6 +166,7 @@ def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | 
                 if not isinstance(key, str):
                     continue
                 parent, _, leaf = key.rpartition("/")
+                _consolidated_name(parent, key, ".zmetadata")
                 if leaf == ".zgroup":
                     nodes[parent] = NodeDocument("group", {}, _attrs_doc(
                         md.get(_k(parent, ".zattrs")), _k(parent, ".zattrs")))
@@ -185,6 +188,15 @@ def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | 
     nodes[""] = NodeDocument("group", {}, attrs)
     _walk(store, "", nodes, 2)
     return nodes
+
+
+def _consolidated_name(name, entry, document: str) -> str:
+    """A node path named by consolidated metadata, refused (``FormatError`` naming the entry)
+    when it could leave the store (``..``, ``.``, empty components: FORMAT.md 5)."""
+    if not is_safe_key(name):
+        raise FormatError(f"the consolidated metadata entry {entry!r} names a node path that "
+                          "leaves the store ('..', '.' or empty components)", document)
+    return name
 
 
 def _attrs_doc(doc, key: str) -> dict:

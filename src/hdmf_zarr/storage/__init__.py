@@ -22,7 +22,7 @@ from ._zipnested import ZipNestedStore
 __all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
            "StagedZip", "H5NestedStore", "ZipNestedStore", "SQLiteStore", "STORE_KINDS",
            "copy_store", "nested_store_kind", "pack", "unpack"]
-__all__ += ["AtomicLocalStore", "WRITE_MARKER_KEY"]
+__all__ += ["AtomicLocalStore", "WRITE_MARKER_KEY", "check_replaceable"]
 
 _READ_MODES = ("r", "r-")
 
@@ -45,7 +45,8 @@ def is_hdf5_path(path: str) -> bool:
     return False
 
 
-def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tuple[Store, str | None]:
+def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
+               force_overwrite: bool = False) -> tuple[Store, str | None]:
     """Open the store for ``path`` in ``mode``.
 
     Parameters
@@ -59,6 +60,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
     mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
     storage_options : dict, optional
         fsspec options for URLs.
+    force_overwrite : bool, optional
+        Mode ``w`` only: replace an existing path that is not a Zarr store (see
+        :func:`check_replaceable`). Without it such a path is refused.
 
     Returns
     -------
@@ -70,7 +74,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
     NotHdmfStoreError
         When a read mode names a path that does not exist, or a regular file that is not zip.
     StoreModeError
-        When a ``.zip`` is opened for update (``r+``/``a``).
+        When a ``.zip`` is opened for update (``r+``/``a``), or mode ``w`` names an existing
+        path that is not a Zarr store and ``force_overwrite`` is not set.
     """
     read_only = mode in _READ_MODES
     if isinstance(path, Store):
@@ -91,6 +96,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
         store = FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
         return store, path.rstrip("/")
     location = os.path.abspath(path)
+    if mode == "w" and not force_overwrite:
+        check_replaceable(location)
     if location.lower().endswith(".zip"):
         if mode in ("r+", "a"):
             raise StoreModeError(f"zip stores are written once; mode {mode!r} is not supported",
@@ -131,6 +138,75 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None) -> tup
 
 
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+#: Names at the top of a directory (or zip) that make it a Zarr store mode ``w`` may replace.
+_STORE_ROOT_NAMES = frozenset({"zarr.json", ".zgroup", ".zattrs", ".zarray", ".zmetadata",
+                               WRITE_MARKER_KEY})
+
+
+def check_replaceable(location: str) -> None:
+    """Refuse to replace (mode ``w``) a path that exists and is not a Zarr store.
+
+    Mode ``w`` deletes what ``location`` holds. That is only done to a Zarr store (a directory or
+    zip with a root metadata document or the write-in-progress marker at its top, an SQLiteStore
+    database), to an empty directory or an empty file; anything else (a directory of the user's
+    files, another application's database) is refused, so that a mistyped path loses nothing.
+    ``ZarrIO(..., force_overwrite=True)`` skips this check.
+
+    Parameters
+    ----------
+    location : str
+        Absolute local path.
+
+    Raises
+    ------
+    StoreModeError
+        Naming ``location`` and one of the entries that make it not a Zarr store.
+    """
+    hint = "; pass force_overwrite=True to replace it anyway"
+    if os.path.islink(location) and not os.path.exists(location):
+        return
+    if os.path.isdir(location):
+        with os.scandir(location) as it:
+            names = sorted(e.name for e in it)
+        if not names or _STORE_ROOT_NAMES.intersection(names):
+            return
+        raise StoreModeError("mode 'w': refusing to delete a directory that is not a Zarr "
+                             f"store (it holds {names[0]!r}){hint}", location)
+    if not os.path.isfile(location) or os.path.getsize(location) == 0:
+        return
+    with open(location, "rb") as fh:
+        head = fh.read(16)
+    if head == b"SQLite format 3\x00":
+        import sqlite3
+
+        from ._sqlite import APPLICATION_ID
+
+        uri = Path(location).as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            app_id = None
+        if app_id == APPLICATION_ID:
+            return
+        raise StoreModeError("mode 'w': refusing to delete an SQLite database that is not an "
+                             f"SQLiteStore{hint}", location)
+    if location.lower().endswith(".zip"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(location) as zf:
+                tops = {n.lstrip("/") for n in zf.namelist()}
+        except (zipfile.BadZipFile, OSError):
+            tops = set()
+        if _STORE_ROOT_NAMES.intersection(tops):
+            return
+        raise StoreModeError("mode 'w': refusing to replace a file that is not a zip of a "
+                             f"Zarr store{hint}", location)
 
 
 def _is_sqlite_path(location: str) -> bool:

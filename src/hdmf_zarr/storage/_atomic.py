@@ -31,7 +31,8 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
-from ._chunkkeys import get_many_batched
+from ._chunkkeys import get_many_batched, resolve_byte_range
+from ._keys import check_key, inside_root, open_inside
 
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
            "end_write", "read_write_marker", "local_root"]
@@ -108,7 +109,114 @@ class AtomicLocalStore(LocalStore):
     parse them whole, so a torn document would be an error (or worse, a valid prefix), while a
     chunk is only read through a document that names it. A document replacing an existing file
     is fsync-ed before the rename (see the module docstring).
+
+    Every key is checked (``storage._keys``): a key that could leave the root (absolute, ``..``,
+    empty components) raises ``FormatError``, and so does a read of a key that resolves outside
+    the root (a symbolic link leading out) or to something other than a regular file (a FIFO
+    would hang the reader, ``/dev/zero`` would exhaust memory). Writes refuse a key whose
+    directory resolves outside the root.
     """
+
+    # ------------------------------------------------------------------ keys inside the root
+    def _read_key(self, key: str, byte_range=None) -> bytes | None:
+        """The bytes of ``key`` (or of ``byte_range`` of it), None when missing."""
+        fd = open_inside(str(self.root), key)
+        if fd is None:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            if byte_range is None:
+                return fh.read()
+            size = fh.seek(0, os.SEEK_END)
+            start, stop = resolve_byte_range(size, byte_range)
+            fh.seek(start)
+            return fh.read(stop - start)
+
+    def _write_path(self, key: str) -> Path:
+        """The file of ``key`` for a write; refuses keys and directories leading out."""
+        root = str(self.root)
+        check_key(key, root)
+        path = self.root / key
+        parent = str(path.parent)
+        if not inside_root(root, parent):
+            from ..errors import FormatError
+
+            raise FormatError(f"store key {key!r}: its directory is a symbolic link leading "
+                              "outside the store", root)
+        if os.path.islink(path) and not inside_root(root, str(path)):
+            from ..errors import FormatError
+
+            raise FormatError(f"store key {key!r} is a symbolic link leading outside the "
+                              "store", root)
+        return path
+
+    async def get(self, key: str, prototype=None, byte_range=None):
+        """Read ``key`` (see the class notes for the keys refused)."""
+        from zarr.core.buffer import default_buffer_prototype
+
+        if prototype is None:
+            prototype = default_buffer_prototype()
+        if not self._is_open:
+            await self._open()
+        data = await asyncio.to_thread(self._read_key, key, byte_range)
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    def get_sync(self, key: str, *, prototype=None, byte_range=None):
+        """Blocking :meth:`get`."""
+        from zarr.core.buffer import default_buffer_prototype
+
+        if prototype is None:
+            prototype = default_buffer_prototype()
+        self._ensure_open_sync()
+        data = self._read_key(key, byte_range)
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    async def get_partial_values(self, prototype, key_ranges):
+        """Read several ``(key, byte_range)`` pairs (None for missing keys)."""
+        return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
+
+    async def exists(self, key: str) -> bool:
+        """True when ``key`` is a regular file inside the root."""
+        def probe() -> bool:
+            fd = open_inside(str(self.root), key)
+            if fd is None:
+                return False
+            os.close(fd)
+            return True
+
+        return await asyncio.to_thread(probe)
+
+    async def getsize(self, key: str) -> int:
+        """Size in bytes of ``key`` (``FileNotFoundError`` when missing)."""
+        def size() -> int:
+            fd = open_inside(str(self.root), key)
+            if fd is None:
+                raise FileNotFoundError(key)
+            try:
+                return os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+
+        return await asyncio.to_thread(size)
+
+    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
+        self._write_path(key)
+        return await super()._set(key, value, exclusive=exclusive)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` (a directory key removes the directory)."""
+        self._write_path(key)
+        return await super().delete(key)
+
+    def delete_sync(self, key: str) -> None:
+        """Blocking :meth:`delete`."""
+        self._write_path(key)
+        return super().delete_sync(key)
+
+    async def delete_dir(self, prefix: str) -> None:
+        """Remove every key below ``prefix``."""
+        if prefix.rstrip("/"):
+            self._write_path(prefix.rstrip("/"))
+        return await super().delete_dir(prefix)
 
     @staticmethod
     def _is_document(key: str) -> bool:
@@ -119,7 +227,7 @@ class AtomicLocalStore(LocalStore):
         if not isinstance(value, Buffer):
             raise TypeError(f"AtomicLocalStore.set(): value must be a Buffer, not "
                             f"{type(value).__name__}")
-        path = self.root / key
+        path = self._write_path(key)
         _replace_file(path, value.to_bytes(), durable=path.exists())
 
     async def set(self, key: str, value: Buffer) -> None:
@@ -132,6 +240,7 @@ class AtomicLocalStore(LocalStore):
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Blocking :meth:`set`."""
+        self._write_path(key)
         if not self._is_document(key):
             return super().set_sync(key, value)
         self._ensure_open_sync()
@@ -159,26 +268,21 @@ class AtomicLocalStore(LocalStore):
         instead of 170 ms)."""
         if not self._is_open:
             await self._open()
-        root = str(self.root)
-
         def read_whole(keys: list[str]) -> dict[str, bytes]:
             found = {}
             for key in keys:
-                try:
-                    with open(os.path.join(root, key), "rb") as fh:
-                        found[key] = fh.read()
-                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                    pass
+                data = self._read_key(key)
+                if data is not None:
+                    found[key] = data
             return found
 
         async for item in get_many_batched(self, requests, read_whole):
             yield item
 
     def _put_batch(self, items: list[tuple[str, Buffer]]) -> None:
-        root = str(self.root)
         made: set[str] = set()
         for key, value in items:
-            path = os.path.join(root, key)
+            path = str(self._write_path(key))
             parent = os.path.dirname(path)
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
@@ -226,8 +330,14 @@ def read_write_marker(store: Store) -> dict | None:
     return value if isinstance(value, dict) else {}
 
 
-def begin_write(store: Store, mode: str) -> None:
+def begin_write(store: Store, mode: str) -> str:
     """Set the write-in-progress marker, durably, before any other key of a write.
+
+    The marker is created only if absent (``O_EXCL`` on a local directory, ``set_if_not_exists``
+    elsewhere, then read back): one writer owns it, identified by the token returned. A second
+    writer that opened the store before the first one started (so that opening did not see a
+    marker) is refused here instead of sharing the marker, which the first writer to finish would
+    remove while the other is still writing.
 
     Parameters
     ----------
@@ -235,22 +345,52 @@ def begin_write(store: Store, mode: str) -> None:
         A writable store.
     mode : str
         The mode of the write (recorded in the marker, for people reading it).
+
+    Returns
+    -------
+    str
+        The token of this writer's marker, for :func:`end_write`.
+
+    Raises
+    ------
+    StoreModeError
+        When the store already holds a marker: another writer is writing it (or was interrupted
+        after this store was opened).
     """
     from zarr.core.buffer import default_buffer_prototype
 
     from .. import __version__
 
+    token = uuid.uuid4().hex
     doc = {"writer": "hdmf_zarr", "version": __version__, "mode": mode, "pid": os.getpid(),
-           "started": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+           "started": datetime.datetime.now(datetime.timezone.utc).isoformat(), "token": token}
     raw = json.dumps(doc).encode("utf-8")
     root = local_root(store)
     if isinstance(store, LocalStore) and root is not None:
-        # written here, fsync-ed: the marker must reach the disk before the data it guards
-        _replace_file(Path(root) / WRITE_MARKER_KEY, raw, durable=True)
+        # created here, exclusively, fsync-ed: the marker must reach the disk before the data
+        # it guards
+        os.makedirs(root, exist_ok=True)
+        path = os.path.join(root, WRITE_MARKER_KEY)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            _refuse_second_writer(store, root)
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(root)
         _fsync_dir(os.path.dirname(os.path.abspath(root)) or ".")
-        return
+        return token
     proto = default_buffer_prototype()
-    _sync(store.set(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    if read_write_marker(store) is not None:
+        _refuse_second_writer(store, root)
+    _sync(store.set_if_not_exists(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    if (read_write_marker(store) or {}).get("token") != token:
+        _refuse_second_writer(store, root)
     if root is not None:
         with contextlib.suppress(OSError):
             fd = os.open(os.path.join(root, WRITE_MARKER_KEY), os.O_RDONLY)
@@ -259,9 +399,21 @@ def begin_write(store: Store, mode: str) -> None:
             finally:
                 os.close(fd)
         _fsync_dir(root)
+    return token
 
 
-def end_write(store: Store) -> None:
+def _refuse_second_writer(store: Store, root: str | None):
+    from ..errors import StoreModeError
+
+    other = read_write_marker(store) or {}
+    who = ", ".join(f"{k} {other[k]}" for k in ("pid", "mode", "started")
+                    if isinstance(other.get(k), (str, int)))
+    raise StoreModeError("another write is in progress in this store (write-in-progress marker "
+                         f"{WRITE_MARKER_KEY!r} present{': ' + who if who else ''}); one writer "
+                         "at a time: retry when it has finished", root or str(store))
+
+
+def end_write(store: Store, token: str | None = None) -> None:
     """Remove the write-in-progress marker after the last key of a write.
 
     Everything the write stored is first made durable: on a local directory the file system is
@@ -269,10 +421,21 @@ def end_write(store: Store) -> None:
     power failure cannot leave data missing while the marker is gone. SQLite commits reach its
     write-ahead log in order, so the removal, committed last, never survives an earlier commit
     that was lost.
+
+    Parameters
+    ----------
+    store : zarr.abc.store.Store
+    token : str, optional
+        The token :func:`begin_write` returned: a marker holding another token (another
+        writer's) is left in place.
     """
     root = local_root(store)
     if root is not None:
         _sync_filesystem(root)
+    if token is not None:
+        marker = read_write_marker(store)
+        if marker is None or marker.get("token") != token:
+            return
     _sync(store.delete(WRITE_MARKER_KEY))
     if root is not None:
         _fsync_dir(root)

@@ -84,14 +84,40 @@ class H5NestedStore(NestedContainerStore):
 
     @staticmethod
     def _dataset(f: h5py.File, member: str, path: str) -> h5py.Dataset | None:
-        try:
-            obj = f.get(member)
-        except (KeyError, ValueError):
-            return None
+        """The dataset of ``member``, None when absent.
+
+        Only a plain dataset stored in the container itself is accepted: every component of
+        ``member`` must be a hard link (HDF5 soft and external links are refused), and the
+        dataset must be neither virtual nor stored in external raw files, so that a forged
+        container cannot make a "chunk" read bytes of another file (FORMAT.md 5).
+        """
+        node = f
+        parts = member.split("/")
+        for depth, part in enumerate(parts):
+            try:
+                link = node.get(part, getlink=True)
+            except (KeyError, ValueError):
+                return None
+            if link is None:
+                return None
+            if not isinstance(link, h5py.HardLink):
+                raise FormatError(f"member {member!r} goes through an HDF5 "
+                                  f"{type(link).__name__}; containers hold only datasets stored "
+                                  "in them", path)
+            node = node.get(part)
+            if depth < len(parts) - 1 and not isinstance(node, h5py.Group):
+                return None
+        obj = node
         if obj is None or isinstance(obj, h5py.Group):
             return None
         if not isinstance(obj, h5py.Dataset) or obj.ndim != 1 or obj.dtype != np.uint8:
             raise FormatError(f"member {member!r} is not a 1-D uint8 dataset", path)
+        if obj.is_virtual:
+            raise FormatError(f"member {member!r} is a virtual dataset (data of other files); "
+                              "containers hold only datasets stored in them", path)
+        if obj.id.get_create_plist().get_external_count() > 0:
+            raise FormatError(f"member {member!r} is stored in external raw files; containers "
+                              "hold only datasets stored in them", path)
         return obj
 
     def _c_read(self, path: str, member: str, byte_range: ByteRequest | None) -> bytes | None:

@@ -19,19 +19,27 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.storage import LocalStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
 from ..zarr_bridge import store_io
 from ._chunkkeys import CONTAINER_SUFFIXES, METADATA_NAMES
+from ._keys import check_key
 
 __all__ = ["STORE_KINDS", "copy_store", "nested_store_kind", "pack", "unpack", "open_kind"]
 
 #: Store kinds a store can be packed into or unpacked from, by command-line name.
 STORE_KINDS = ("dir", "zip", "h5", "sqlite")
+
+#: File at the root of a directory store while :func:`pack` moves its chunks into containers in
+#: place (JSON: ``{"store": "H5NestedStore", "consolidate_depth": n}``). A pack killed half-way
+#: leaves it: the directory then opens as the nested store (which reads containers and loose
+#: chunks alike), never as a plain directory store reading moved arrays as fill values, and
+#: packing it again resumes.
+PACK_MARKER = ".hdmf_zarr_pack_in_progress"
 
 #: Entries looked at before :func:`nested_store_kind` decides a directory is a plain store.
 _SCAN_BUDGET = 20000
@@ -64,6 +72,8 @@ def nested_store_kind(location: str, budget: int = _SCAN_BUDGET) -> str | None:
     """
     if not os.path.isdir(location):
         return None
+    if os.path.isfile(os.path.join(location, PACK_MARKER)):
+        return "H5NestedStore"  # an in-place pack was interrupted (see PACK_MARKER)
     # (directory, True when it is inside an array's chunk tree: an L3 "c" directory, or an L2
     # array directory whose array has at least one axis)
     pending: list[tuple[str, bool]] = [(location, False)]
@@ -132,7 +142,9 @@ def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: i
     from ._sqlite import SQLiteStore
 
     if kind == "dir":
-        return LocalStore(location, read_only=read_only)
+        from ._atomic import AtomicLocalStore
+
+        return AtomicLocalStore(location, read_only=read_only)
     if kind == "h5":
         return H5NestedStore(location, consolidate_depth=consolidate_depth, read_only=read_only)
     if kind == "sqlite":
@@ -169,10 +181,15 @@ def copy_store(source: Store, target: Store, *,
     ------
     StoreModeError
         When ``target`` is read-only.
+    FormatError
+        When a key of ``source`` could leave a store (``../x``, ``/abs/x``, empty components:
+        ``storage._keys.check_key``); checked for every key before anything is copied.
     """
     if target.read_only:
         raise StoreModeError("cannot copy into a read-only store", str(target))
-    keys = sorted(store_io.list_prefix(source, ""))
+    keys = sorted(k for k in store_io.list_prefix(source, "") if k != PACK_MARKER)
+    for key in keys:
+        check_key(key, str(source))
     documents = [k for k in keys if _is_metadata(k)]
     others = [k for k in keys if not _is_metadata(k)]
     copied = total = 0
@@ -236,8 +253,9 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
         ``sqlite``: :class:`~hdmf_zarr.storage.SQLiteStore`.
     target : str, optional
         Where to write the packed store. None packs ``h5`` in place (``consolidate()``: the
-        loose chunk files move into containers one container at a time); ``zip`` and ``sqlite``
-        need a target.
+        loose chunk files move into containers one container at a time, with
+        :data:`PACK_MARKER` at the root until the last one; packing a directory whose pack was
+        interrupted resumes it); ``zip`` and ``sqlite`` need a target.
     consolidate_depth : int
         Leading chunk indices that pick a container (``h5``).
     on_key : callable, optional
@@ -259,7 +277,9 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
         On a kind that cannot be packed into, or a missing target.
     """
     _check_directory_store(source)
-    found = nested_store_kind(source)
+    marker = os.path.join(source, PACK_MARKER)
+    resuming = target is None and kind == "h5" and os.path.isfile(marker)
+    found = None if resuming else nested_store_kind(source)
     if found is not None:
         raise NotHdmfStoreError(f"already packed: the directory holds {found} containers",
                                 source)
@@ -268,12 +288,34 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
     if target is None:
         if kind != "h5":
             raise ValueError(f"packing into {kind!r} needs a target path")
+        from ._atomic import _fsync_dir, _replace_file
         from ._h5nested import H5NestedStore
 
+        if resuming:  # the depth the interrupted pack used
+            consolidate_depth = _marker_depth(marker, consolidate_depth)
+        else:
+            doc = {"store": "H5NestedStore", "consolidate_depth": consolidate_depth}
+            _replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
+            _fsync_dir(source)
         result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
+        os.remove(marker)
+        _fsync_dir(source)
         return {**result, "target": os.path.abspath(source)}
-    return _copy_to_new(LocalStore(source, read_only=True), target, kind, consolidate_depth,
+    from ._atomic import AtomicLocalStore
+
+    return _copy_to_new(AtomicLocalStore(source, read_only=True), target, kind, consolidate_depth,
                         on_key)
+
+
+def _marker_depth(marker: str, default: int) -> int:
+    """The ``consolidate_depth`` recorded in a pack marker (``default`` when unreadable)."""
+    try:
+        with open(marker, "rb") as fh:
+            depth = json.loads(fh.read(4096)).get("consolidate_depth")
+    except (OSError, ValueError, AttributeError):
+        return default
+    return depth if isinstance(depth, int) and not isinstance(depth, bool) and depth >= 0 \
+        else default
 
 
 def unpack(source: str, target: str, *,
@@ -322,13 +364,11 @@ def _check_directory_store(location: str) -> None:
 def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
                  on_key) -> dict[str, Any]:
     target = os.path.abspath(target)
-    if os.path.exists(target):
+    if os.path.lexists(target):
         raise StoreModeError("the target exists; remove it first", target)
-    staging = target + ".partial"
-    if os.path.isdir(staging):
-        shutil.rmtree(staging)
-    elif os.path.exists(staging):
-        os.remove(staging)
+    # a new hidden sibling of our own: nothing that exists (an unrelated TARGET.partial) is
+    # ever removed
+    staging = _new_sibling(target)
     store = open_kind(staging, kind, read_only=False, consolidate_depth=consolidate_depth)
     try:
         result = copy_store(source, store, on_key=on_key)
@@ -341,5 +381,19 @@ def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
         raise
     store.close()
     # the packed store appears under its name only when complete
+    if os.path.lexists(target):
+        raise StoreModeError("the target appeared while copying; the copy is left at "
+                             f"{staging}", target)
     os.replace(staging, target)
     return {**result, "target": target}
+
+
+def _new_sibling(target: str) -> str:
+    """A path beside ``target`` that does not exist yet (hidden, unique)."""
+    import uuid
+
+    head, name = os.path.split(target)
+    while True:
+        path = os.path.join(head, f".{name}.{uuid.uuid4().hex[:12]}.partial")
+        if not os.path.lexists(path):
+            return path

@@ -4,10 +4,12 @@ One table, ``zarr_kv(key TEXT PRIMARY KEY, value BLOB)``, holds everything; the 
 with SQLite's ``application_id`` (:data:`APPLICATION_ID`) and ``user_version`` (schema version
 1), so that any other SQLite database is recognised and refused.
 
-* **In place and crash safe.** The database runs in WAL mode with ``synchronous=NORMAL``:
-  writes are transactions, a process killed in the middle of one leaves the file with its last
-  committed state, and the file is never corrupt (a power failure may lose the last commits but
-  not consistency).
+* **In place and crash safe.** A database this class creates runs in WAL mode with
+  ``synchronous=NORMAL``: writes are transactions, a process killed in the middle of one leaves
+  the file with its last committed state, and the file is never corrupt (a power failure may
+  lose the last commits but not consistency). An existing database keeps the journal mode it
+  has (a rollback journal is as safe, only slower with concurrent readers): opening never
+  rewrites a database's header, and a read-only open changes no byte of the file.
 * **One transaction per batch.** ``_set_many`` is one transaction, and concurrent ``set`` calls
   (Zarr writes chunks with ``asyncio.gather``) are group-committed: whichever thread gets the
   database commits everything queued so far.
@@ -195,8 +197,8 @@ class SQLiteStore(ThreadedStore):
                         f"({_SCHEMA_VERSION})", self._path)
                 if _TABLE not in tables:
                     raise FormatError(f"the table {_TABLE} is missing", self._path)
-                if writable:
-                    conn.execute("PRAGMA journal_mode = WAL")
+                # an existing database keeps its journal mode: switching a rollback-journal
+                # database to WAL rewrites its header, and a read must change no byte
             conn.execute("PRAGMA synchronous = NORMAL")
             if self.read_only:
                 conn.execute("PRAGMA query_only = ON")

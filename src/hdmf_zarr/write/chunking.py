@@ -237,7 +237,7 @@ def check_shards(shards, chunks: Sequence[int], shape: Sequence[int], path: str,
         if k % c:
             raise UnsupportedDataError(
                 f"shard shape {out} is not a multiple of the chunk shape {tuple(chunks)} along "
-                f"axis {axis} (FORMAT.md 3.8)", path)
+                f"axis {axis}", path)
         if growing_first_axis and axis == 0:
             continue
         if s and k - c >= s:

@@ -312,6 +312,21 @@ class StreamingWrites:
     methods ``_write_data``, ``_dataset_attrs`` and ``_encode_ref_element`` of the writer.
     """
 
+    def _dimension_names(self, builder, path: str, shape: tuple, *,
+                         growing: bool = False) -> tuple | None:
+        """The dimension names stored for a dataset (``write.dimensions``); an array whose
+        builder has no labels that fit its rank gets placeholders too (xarray opens no Zarr 3
+        array without ``dimension_names``); None for scalars."""
+        if len(shape) == 0:
+            return None
+        labels = _labels(builder, shape) or tuple(f"dim{i}" for i in range(len(shape)))
+        namer = self.__dict__.get("_dimension_namer")
+        if namer is None:
+            from .dimensions import DimensionNamer
+
+            namer = self._dimension_namer = DimensionNamer()
+        return namer.names(path, labels, shape, growing=growing)
+
     def _settings_from_hdf5(self, dset) -> dict:
         """Storage settings equivalent to an HDF5 dataset's chunks and filters (FORMAT.md 6);
         an uncompressed HDF5 dataset gets the layout's default compressor."""
@@ -406,6 +421,8 @@ class StreamingWrites:
         if self.layout.zarr_format == 3:
             kw.setdefault("compressors", "auto")
             kw.setdefault("filters", "auto")
+        if self.layout.chunk_key_encoding is not None:
+            kw["chunk_key_encoding"] = self.layout.chunk_key_encoding
         key = path.strip("/")
         for name in ("zarr.json",) if self.layout.zarr_format == 3 else (".zarray", ".zattrs"):
             self.documents[f"{key}/{name}"] = None  # fetched from the store when consolidating
@@ -519,7 +536,7 @@ class StreamingWrites:
             from .parallel import IteratorSource
 
             source = IteratorSource(dci, path)  # refuses unpicklable iterators before writing
-        labels = _labels(builder, shape)
+        labels = self._dimension_names(builder, path, shape, growing=growing)
         full_attrs = self._dataset_attrs(attrs, kind, False, labels)
         if labels and self.layout.zarr_format == 3:
             kw["dimension_names"] = labels

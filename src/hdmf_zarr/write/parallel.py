@@ -11,8 +11,12 @@ processes of a ``concurrent.futures.ProcessPoolExecutor``:
   no two workers, ever write the same stored object, whatever the iterator's buffer shape.
 * A worker reads exactly the region of its task from the source (``_get_data(selection)`` of
   the iterator, a slice of the HDF5/Zarr dataset), checks its dtype and shape, and assigns it to
-  the array. The iterator is sent to the workers pickled; one that cannot be pickled is an
-  :class:`~hdmf_zarr.errors.UnstorableValueError` before anything is written.
+  the array. The iterator is sent to the workers pickled with cloudpickle: by reference when its
+  class can be imported in a fresh process, by value when it cannot (a class defined in a
+  notebook, in a ``__main__`` script, inside a function or created with ``type(...)``, which
+  the workers, started by ``forkserver`` or ``spawn``, would not find). One that cannot be
+  pickled at all is an :class:`~hdmf_zarr.errors.UnstorableValueError` before anything is
+  written.
 * All datasets queued by one write share one pool. The first failure (an exception in a task or
   a worker process that dies) cancels the tasks not yet started and raises an error naming the
   dataset; everything written before stays in the store.
@@ -61,10 +65,11 @@ class IteratorSource:
     Raises
     ------
     UnstorableValueError
-        When the iterator cannot be pickled (it holds an open file, a lock, a lambda...). A
-        subclass that implements ``_to_dict``/``_from_dict`` is pickled through them; any other
-        is pickled as its class and instance attributes (minus its buffer generator and
-        progress bar).
+        When the iterator cannot be pickled (it holds an open file, a lock...). A subclass
+        that implements ``_to_dict``/``_from_dict`` is pickled through them; any other is
+        pickled as its class and instance attributes (minus its buffer generator and progress
+        bar). Both go through cloudpickle, so classes that the workers cannot import travel by
+        value.
     """
 
     casting = "same_kind"
@@ -93,22 +98,29 @@ class IteratorSource:
             except Exception as exc:
                 raise UnstorableValueError(
                     f"the data chunk iterator could not be rebuilt in a worker process "
-                    f"({type(exc).__name__}: {exc}); its class must be importable by the "
-                    "workers (defined in a module, not inside a function)", self.path) from None
+                    f"({type(exc).__name__}: {exc}); the modules it uses must be importable "
+                    "by the worker processes", self.path) from None
         return self._dci._get_data(selection=selection)
 
 
 def _pickle_iterator(dci, path: str) -> bytes:
+    """The iterator as bytes for the workers (read back by :func:`_unpickle_iterator`).
+
+    cloudpickle pickles by reference whatever a fresh process can import, and by value the
+    classes and functions it cannot (``__main__``, notebooks, local or run-time classes): with
+    ``forkserver`` and ``spawn`` the workers' ``__main__`` is not the caller's.
+    """
+    import cloudpickle
     from hdmf.data_utils import GenericDataChunkIterator
 
     cls = type(dci)
     try:
         if getattr(cls, "_to_dict", None) is not GenericDataChunkIterator._to_dict:
-            return pickle.dumps(("reduce", dci), protocol=pickle.HIGHEST_PROTOCOL)
+            return cloudpickle.dumps(("reduce", dci), protocol=pickle.HIGHEST_PROTOCOL)
         state = {k: v for k, v in vars(dci).items()
                  if k not in ("buffer_selection_generator", "progress_bar")}
         state["display_progress"] = False
-        return pickle.dumps(("state", cls, state), protocol=pickle.HIGHEST_PROTOCOL)
+        return cloudpickle.dumps(("state", cls, state), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         raise UnstorableValueError(
             f"the data chunk iterator {cls.__module__}.{cls.__qualname__} cannot be sent to "
@@ -118,6 +130,8 @@ def _pickle_iterator(dci, path: str) -> bytes:
 
 
 def _unpickle_iterator(payload: bytes):
+    # the payload was made by _pickle_iterator in the parent process of this write, never
+    # read from a file: unpickling it runs only the caller's own iterator code
     kind, *rest = pickle.loads(payload)
     if kind == "reduce":
         return rest[0]

@@ -21,5 +21,6 @@ def write_text_scalar(store, path: str, text: str, layout) -> None:
                               compressor=None, attributes={"zarr_dtype": "scalar"})
         return
     arr = zarr.create_array(store, name=path.strip("/"), shape=(), dtype=str, fill_value="",
-                            zarr_format=3, overwrite=True)
+                            zarr_format=3, overwrite=True,
+                            chunk_key_encoding=layout.chunk_key_encoding)
     arr[()] = text

@@ -31,8 +31,7 @@ from ..format.names import check_name, join_path
 from ..zarr_bridge import store_io
 from .codecs import to_numcodecs
 from .data import compound_rows, compound_storage_dtype, encode_block, is_lazy_array
-from .iterators import (BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions,
-                        _labels)
+from .iterators import BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions
 
 __all__ = ["BuilderWriter", "WriteOptions", "builder_path", "BLOCK_BYTES", "LARGE_DATASET_BYTES"]
 
@@ -116,6 +115,16 @@ class BuilderWriter(StreamingWrites):
         self.check_tree(root, "/")
         if before_write is not None:
             before_write()
+        if not self.io.get_written(root):
+            # the root's attributes (namespace, data type, .specloc) are stored first: a write
+            # interrupted half-way leaves a root that mode r- can build a file from
+            # (docs/large-data.md); the root document is written again, complete, at the end
+            attrs = self._encode_attributes(root.attributes, "/")
+            if self.io.spec_location is not None:
+                attrs[".specloc"] = self.io.spec_location
+            for name, doc in self.layout.group_documents(attrs).items():
+                self._put_document(name, doc)
+            self._write_items()
         try:
             self.write_group(root, "/")
         except BaseException:
@@ -308,7 +317,8 @@ class BuilderWriter(StreamingWrites):
         if not self._in_this_file(target):
             raise ReferenceResolutionError(
                 f"reference to {target.name!r} of another file ({target.source}); references "
-                "across stores are not supported (FORMAT.md 3.8)", builder_path(target))
+                "across stores are not supported (a link can point into another store)",
+                builder_path(target))
         return builder_path(target), target.attributes.get("object_id"), self._root_object_id
 
     def _encode_ref_element(self, value):
@@ -415,10 +425,10 @@ class BuilderWriter(StreamingWrites):
             data, lazy = data[()], False
         if kind.kind == "compound":
             self._write_compound(data, shape, kind, path, attrs, settings, lazy,
-                                 _labels(builder, shape))
+                                 self._dimension_names(builder, path, shape))
             return
         stored_shape = (1,) if scalar and self.layout.zarr_format == 2 else shape
-        labels = _labels(builder, shape)
+        labels = self._dimension_names(builder, path, shape)
         full_attrs = self._dataset_attrs(attrs, kind, scalar, labels)
         if kind.kind != "numeric" and self.layout.zarr_format == 2:
             block = self._read_all(data, lazy)
@@ -467,7 +477,8 @@ class BuilderWriter(StreamingWrites):
             block.reshape(stored_shape)
         encoded = encode_small_array(path, block, zarr_format=self.layout.zarr_format,
                                      text=kind.kind != "numeric", attributes=attrs,
-                                     dimension_names=labels)
+                                     dimension_names=labels,
+                                     chunk_key_encoding=self.layout.chunk_key_encoding)
         if encoded is None:
             return False
         self._put_items(*encoded)
@@ -529,7 +540,8 @@ class BuilderWriter(StreamingWrites):
         from ..zarr_bridge.small_arrays import encode_small_array
 
         self._put_items(*encode_small_array(path, np.array(text, dtype=object), zarr_format=3,
-                                            text=True, attributes={}))
+                                            text=True, attributes={},
+                                            chunk_key_encoding=self.layout.chunk_key_encoding))
 
     def _write_compound(self, data, shape, kind, path, attrs, settings, lazy, labels) -> None:
         fmt = self.layout.zarr_format
@@ -544,8 +556,8 @@ class BuilderWriter(StreamingWrites):
         has_text = any(f.kind in ("text", "bytes", "datetime") for f in kind.fields)
         if scalar and has_refs and fmt == 3:
             raise UnsupportedDataError(
-                "a scalar compound with a reference field cannot be stored in L3 "
-                "(FORMAT.md 3.3)", path)
+                "a scalar compound with a reference field cannot be stored in layout L3 "
+                "(Zarr format 3); write layout L2 (zarr_format=2) for such data", path)
         rows = compound_rows(kind, block, self._encode_ref_element, path,
                              text_as_bytes=(fmt == 2))
         full_attrs = self._dataset_attrs(attrs, kind, False, labels)

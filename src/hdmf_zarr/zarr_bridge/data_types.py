@@ -15,7 +15,11 @@ type as a ``zarr.data_type`` entry point. Zarr-Python 3.1 collects those entry p
 loads them (``DataTypeRegistry._lazy_load`` has no caller), so pyproject.toml also declares
 :data:`Buffer` as a ``zarr.buffer`` entry point, which Zarr loads on its first store access:
 loading it imports this module (registering everything) and hands Zarr back its own default
-CPU buffer class, so Zarr's buffer registry is unchanged.
+CPU buffer class, so Zarr's buffer registry is unchanged. ``zarr.open_group`` looks the buffer
+class up before it parses any array document; a process whose very first Zarr call is
+``zarr.open_array`` on such an array parses it first (Zarr 3.1 reads array documents with a fixed
+buffer) and fails; it sees these types after any group open or chunk read, or once Zarr loads
+``zarr.data_type`` entry points itself.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def _prepare(data: Any, object_codec: str, path: str) -> tuple[np.ndarray, Any]:
     if data.dtype.fields is not None:
         if object_codec != "pickle":
             raise UnstorableValueError(f"compound data needs the pickle codec, not "
-                                       f"{object_codec} (FORMAT.md 2.8)", path)
+                                       f"{object_codec}", path)
         return _prepare_compound(data, path)
     if data.dtype.kind in "US" or data.dtype.hasobject:
         arr = data.astype(object) if data.dtype.kind in "US" else data

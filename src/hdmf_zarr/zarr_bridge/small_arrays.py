@@ -31,15 +31,16 @@ __all__ = ["encode_small_array", "SMALL_ARRAY_BYTES"]
 SMALL_ARRAY_BYTES = 4 * 2**20
 
 
-def _template(zarr_format: int, dtype_key: str, ndim: int) -> dict:
+def _template(zarr_format: int, dtype_key: str, ndim: int, separator: str | None) -> dict:
     """A fresh copy of Zarr's own document for an array of that type and rank (parsing the
     cached JSON is several times faster than ``copy.deepcopy`` of a cached dict)."""
-    return json.loads(_template_json(zarr_format, dtype_key, ndim))
+    return json.loads(_template_json(zarr_format, dtype_key, ndim, separator))
 
 
 @lru_cache(maxsize=None)
-def _template_json(zarr_format: int, dtype_key: str, ndim: int) -> str:
-    """Zarr's own document for an array of that type and rank, made in a MemoryStore (JSON)."""
+def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str | None) -> str:
+    """Zarr's own document for an array of that type and rank, made in a MemoryStore (JSON);
+    ``separator`` of the format-3 ``default`` chunk key encoding (None: Zarr's default)."""
     import zarr
     from zarr.storage import MemoryStore
 
@@ -49,6 +50,8 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int) -> str:
     dtype = str if dtype_key == "text" else np.dtype(dtype_key)
     shape = (1,) * ndim
     kw = {"fill_value": ""} if dtype_key == "text" else {}
+    if separator is not None:
+        kw["chunk_key_encoding"] = {"name": "default", "separator": separator}
     if zarr_format == 2 and dtype_key != "text":
         kw["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE,
                                             blocksize=0)
@@ -64,14 +67,18 @@ def _zstd(level: int, checksum: bool) -> numcodecs.Zstd:
     return numcodecs.Zstd(level=level, checksum=checksum)
 
 
-def _chunk_name(zarr_format: int, ndim: int) -> str:
+def _chunk_name(doc: dict, zarr_format: int, ndim: int) -> str:
+    """Key of chunk ``(0, ..., 0)`` under the encoding the array's document names."""
     if zarr_format == 3:
-        return "c" if ndim == 0 else "c/" + "/".join("0" * ndim)
-    return ".".join("0" * ndim) if ndim else "0"
+        from zarr.core.chunk_key_encodings import parse_chunk_key_encoding
+
+        return parse_chunk_key_encoding(doc["chunk_key_encoding"]).encode_chunk_key((0,) * ndim)
+    return (doc.get("dimension_separator") or ".").join("0" * ndim) if ndim else "0"
 
 
 def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: bool,
-                       attributes: dict, dimension_names: tuple | None = None
+                       attributes: dict, dimension_names: tuple | None = None,
+                       chunk_key_encoding: dict | None = None
                        ) -> tuple[dict[str, bytes], dict[str, dict]] | None:
     """The store items of a one-chunk array with Zarr's default codecs, or None when the array
     is not eligible (too large, unsupported dtype, format-2 text).
@@ -90,6 +97,9 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
         The node's attributes (JSON-ready).
     dimension_names : tuple of str, optional
         Format 3 ``dimension_names``.
+    chunk_key_encoding : dict, optional
+        Format 3: ``{"name": "default", "separator": "/" or "."}`` (the layout's
+        ``chunk_key_encoding``); None keeps Zarr's default (``/``).
 
     Returns
     -------
@@ -112,7 +122,12 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
         return None
     shape = tuple(int(s) for s in data.shape)
     chunks = tuple(max(1, s) for s in shape)
-    doc = _template(zarr_format, dtype_key, len(shape))
+    separator = None
+    if zarr_format == 3 and chunk_key_encoding is not None:
+        if chunk_key_encoding.get("name") != "default":
+            return None
+        separator = chunk_key_encoding.get("separator", "/")
+    doc = _template(zarr_format, dtype_key, len(shape), separator)
     key = path.strip("/")
     items: dict[str, bytes] = {}
     documents: dict[str, dict] = {}
@@ -135,7 +150,7 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
                 return None  # Zarr's defaults changed: let Zarr write it
             cfg = zstd[0].get("configuration", {})
             payload = _zstd(cfg.get("level", 0), cfg.get("checksum", False)).encode(raw)
-            items[f"{key}/{_chunk_name(3, len(shape))}"] = bytes(payload)
+            items[f"{key}/{_chunk_name(doc, 3, len(shape))}"] = bytes(payload)
         items[f"{key}/zarr.json"] = dumps_json(doc)
         documents[f"{key}/zarr.json"] = doc
         return items, documents
@@ -146,7 +161,7 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
     if data.size:
         chunk = np.ascontiguousarray(data, dtype=np.dtype(dtype_key))
         codec = numcodecs_codec(doc["compressor"])
-        items[f"{key}/{_chunk_name(2, len(shape))}"] = bytes(codec.encode(chunk))
+        items[f"{key}/{_chunk_name(doc, 2, len(shape))}"] = bytes(codec.encode(chunk))
     items[f"{key}/.zarray"] = dumps_json(doc)
     items[f"{key}/.zattrs"] = dumps_json(attributes)
     documents[f"{key}/.zarray"] = doc

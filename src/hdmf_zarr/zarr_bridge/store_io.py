@@ -22,6 +22,7 @@ from zarr.core.sync import sync
 
 from ..errors import FormatError
 from ..format import limits
+from ..storage._keys import check_key
 
 __all__ = [
     "get_bytes",
@@ -60,12 +61,18 @@ def node_key(path: str, name: str) -> str:
 
 
 async def _get(store: Store, key: str) -> bytes | None:
+    check_key(key)
     buf = await store.get(key, prototype=default_buffer_prototype())
     return None if buf is None else buf.to_bytes()
 
 
 def get_bytes(store: Store, key: str) -> bytes | None:
-    """Return the bytes stored at ``key``, or None when the key is absent."""
+    """Return the bytes stored at ``key``, or None when the key is absent.
+
+    ``get_bytes`` and :func:`get_many` are how the reader reads keys: both refuse a key that
+    could leave the store (``storage._keys.check_key``: ``..``, empty components, absolute)
+    with ``FormatError`` naming it.
+    """
     return sync(_get(store, key))
 
 
@@ -89,6 +96,8 @@ def get_many(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
     ``get`` per key (zarr's default ``_get_many`` awaits the keys one after another).
     """
     keys = list(keys)
+    for key in keys:  # every key the reader forms stays inside the store (FORMAT.md 5)
+        check_key(key)
     if _batch_reads(store):
         proto = default_buffer_prototype()
 
@@ -182,6 +191,7 @@ def get_json(store: Store, key: str) -> Any | None:
 
 def list_prefix(store: Store, prefix: str) -> list[str]:
     """Every key below ``prefix`` (recursive)."""
+    check_key(prefix.rstrip("/"))
 
     async def run():
         return [k async for k in store.list_prefix(prefix)]
@@ -191,6 +201,7 @@ def list_prefix(store: Store, prefix: str) -> list[str]:
 
 def list_dir(store: Store, prefix: str) -> list[str]:
     """Immediate children (keys and sub-prefixes, without trailing ``/``) of ``prefix``."""
+    check_key(prefix.rstrip("/"))
 
     async def run():
         return [k async for k in store.list_dir(prefix)]
