@@ -683,8 +683,14 @@ def _typed_attribute(value, spec, key: str):
     dtype_name = _attribute_dtype_name(spec, key)
     if not isinstance(dtype_name, str):
         return value
+    if dtype_name.lower() == "uint":
+        # hdmf's validator takes only unsigned numpy values for "uint"; HDF5 reads uint64
+        if _all_non_negative_ints(value):
+            return np.asarray(value, dtype=np.uint64) if isinstance(value, list) \
+                else np.uint64(value)
+        return value
     if dtype_name.lower() not in _SIZED_INTEGER_NAMES:
-        return value  # generic "int"/"uint"/"numeric": hdmf accepts Python numbers
+        return value  # generic "int"/"numeric": hdmf accepts Python numbers
     dtype = numpy_dtype_for_name(dtype_name.lower())
     try:
         if isinstance(value, list):
@@ -692,6 +698,11 @@ def _typed_attribute(value, spec, key: str):
         return dtype.type(value)
     except (TypeError, ValueError, OverflowError):
         return value
+
+
+def _all_non_negative_ints(value) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(type(v) is int and v >= 0 for v in items)
 
 
 def _scalar_value(value):

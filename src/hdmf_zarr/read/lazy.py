@@ -620,6 +620,20 @@ class _ReferenceDatasetMixin:
     def dtype(self):
         return "object"
 
+    def append(self, arg):
+        """Refused: hdmf's inherited ``append`` does nothing, which dropped the value silently.
+
+        Raises
+        ------
+        UnsupportedDataError
+            Always; appending references in place is not supported.
+        """
+        from ..errors import UnsupportedDataError
+
+        raise UnsupportedDataError("cannot append to a reference dataset read from a store "
+                                   "(not supported in place); export the file with the new "
+                                   "rows instead", self._kwargs.get("path", ""))
+
     def __getitem__(self, key):
         raw = self._raw[key]
         where = self._kwargs.get("path", "")

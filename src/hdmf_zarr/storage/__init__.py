@@ -33,7 +33,10 @@ def is_url(path: str) -> bool:
 
 
 def is_hdf5_path(path: str) -> bool:
-    """True when ``path`` names an existing HDF5 file (or a name ending in an HDF5 suffix)."""
+    """True when ``path`` names an existing HDF5 file (or a name ending in an HDF5 suffix);
+    False for an existing directory, which is a Zarr store whatever its name."""
+    if not is_url(path) and os.path.isdir(path):
+        return False
     if path.lower().endswith((".h5", ".hdf5", ".nwb")):
         return True
     if not is_url(path) and os.path.isfile(path):
