@@ -87,3 +87,15 @@ def test_position_in_the_form_014_writes(tmp_path):
         got = io.read().electrode_groups["shank0"].position
     assert isinstance(got, np.ndarray) and got.shape == ()
     assert got.tolist() == (1.5, -2.0, 3.25)
+
+
+def test_position_l2_shape_one_reads_as_scalar(tmp_path):
+    """L2 stores a scalar compound as shape [1] with no scalar marker (FORMAT.md 2.8); the spec
+    says it is scalar, so it reads as the 0-d structured array HDF5IO returns."""
+    zpath = tmp_path / "eg2.nwb.zarr"
+    with NWBZarrIO(str(zpath), "w", zarr_format=2) as io:
+        io.write(_file_with_position())
+    with NWBZarrIO(str(zpath), "r") as io:
+        got = io.read().electrode_groups["shank0"].position
+        assert isinstance(got, np.ndarray) and got.shape == ()
+        assert got.tolist() == (1.5, -2.0, 3.25)

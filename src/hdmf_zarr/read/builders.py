@@ -495,6 +495,8 @@ class StoreReader:
             # hdmf slices the target with these values (a TypeError for floats)
             raise FormatError(f"a VectorIndex must hold integers, not {raw_dtype}", where)
         names = getattr(raw_dtype, "names", None)
+        if names and shape == (1,) and _spec_is_scalar(spec):
+            scalar = True  # L2 stores scalar compounds as shape [1] without a marker (FORMAT 2.8)
         scalar_ref = None
         if names:
             fields = []
@@ -703,6 +705,12 @@ def _typed_attribute(value, spec, key: str):
 def _all_non_negative_ints(value) -> bool:
     items = value if isinstance(value, list) else [value]
     return bool(items) and all(type(v) is int and v >= 0 for v in items)
+
+
+def _spec_is_scalar(spec) -> bool:
+    """True when a dataset spec allows only a scalar (no shape and no dims)."""
+    return spec is not None and getattr(spec, "shape", 0) is None and \
+        getattr(spec, "dims", 0) is None
 
 
 def _scalar_value(value):
