@@ -495,8 +495,16 @@ class StoreReader:
             # hdmf slices the target with these values (a TypeError for floats)
             raise FormatError(f"a VectorIndex must hold integers, not {raw_dtype}", where)
         names = getattr(raw_dtype, "names", None)
-        if names and shape == (1,) and _spec_is_scalar(spec):
-            scalar = True  # L2 stores scalar compounds as shape [1] without a marker (FORMAT 2.8)
+        if not names:  # an L2 compound with text fields is a |O array of records (2.5)
+            records = _text_compound_dtype(raw, na, where)
+            if records is not None:
+                raw_dtype, names = records, records.names
+        if names and shape == (1,) and _spec_is_scalar(spec) and not (
+                "neurodata_type" in na.attributes or "data_type" in na.attributes):
+            # L2 stores scalar compounds as shape [1] without a marker (FORMAT 2.8); only the
+            # parent's spec of an untyped dataset says so (a type's own spec, e.g. hdmf's Data,
+            # leaves the shape open)
+            scalar = True
         scalar_ref = None
         if names:
             fields = []
@@ -705,6 +713,29 @@ def _typed_attribute(value, spec, key: str):
 def _all_non_negative_ints(value) -> bool:
     items = value if isinstance(value, list) else [value]
     return bool(items) and all(type(v) is int and v >= 0 for v in items)
+
+
+def _text_compound_dtype(raw, na: NodeAttributes, where: str) -> np.dtype | None:
+    """The structured dtype of an L2 compound without reference fields stored as a ``|O``
+    array of records (FORMAT.md 2.5, 2.8), from its list-form ``zarr_dtype`` (text fields
+    ``object``); None for every other dataset. Its rows are read as records by the table
+    dataset, as HDF5IO hands compounds to hdmf."""
+    from ..zarr_bridge.object_array import ObjectArrayV2
+
+    if not isinstance(raw, ObjectArrayV2) or not isinstance(na.dtype, list) or \
+            na.reference_fields:
+        return None
+    fields = []
+    for field in na.dtype:
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
+            raise FormatError("a compound field of zarr_dtype is not {name, dtype}", where)
+        sub = numpy_dtype_for_name(field["dtype"]) if isinstance(field.get("dtype"), str) \
+            else None
+        fields.append((field["name"], sub if sub is not None else np.dtype(object)))
+    try:
+        return np.dtype(fields)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"zarr_dtype is not a valid compound type ({exc})", where) from None
 
 
 def _spec_is_scalar(spec) -> bool:
