@@ -317,6 +317,7 @@ class StoreReader:
                 parent = p.rpartition("/")[0]
                 self._children.setdefault(parent, []).append(p)
         self._pending_links: list[tuple[GroupBuilder, LinkEntry, str]] = []
+        self._detached_targets: dict[tuple[str, str], object] = {}
         self._pending_attr_refs: list[tuple[object, str, RefTarget, str]] = []
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
         self._scalars: list[tuple[DatasetBuilder, ZarrArray, object]] = []
@@ -345,8 +346,7 @@ class StoreReader:
                 continue
             if entry.target.source not in (".", ""):
                 # the target of an external link appears where the link is, as with HDF5IO
-                target = (_detached(target) if isinstance(target, DatasetBuilder) else
-                          _detached_group(target))
+                target = self._detach_external(target, entry, where)
             lb = LinkBuilder(builder=target, name=entry.name, parent=gb, source=self.io.source)
             lb.location = "/" + gb_path(gb)
             gb.set_link(lb)
@@ -557,6 +557,21 @@ class StoreReader:
         return db
 
     # ------------------------------------------------------------------ targets
+    def _detach_external(self, target, entry: LinkEntry, where: str):
+        """The parentless copy standing for an external link's target in this tree, made once
+        per target. References that the other store's data holds to the target (or to a node
+        below it) then resolve to the same copy, so they give the very container the link
+        gives, as with HDF5IO (pynwb's TimeSeriesReference of a linked table)."""
+        key = (entry.target.source, entry.target.path)
+        copy = self._detached_targets.get(key)
+        if copy is None:
+            copy = (_detached(target) if isinstance(target, DatasetBuilder) else
+                    _detached_group(target))
+            self._detached_targets[key] = copy
+            index = self.io._open_external(entry.target.source, where)._reader_index()
+            _substitute(index, entry.target.path, target, copy)
+        return copy
+
     def resolve_target(self, target: RefTarget, where: str, hops: int = 0):
         """The builder a link or reference target designates.
 
@@ -627,6 +642,19 @@ def construct_failure(exc: BaseException) -> HdmfZarrError:
     err = ContainerConstructionError(f"cannot construct {what}: {reason}", path or "/")
     err.__cause__ = exc
     return err
+
+
+def _substitute(index: dict, path: str, original, copy) -> None:
+    """Point ``index`` (another store's path -> builder map) at ``copy`` wherever it held
+    ``original`` or a node below it, so that later resolutions in that store return the copy."""
+    if index.get(path) is original:
+        index[path] = copy
+    if isinstance(original, GroupBuilder):
+        base = path.rstrip("/")
+        for name, child in copy.groups.items():
+            _substitute(index, f"{base}/{name}", original.groups[name], child)
+        for name, child in copy.datasets.items():
+            _substitute(index, f"{base}/{name}", original.datasets[name], child)
 
 
 def _detached(builder: DatasetBuilder) -> DatasetBuilder:
