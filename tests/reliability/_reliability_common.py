@@ -196,6 +196,20 @@ def edit_json(store, rel: str, keys: list, fn) -> bool:
     return True
 
 
+
+def edit_array_meta(store, fmt: int, node: str, fn) -> None:
+    """Apply ``fn(meta)`` to the array document of ``node`` and to its consolidated copy."""
+    if fmt == 3:
+        homes = [(f"{node}/zarr.json", []),
+                 ("zarr.json", ["consolidated_metadata", "metadata", node])]
+    else:
+        homes = [(f"{node}/.zarray", []), (".zmetadata", ["metadata", f"{node}/.zarray"])]
+    for rel, keys in homes:
+        if keys:
+            edit_json(str(store), rel, keys, lambda cont, k: fn(cont[k]))
+        else:
+            edit_json(str(store), rel, [], lambda doc: (fn(doc), doc)[1])
+
 def set_attribute(store, zarr_format: int, node: str, name: str, value) -> None:
     """Set attribute ``name`` of ``node`` in its document and in the consolidated metadata."""
     for rel, keys in attribute_homes(str(store), zarr_format, node):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import zarr
 
-from _reliability_common import attribute_homes, edit_json, read_all, set_attribute
+from _reliability_common import attribute_homes, edit_array_meta, edit_json, read_all, set_attribute
 from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import FormatError, HdmfZarrError, NotHdmfStoreError, UnknownCodecError
@@ -19,18 +19,6 @@ from hdmf_zarr.format import limits
 LAYOUTS = [2, 3]
 
 
-def _edit_array_meta(store, fmt, node, fn):
-    """Apply ``fn(meta_dict)`` to the array document of ``node`` and its consolidated copy."""
-    if fmt == 3:
-        homes = [(f"{node}/zarr.json", []), ("zarr.json", ["consolidated_metadata", "metadata",
-                                                           node])]
-    else:
-        homes = [(f"{node}/.zarray", []), (".zmetadata", ["metadata", f"{node}/.zarray"])]
-    for rel, keys in homes:
-        if keys:
-            edit_json(str(store), rel, keys, lambda cont, k: fn(cont[k]))
-        else:
-            edit_json(str(store), rel, [], lambda doc: (fn(doc), doc)[1])
 
 
 @pytest.mark.parametrize("mode", ["r", "r-"])
@@ -64,7 +52,7 @@ def test_unknown_codec_names_the_array(store_copy, fmt, mode):
             meta["codecs"] = [{"name": "no-such-codec", "configuration": {}}]
         else:
             meta["compressor"] = {"id": "no-such-codec"}
-    _edit_array_meta(store, fmt, "acquisition/ts/data", forge)
+    edit_array_meta(store, fmt, "acquisition/ts/data", forge)
     before = snapshot_files(store, mtimes=True)
     with pytest.raises(UnknownCodecError) as exc:
         with NWBZarrIO(str(store), mode) as io:
@@ -129,7 +117,7 @@ def test_timeseries_data_stored_as_text(store_copy, fmt):
 @pytest.mark.parametrize("fmt", LAYOUTS)
 def test_forged_huge_shape_is_refused_before_allocating(store_copy, fmt):
     store = store_copy(fmt)
-    _edit_array_meta(store, fmt, "acquisition/ts/data",
+    edit_array_meta(store, fmt, "acquisition/ts/data",
                      lambda meta: meta.__setitem__("shape", [2**40, 2**20]))
     with NWBZarrIO(str(store), "r") as io:
         data = io.read().acquisition["ts"].data
@@ -158,7 +146,7 @@ def test_forged_huge_chunk_is_refused(store_copy, fmt):
             meta["chunk_grid"]["configuration"]["chunk_shape"] = [2**40, 2]
         else:
             meta["chunks"] = [2**40, 2]
-    _edit_array_meta(store, fmt, "acquisition/ts/data", forge)
+    edit_array_meta(store, fmt, "acquisition/ts/data", forge)
     with pytest.raises(FormatError, match="/acquisition/ts/data"):
         with NWBZarrIO(str(store), "r") as io:
             io.read().acquisition["ts"].data[:]
@@ -196,7 +184,7 @@ def test_missing_required_dataset_is_a_construction_error(store_copy, fmt):
 @pytest.mark.parametrize("fmt", LAYOUTS)
 def test_documented_error_raised_during_construction_keeps_its_class(store_copy, fmt):
     store = store_copy(fmt)
-    _edit_array_meta(store, fmt, "acquisition/es/electrodes",
+    edit_array_meta(store, fmt, "acquisition/es/electrodes",
                      lambda meta: meta.__setitem__("shape", [2**40]))
     with NWBZarrIO(str(store), "r") as io:
         with pytest.raises(FormatError, match="/acquisition/es/electrodes"):

@@ -13,7 +13,7 @@ import numcodecs.zstd
 import pytest
 
 from _bounded import bounded_read
-from _reliability_common import edit_json, read_all, touch_everything
+from _reliability_common import edit_array_meta, read_all, touch_everything
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import FormatError
 from hdmf_zarr.format import limits
@@ -21,18 +21,6 @@ from hdmf_zarr.format import limits
 GIB = 2**30
 
 
-def _edit_array_meta(store, fmt, node, fn):
-    """Apply ``fn(meta)`` to the array document of ``node`` and to its consolidated copy."""
-    if fmt == 3:
-        homes = [(f"{node}/zarr.json", []),
-                 ("zarr.json", ["consolidated_metadata", "metadata", node])]
-    else:
-        homes = [(f"{node}/.zarray", []), (".zmetadata", ["metadata", f"{node}/.zarray"])]
-    for rel, keys in homes:
-        if keys:
-            edit_json(str(store), rel, keys, lambda cont, k: fn(cont[k]))
-        else:
-            edit_json(str(store), rel, [], lambda doc: (fn(doc), doc)[1])
 
 
 def _zstd_frames_without_size(total: int, frame: int = 2**24) -> bytes:
@@ -72,10 +60,10 @@ def test_numeric_chunk_bomb_is_refused_within_the_chunk_size(store_copy, fmt, ki
     node = "acquisition/ts/data"
     if fmt == 2:
         codec = {"id": "gzip", "level": 1} if kind == "gzip" else {"id": "zstd", "level": 3}
-        _edit_array_meta(store, 2, node, lambda m: m.update(compressor=codec))
+        edit_array_meta(store, 2, node, lambda m: m.update(compressor=codec))
         chunk = os.path.join(store, node, "0.0")
     else:
-        chunk = os.path.join(store, node, "c", "0", "0")
+        chunk = os.path.join(store, node, "c.0.0")  # L3 keys use the "." separator
     bomb = _gzip_members(4 * GIB) if kind == "gzip" else _zstd_frames_without_size(4 * GIB)
     assert len(bomb) < 5 * 2**20
     with open(chunk, "wb") as fh:
@@ -87,7 +75,7 @@ def test_numeric_chunk_bomb_is_refused_within_the_chunk_size(store_copy, fmt, ki
 def test_object_array_chunk_bomb_is_refused(store_copy):
     store = store_copy(2)
     node = "general/extracellular_ephys/electrodes/location"
-    _edit_array_meta(store, 2, node, lambda m: m.update(compressor={"id": "zstd", "level": 1}))
+    edit_array_meta(store, 2, node, lambda m: m.update(compressor={"id": "zstd", "level": 1}))
     with open(os.path.join(store, node, "0"), "wb") as fh:
         fh.write(_zstd_frames_without_size(4 * GIB))
     _assert_bounded(bounded_read(store, "r"), "/" + node)
@@ -158,7 +146,7 @@ def test_object_array_shape_edit_is_refused_by_the_read_limit(store_copy):
     # and the result took several times that (a raw MemoryError)
     store = store_copy(2)
     node = "intervals/epochs/tags"  # vlen-utf8
-    _edit_array_meta(store, 2, node, lambda m: m.update(shape=[2**29]))
+    edit_array_meta(store, 2, node, lambda m: m.update(shape=[2**29]))
     result = bounded_read(store, "r")
     assert result["outcome"] == "documented" and "/" + node in result["msg"], result
     assert "read limit" in result["msg"], result

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from _reliability_common import edit_json, read_all
+from _reliability_common import edit_array_meta, read_all
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main as cli
 from hdmf_zarr.errors import FormatError, HdmfZarrError
@@ -27,17 +27,6 @@ if not LEGACY_JSON.exists():  # the repository's own location of the shared data
         "ecephys_json_refs.nwb.zarr"
 
 
-def _edit_array_meta(store, fmt, node, fn):
-    if fmt == 3:
-        homes = [(f"{node}/zarr.json", []),
-                 ("zarr.json", ["consolidated_metadata", "metadata", node])]
-    else:
-        homes = [(f"{node}/.zarray", []), (".zmetadata", ["metadata", f"{node}/.zarray"])]
-    for rel, keys in homes:
-        if keys:
-            edit_json(str(store), rel, keys, lambda cont, k: fn(cont[k]))
-        else:
-            edit_json(str(store), rel, [], lambda doc: (fn(doc), doc)[1])
 
 
 def _zip_of(src, dst):
@@ -79,7 +68,7 @@ def test_json2_filter_naming_a_non_text_encoding(tmp_path):
         for f in meta["filters"]:
             if f["id"] == "json2":
                 f["encoding"] = "rot13"
-    _edit_array_meta(store, 2, node, rot13)
+    edit_array_meta(store, 2, node, rot13)
     with pytest.raises(FormatError, match="not a known text encoding") as info:
         read_all(store, "r")
     assert "/units/electrode_group" in str(info.value)
@@ -97,7 +86,7 @@ def test_json2_filter_naming_a_non_text_encoding(tmp_path):
 def test_info_and_reader_share_the_document_checks(store_copy, edit, match):
     store = store_copy(3)
     node = "acquisition/ts/data"
-    _edit_array_meta(store, 3, node, edit)
+    edit_array_meta(store, 3, node, edit)
     for consolidated in (True, False):
         opened, _loc = open_store(str(store), mode="r")
         with pytest.raises(FormatError, match=match) as info:
@@ -112,7 +101,7 @@ def test_info_and_reader_share_the_document_checks(store_copy, edit, match):
 
 def test_l2_info_checks_documents_like_the_reader(store_copy):
     store = store_copy(2)
-    _edit_array_meta(store, 2, "acquisition/ts/data", lambda d: d.update(chunks="10"))
+    edit_array_meta(store, 2, "acquisition/ts/data", lambda d: d.update(chunks="10"))
     opened, _loc = open_store(str(store), mode="r")
     with pytest.raises(FormatError, match="chunks") as info:
         walk_store(opened)
@@ -123,20 +112,20 @@ def test_l2_info_checks_documents_like_the_reader(store_copy):
 def test_float_vector_index_is_a_format_error(store_copy, fmt):
     store = store_copy(fmt)
     node = "intervals/epochs/tags_index"
-    key = "0" if fmt == 2 else os.path.join("c", "0")
+    key = "0" if fmt == 2 else "c.0"
     if fmt == 2:
         meta = json.loads((store / node / ".zarray").read_text())
         codec = numcodecs.get_codec(meta["compressor"])
         values = np.frombuffer(codec.decode((store / node / key).read_bytes()), meta["dtype"])
         (store / node / key).write_bytes(codec.encode(values.astype("<f8") + 0.5))
-        _edit_array_meta(store, 2, node, lambda d: d.update(dtype="<f8"))
+        edit_array_meta(store, 2, node, lambda d: d.update(dtype="<f8"))
     else:
         meta = json.loads((store / node / "zarr.json").read_text())
         assert [c["name"] for c in meta["codecs"]] == ["bytes", "zstd"]
         codec = numcodecs.Zstd()
         values = np.frombuffer(codec.decode((store / node / key).read_bytes()), meta["data_type"])
         (store / node / key).write_bytes(codec.encode(values.astype("<f8") + 0.5))
-        _edit_array_meta(store, 3, node, lambda d: d.update(data_type="float64",
+        edit_array_meta(store, 3, node, lambda d: d.update(data_type="float64",
                                                             fill_value=0.0))
     for mode in ("r", "r-"):
         with pytest.raises(FormatError, match="VectorIndex must hold integers") as info:
