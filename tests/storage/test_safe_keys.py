@@ -140,7 +140,7 @@ def _store(tmp_path, fmt, name="f.nwb.zarr"):
 def _chunk_file(path, fmt):
     """The one chunk file of ``/acquisition/ts/data``."""
     base = path / "acquisition" / "ts" / "data"
-    chunk = base / "c" / "0" if fmt == 3 else base / "0"
+    chunk = base / "c.0" if fmt == 3 else base / "0"  # L3 keys use the "." separator
     assert chunk.is_file(), chunk
     return chunk
 
