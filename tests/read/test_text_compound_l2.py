@@ -44,3 +44,33 @@ def test_herd_tables_read_as_records(tmp_path):
     pd.testing.assert_frame_equal(
         df, pd.DataFrame({"entity_id": ["NCBITaxon:9606", "NCBITaxon:10090"],
                           "entity_uri": ["http://x", "http://y"]}))
+
+
+def test_records_that_do_not_fit_the_compound_type_are_a_format_error(tmp_path):
+    """A zarr_dtype naming more fields than the stored records hold (a hostile or broken
+    store) is a documented error naming the dataset, not a raw IndexError."""
+    import json
+
+    import pytest
+
+    from hdmf_zarr.errors import HdmfZarrError
+
+    herd = HERD()
+    data = Data(name="species", data=["Homo sapiens"])
+    data.parent = Session(name="session")
+    herd.add_ref(container=data, key="Homo sapiens", entity_id="NCBITaxon:9606",
+                 entity_uri="http://x")
+    path = tmp_path / "herd.zarr"
+    with ZarrIO(str(path), manager=get_manager(), mode="w", zarr_format=2) as io:
+        io.write(herd)
+    attrs_path = path / "keys" / ".zattrs"
+    attrs = json.loads(attrs_path.read_text())
+    attrs["zarr_dtype"] = attrs["zarr_dtype"] + [{"name": "extra", "dtype": "str_"}]
+    attrs_path.write_text(json.dumps(attrs))
+    consolidated = json.loads((path / ".zmetadata").read_text())
+    consolidated["metadata"]["keys/.zattrs"] = attrs
+    (path / ".zmetadata").write_text(json.dumps(consolidated))
+    for mode in ("r", "r-"):
+        with ZarrIO(str(path), manager=get_manager(), mode=mode) as io:
+            with pytest.raises(HdmfZarrError, match="/keys"):
+                io.read().keys.to_dataframe()

@@ -681,7 +681,12 @@ class _TableDatasetMixin:
         for i, row in enumerate(rows):
             if isinstance(row, np.ndarray) and row.ndim == 0:
                 row = row[()]
-            values = list(row.tolist() if isinstance(row, np.void) else row)
+            if isinstance(row, np.void):
+                row = row.tolist()
+            if not isinstance(row, (tuple, list)) or len(row) != len(fields):
+                raise FormatError(f"row {i} is not a record of the {len(fields)} fields of "
+                                  "its compound type", where)
+            values = list(row)
             for j, (n, _d) in enumerate(fields):
                 v = values[j]
                 if n in ref_fields:
