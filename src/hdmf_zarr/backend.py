@@ -509,18 +509,25 @@ class ZarrIO(HDMFIO):
             ``parent`` is not a zarr group of this store, or ``builder`` not a GroupBuilder.
         """
         if isinstance(parent, Builder):
-            self._check_writable()
-            w = BuilderWriter(self, self._store, self._layout, link_data=link_data,
-                              exhaust_dci=exhaust_dci, export_source=export_source)
-            with self._write_session():
-                self._begin_write()
-                w.write_group(parent, _old_form_path(parent, builder, path))
-                w.flush()
-            return None
+            return self._write_builder_at("write_group", parent, _old_form_path(parent, builder, path),
+                                          link_data, exhaust_dci, export_source)
         from . import direct_write
 
         return direct_write.write_group(self, parent, builder, link_data, exhaust_dci,
                                         export_source)
+
+    def _write_builder_at(self, method: str, builder, path, link_data, exhaust_dci,
+                          export_source) -> None:
+        """The 0.13 builder-first form of ``write_group``/``write_dataset``: write ``builder``
+        at ``path`` with the writer's ``method``, in one write session."""
+        self._check_writable()
+        w = BuilderWriter(self, self._store, self._layout, link_data=link_data,
+                          exhaust_dci=exhaust_dci, export_source=export_source)
+        with self._write_session():
+            self._begin_write()
+            getattr(w, method)(builder, path)
+            w.flush()
+        return None
 
     def write_dataset(self, parent, builder=None, link_data=True, exhaust_dci=True,
                       force_data=None, export_source=None, path: str | None = None):
@@ -532,14 +539,8 @@ class ZarrIO(HDMFIO):
         tree).
         """
         if isinstance(parent, Builder):
-            self._check_writable()
-            w = BuilderWriter(self, self._store, self._layout, link_data=link_data,
-                              exhaust_dci=exhaust_dci, export_source=export_source)
-            with self._write_session():
-                self._begin_write()
-                w.write_dataset(parent, _old_form_path(parent, builder, path))
-                w.flush()
-            return None
+            return self._write_builder_at("write_dataset", parent, _old_form_path(parent, builder, path),
+                                          link_data, exhaust_dci, export_source)
         from . import direct_write
 
         return direct_write.write_dataset(self, parent, builder, link_data, exhaust_dci,
