@@ -20,7 +20,6 @@ from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
 from hdmf.utils import docval, getargs, popargs
 from zarr.abc.store import Store
-from zarr.core.sync import sync
 
 from .errors import (HdmfZarrError, IncompleteWriteError, IncompleteWriteWarning,
                      LinkResolutionError, NotHdmfStoreError, StoreModeError)
@@ -29,7 +28,10 @@ from .format.layout import SPEC_LOC_ATTR as _SPEC_ATTR
 from .format.layout import Layout
 from .format.layout2 import L2
 from .format.layout3 import L3
-from .read.builders import StoreReader, construct_failure, detect_layout
+from .read.builders import StoreReader, construct_failure
+from .read.documents import detect_layout, layout_of_root_documents
+from .read.opening import RootFetch, fetch_root
+from .read.prefetch import prefetch_budget
 from .read.specs import cached_namespaces, load_cached_namespaces
 from .storage import is_url, open_store
 from .storage._access import store_access
@@ -39,6 +41,7 @@ from .utils import ZarrSpecWriter
 from .write.writer import BuilderWriter, WriteOptions, builder_path
 from .zarr_bridge import store_io
 from .zarr_bridge.consolidated import write_consolidated
+from .zarr_bridge.runtime import run
 
 __all__ = ["ZarrIO", "ROOT_NAME", "SPEC_LOC_ATTR", "DEFAULT_SPEC_LOC_DIR"]
 
@@ -75,6 +78,10 @@ _EXPORT_PARALLEL_ARGS = tuple(
 _EXPORT_PARALLEL_NAMES = tuple(a["name"] for a in _EXPORT_PARALLEL_ARGS)
 _READ_ONLY = ("r", "r-")
 _CREATE = ("w", "w-", "x")
+#: ``check_complete``'s marker when it was not fetched (it is then read from the store)
+_UNKNOWN: object = object()
+#: what NWBZarrIO hands to ZarrIO.open: (store, location, parsed root documents, root fetch)
+OpenedStore = tuple
 
 
 class ZarrIO(HDMFIO):
@@ -129,12 +136,16 @@ class ZarrIO(HDMFIO):
              "doc": "mode w: also delete an existing path that is not a Zarr store",
              "default": False},
             {"name": "zarr_format", "type": int, "doc": "2 or 3: the layout written",
-             "default": None})
+             "default": None},
+            {"name": "prefetch", "type": (bool, int),
+             "doc": "reading: also fetch every small dataset in the read() wave (True: up to "
+                    "64 MiB in all, 1 MiB per dataset; an int: that total in bytes); see "
+                    "docs/performance.md, 'Streaming'", "default": False})
     def __init__(self, **kwargs):
         (path, mode, manager, synchronizer, object_codec_class, storage_options,
-         force_overwrite, zarr_format) = popargs(
+         force_overwrite, zarr_format, prefetch) = popargs(
             "path", "mode", "manager", "synchronizer", "object_codec_class", "storage_options",
-            "force_overwrite", "zarr_format", kwargs)
+            "force_overwrite", "zarr_format", "prefetch", kwargs)
         if mode not in _MODES:
             raise ValueError(f"mode {mode!r} is not one of {', '.join(_MODES)}")
         if zarr_format not in (None, 2, 3):
@@ -163,6 +174,14 @@ class ZarrIO(HDMFIO):
         #: parsed root documents read when opening (reused by the reader in read-only modes)
         self._root_documents: dict = {}
         self.spec_location: str | None = None
+        #: NWBZarrIO's store opened to load the cached namespaces, reused by open() (it sets
+        #: this before calling this constructor)
+        self._opened_store: OpenedStore | None = getattr(self, "_opened_store", None)
+        #: True while read_builder builds the tree (links of other stores may point back)
+        self._reading = False
+        #: stores opened while following links from one root, shared by location
+        self._open_stores: dict[str, ZarrIO] | None = None
+        self.prefetch = prefetch_budget(prefetch)
         if manager is None:
             manager = BuildManager(TypeMap(NamespaceCatalog()))
         source = None
@@ -170,10 +189,10 @@ class ZarrIO(HDMFIO):
             source = str(path)
             if source.startswith("file://"):
                 source = source[len("file://"):]
-        with store_access(source or _describe_store(path)):
+        else:
+            source = _describe_store(path)  # a store instance: its location, if any
+        with store_access(source):
             super().__init__(manager=manager, source=source)  # HDMFIO opens the store
-        if source is None:
-            self._HDMFIO__source = self._location  # a store instance: its location, if any
 
     #: the reader an HDF5 file given as ``path`` is sent to
     _HDF5_READER = "hdmf.backends.hdf5.HDF5IO"
@@ -255,25 +274,29 @@ class ZarrIO(HDMFIO):
         """Open the store in the mode given (called by the constructor)."""
         if self._store is not None:
             return
-        opened = self.__dict__.pop("_opened_store", None)
+        opened, self._opened_store = self._opened_store, None
+        mode = self.__mode
+        fetched: RootFetch | None = None
         if opened is not None:
-            # NWBZarrIO opened the store to load the cached namespaces: use it and the root
-            # documents it read, so that opening reads the root document once
-            store, location, self._root_documents = opened
+            # NWBZarrIO opened the store to load the cached namespaces: use it, the marker and
+            # the root documents it read, so that opening reads each of them once
+            store, location, self._root_documents, fetched = opened
         else:
             store, location = open_store(self.__path, self.__mode, self.__storage_options,
                                          force_overwrite=self.__force_overwrite)
+            if mode in _READ_ONLY or mode == "r+":
+                # marker and root documents in one round trip (docs/performance.md)
+                fetched = fetch_root(store, mode)
         self._store, self._location = store, location
-        mode = self.__mode
         if mode not in _CREATE:
-            check_complete(store, mode, location or "<store>")
+            check_complete(store, mode, location or "<store>",
+                           marker=fetched.marker if fetched is not None else _UNKNOWN)
         if mode in _READ_ONLY or mode == "r+":
-            if "zarr.json" in self._root_documents and mode in _READ_ONLY:
-                self._layout = L3()
-            elif ".zattrs" in self._root_documents and mode in _READ_ONLY:
-                self._layout = L2()
-            else:
-                self._layout = detect_layout(store, self._root_documents)
+            layout = None
+            if mode in _READ_ONLY:
+                layout = layout_of_root_documents(self._root_documents)
+            self._layout = layout if layout is not None else detect_layout(
+                store, self._root_documents, fetched.raw if fetched is not None else None)
         elif mode in ("w-", "x"):
             if _has_root(store):
                 raise StoreModeError(f"mode {mode!r}: a store already exists here",
@@ -288,7 +311,7 @@ class ZarrIO(HDMFIO):
                 # an old root naming nodes that are gone
                 store_io.delete_keys(store, ["zarr.json", ".zmetadata", ".zgroup", ".zattrs"])
                 try:
-                    sync(store.clear())
+                    run(store.clear())
                 except FileNotFoundError:  # nothing there yet
                     pass
             self._layout = self._new_layout()
@@ -701,17 +724,19 @@ class ZarrIO(HDMFIO):
         if self._builder is None:
             root = self._root_documents if self.__mode in _READ_ONLY else None
             self._reader = StoreReader(self, self._store, self._layout,
-                                       use_consolidated=self.__mode == "r", root_documents=root)
+                                       use_consolidated=self.__mode == "r", root_documents=root,
+                                       prefetch=self.prefetch if self.__mode in _READ_ONLY
+                                       else None)
             self._root_documents.clear()
-            self.__dict__["_hdmf_zarr_reading"] = True
+            self._reading = True
             try:
                 self._builder = self._reader.read_root()
             finally:
-                self.__dict__["_hdmf_zarr_reading"] = False
+                self._reading = False
         return self._builder
 
     def _reader_index(self) -> dict:
-        if self._builder is None and self.__dict__.get("_hdmf_zarr_reading"):
+        if self._builder is None and self._reading:
             # a link of another store points back here while this store resolves its own
             # links (a cycle across stores): every node is indexed already, links are not
             return self._reader.by_path
@@ -745,7 +770,9 @@ class ZarrIO(HDMFIO):
             candidates.append(os.path.normpath(os.path.join(os.path.dirname(here), source)))
         # every store opened while following links from one root is shared by location, so
         # that a cycle of links across stores reuses them instead of opening stores forever
-        registry = self.__dict__.setdefault("_hdmf_zarr_open_stores", {})
+        if self._open_stores is None:
+            self._open_stores = {}
+        registry = self._open_stores
         registry.setdefault(here, self)
         for cand in candidates:
             if cand == here:
@@ -759,7 +786,7 @@ class ZarrIO(HDMFIO):
                                storage_options=self.__storage_options)
             except (NotHdmfStoreError, OSError, ValueError):
                 continue  # not a store there: try the next candidate
-            other.__dict__["_hdmf_zarr_open_stores"] = registry
+            other._open_stores = registry
             registry[cand] = other
             self._external[cand] = other
             return other
@@ -918,7 +945,7 @@ class ZarrIO(HDMFIO):
         return cached_namespaces(store, layout, root_docs)[1]
 
 
-def check_complete(store, mode: str, where: str) -> None:
+def check_complete(store, mode: str, where: str, marker: object = _UNKNOWN) -> None:
     """Report a store whose last write was interrupted (it holds the write-in-progress marker).
 
     Parameters
@@ -929,13 +956,17 @@ def check_complete(store, mode: str, where: str) -> None:
         other raises.
     where : str
         The store location, for the message.
+    marker : dict or None, optional
+        The marker fetched already (``read.opening.fetch_root``: None when absent); when not
+        given it is read from the store.
 
     Raises
     ------
     IncompleteWriteError
         When the marker is present and ``mode`` is not ``r-``.
     """
-    marker = read_write_marker(store)
+    if marker is _UNKNOWN:
+        marker = read_write_marker(store)
     if marker is None:
         return
     how = f" (mode {marker['mode']!r}" if isinstance(marker.get("mode"), str) else " ("

@@ -9,9 +9,9 @@ from hdmf.utils import docval, get_docval, popargs
 from pynwb import get_type_map
 
 from .backend import _EXPORT_PARALLEL_ARGS, ZarrIO, check_complete
-from .read.specs import load_cached_namespaces
-from .storage._atomic import read_write_marker
 from .errors import NotHdmfStoreError, StoreModeError
+from .read.opening import fetch_root
+from .read.specs import load_cached_namespaces
 
 __all__ = ["NWBZarrIO", "default_storage_options"]
 
@@ -48,7 +48,7 @@ class NWBZarrIO(ZarrIO):
 
     @docval(*get_docval(ZarrIO.__init__, "path", "mode", "manager", "synchronizer",
                         "object_codec_class", "storage_options", "force_overwrite",
-                        "zarr_format"),
+                        "zarr_format", "prefetch"),
             {"name": "load_namespaces", "type": bool,
              "doc": "load the namespaces cached in the file (reading modes only)",
              "default": True},
@@ -73,6 +73,10 @@ class NWBZarrIO(ZarrIO):
                     self._load_cached_namespaces(type_map, path, mode,
                                                  kwargs.get("storage_options"))
             manager = BuildManager(type_map)
+        if not kwargs.get("prefetch", True):
+            # passed on only when asked for (readers built on ZarrIO's subclasses that do not
+            # take it, such as NWBZarrV2IO, keep working)
+            kwargs.pop("prefetch")
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
 
     def _load_cached_namespaces(self, type_map, path, mode, storage_options) -> None:
@@ -85,22 +89,24 @@ class NWBZarrIO(ZarrIO):
         except (NotHdmfStoreError, StoreModeError):
             return  # opening below raises the same error
         root_docs: dict = {}
+        # the marker and the root documents in one round trip, for this and ZarrIO.open
+        fetched = fetch_root(store, mode)
         if mode != "r-":  # r- warns about an incomplete store when ZarrIO opens it
-            check_complete(store, mode, str(location or path))
-        elif read_write_marker(store) is not None:
+            check_complete(store, mode, str(location or path), marker=fetched.marker)
+        elif fetched.marker is not None:
             # an interrupted write may have left the cached specifications incomplete: read
             # what the store holds with the namespaces of the type map
-            self.__dict__["_opened_store"] = (store, location, {})
+            self._opened_store = (store, location, {}, fetched)
             return
         try:
             load_cached_namespaces(type_map, store, None, str(location or path), root_docs,
-                                   use_consolidated=mode == "r")
+                                   use_consolidated=mode == "r", fetched=fetched.raw)
         except NotHdmfStoreError:
             if mode == "a":  # an empty store to create: nothing cached yet
-                self.__dict__["_opened_store"] = (store, location, {})
+                self._opened_store = (store, location, {}, fetched)
                 return
             raise
-        self.__dict__["_opened_store"] = (store, location, root_docs)
+        self._opened_store = (store, location, root_docs, fetched)
 
     @property
     def nwb_version(self):

@@ -220,6 +220,18 @@ class Layout:
         """Target of one stored reference element (None for a null reference)."""
         raise NotImplementedError
 
+    # --- added for stream
+    def first_chunk_key(self, meta: dict) -> str | None:
+        """Key of chunk ``(0, ..., 0)`` of an array, relative to the array (FORMAT.md 2.2,
+        3.3), from its parsed document; None when the document names an encoding this
+        package does not know (the caller then leaves the array to Zarr)."""
+        raise NotImplementedError
+
+    def consolidated_array_key(self, path: str) -> str:
+        """Key of the document of the array at node ``path`` (no leading ``/``) in the
+        consolidated metadata (FORMAT.md 2.7: ``path/.zarray``; 3.7: the node path)."""
+        raise NotImplementedError
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):
@@ -269,3 +281,26 @@ def _to_json(value: Any, where: str) -> Any:
         f"attribute value of type {type(value).__name__} cannot be stored (JSON holds numbers, "
         "bools, text, lists and references)", where)
 
+
+
+# --- added for stream
+def layout_of_root_document(name: str, document: Any) -> Layout | None:
+    """The layout a root group document names (FORMAT.md 4), or None when it names none.
+
+    Parameters
+    ----------
+    name : str
+        The document's key: ``zarr.json`` (L3 when its ``zarr_format`` is 3) or ``.zgroup``
+        (L2 when its ``zarr_format`` is 2).
+    document : object
+        The parsed document.
+    """
+    from .layout2 import L2
+    from .layout3 import L3
+
+    if not isinstance(document, dict):
+        return None
+    cls = {"zarr.json": L3, ".zgroup": L2}.get(name)
+    if cls is None or document.get("zarr_format") != cls.zarr_format:
+        return None
+    return cls()

@@ -74,6 +74,19 @@ class L2(Layout):
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]
 
+    # --- added for stream
+    def first_chunk_key(self, meta: dict) -> str | None:
+        shape = meta.get("shape")
+        if not isinstance(shape, list):
+            return None
+        sep = meta.get("dimension_separator") or "."
+        if sep not in (".", "/"):
+            return None
+        return sep.join("0" for _ in shape) if shape else "0"
+
+    def consolidated_array_key(self, path: str) -> str:
+        return f"{path}/.zarray" if path else ".zarray"
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

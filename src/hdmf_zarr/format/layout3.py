@@ -60,3 +60,23 @@ class L3(Layout):
         if kind.kind == "reference":
             return "object_reference"
         return "str"
+
+    # --- added for stream
+    def first_chunk_key(self, meta: dict) -> str | None:
+        shape = meta.get("shape")
+        encoding = meta.get("chunk_key_encoding") or {"name": "default"}
+        if not isinstance(shape, list) or not isinstance(encoding, dict):
+            return None
+        config = encoding.get("configuration") or {}
+        if encoding.get("name") == "default":
+            sep = config.get("separator", "/") if isinstance(config, dict) else None
+            return "c" + "".join(f"{sep}0" for _ in shape) if sep in ("/", ".") else None
+        if encoding.get("name") == "v2":
+            sep = config.get("separator", ".") if isinstance(config, dict) else None
+            if sep not in ("/", "."):
+                return None
+            return sep.join("0" for _ in shape) if shape else "0"
+        return None
+
+    def consolidated_array_key(self, path: str) -> str:
+        return path

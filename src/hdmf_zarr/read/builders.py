@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 
-from ..errors import FormatError, HdmfZarrError, LinkResolutionError, NotHdmfStoreError, \
-    ReferenceResolutionError
-from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
-from ..format.limits import check_node_depth
+from ..errors import FormatError, HdmfZarrError, LinkResolutionError, ReferenceResolutionError
 from ..format.dtypes import numpy_dtype_for_name
-from ..format.layout2 import L2
-from ..format.layout3 import L3
-from ..storage._keys import is_safe_key
-from ..zarr_bridge import store_io
+from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
 from .datetimes import datetime_text, is_datetime_spec
-from .lazy import (BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset,
-                   TextArray, ZarrArray, _to_python_text, array_from_metadata)
+from .documents import NodeDocument, detect_layout, load_documents
+from .lazy import (
+    BuilderZarrReferenceDataset,
+    BuilderZarrTableDataset,
+    ObjectDataset,
+    ZarrArray,
+    array_from_metadata,
+    attach_table,
+)
+from .prefetch import ReadWave, TableGroup
 
 __all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS",
            "construct_failure"]
@@ -43,251 +44,6 @@ class BrokenLinkWarning(UserWarning):
     """A link or reference attribute whose target cannot be found; the rest of the file reads."""
 
 
-@dataclass
-class NodeDocument:
-    """The parsed documents of one node: ``kind`` is ``group`` or ``array``; ``meta`` the array
-    metadata (``.zarray`` or ``zarr.json`` without attributes); ``attrs`` the raw attributes."""
-
-    kind: str
-    meta: dict
-    attrs: dict
-
-
-def detect_layout(store, root_documents: dict | None = None) -> Layout:
-    """The layout of the store's root (FORMAT.md section 4).
-
-    Parameters
-    ----------
-    store : zarr.abc.store.Store
-    root_documents : dict, optional
-        Filled with the parsed root documents read on the way (``zarr.json``, ``.zattrs``), so
-        that callers need not fetch and parse them again (the root ``zarr.json`` holds the
-        consolidated metadata and can be large).
-
-    Raises
-    ------
-    NotHdmfStoreError
-        When the root holds no Zarr group of either format (or holds an array).
-    """
-    raw = store_io.get_bytes(store, "zarr.json")
-    if raw is not None:
-        root = store_io.loads_json(raw, "zarr.json")
-        if root_documents is not None:
-            root_documents["zarr.json"] = root
-        if isinstance(root, dict) and root.get("zarr_format") == 3:
-            if root.get("node_type") != "group":
-                raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-            if store_io.exists(store, ".zgroup"):
-                warnings.warn("the store holds both zarr.json and .zgroup at its root; reading "
-                              "it as L3 (Zarr format 3)", UserWarning, stacklevel=3)
-            return L3()
-    # L2: consolidated metadata alone identifies it (FORMAT.md 4) and holds the root documents
-    raw = store_io.get_bytes(store, ".zmetadata")
-    if raw is not None:
-        try:
-            zmeta = store_io.loads_json(raw, ".zmetadata")
-        except FormatError:
-            zmeta = None  # unreadable consolidated metadata: fall back to the root documents
-        md = zmeta.get("metadata") if isinstance(zmeta, dict) else None
-        if isinstance(md, dict) and isinstance(md.get(".zgroup"), dict):
-            if root_documents is not None:
-                root_documents[".zmetadata"] = zmeta
-                root_documents[".zattrs"] = md.get(".zattrs") or {}
-            return L2()
-    docs = store_io.get_many(store, [".zgroup", ".zarray", ".zattrs"])
-    if root_documents is not None and docs[".zattrs"] is not None:
-        root_documents[".zattrs"] = store_io.loads_json(docs[".zattrs"], ".zattrs")
-    if docs[".zgroup"] is not None:
-        root = store_io.loads_json(docs[".zgroup"], ".zgroup")
-        if isinstance(root, dict) and root.get("zarr_format") == 2:
-            return L2()
-    if docs[".zarray"] is not None:
-        raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
-    raise NotHdmfStoreError(
-        "not a Zarr store: no Zarr group at the store root (no zarr.json or .zgroup)", "/")
-
-
-def _v3_node(doc: dict, key: str) -> NodeDocument:
-    if not isinstance(doc, dict):
-        raise FormatError("zarr.json is not a JSON object", key)
-    attrs = doc.get("attributes")
-    attrs = {} if attrs is None else attrs
-    if not isinstance(attrs, dict):
-        raise FormatError("the attributes of zarr.json are not a JSON object", key)
-    if doc.get("node_type") == "array":
-        meta = {k: v for k, v in doc.items() if k not in ("attributes",)}
-        return NodeDocument("array", meta, attrs)
-    if doc.get("node_type") == "group":
-        return NodeDocument("group", {}, attrs)
-    raise FormatError(f"unknown node_type {doc.get('node_type')!r}", key)
-
-
-def load_documents(store, layout: Layout, use_consolidated: bool,
-                   root: dict | None = None,
-                   zmetadata: dict | None = None) -> dict[str, NodeDocument]:
-    """Every node document of the store, keyed by node path relative to the root (``""`` root).
-
-    Uses consolidated metadata when ``use_consolidated`` and it exists, else walks the listing.
-    ``root`` (L3 root ``zarr.json``) and ``zmetadata`` (L2 ``.zmetadata``) are the parsed
-    documents when the caller has them already.
-
-    Raises
-    ------
-    FormatError
-        When a node lies deeper than ``limits.MAX_NODE_DEPTH`` (FORMAT.md 5), among others.
-    """
-    nodes = _load_documents(store, layout, use_consolidated, root, zmetadata)
-    for path in nodes:
-        check_node_depth(path)
-    return nodes
-
-
-def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | None,
-                    zmetadata: dict | None) -> dict[str, NodeDocument]:
-    if layout.zarr_format == 3:
-        if root is None:
-            root = store_io.get_json(store, "zarr.json")
-        nodes = {"": _v3_node(root, "zarr.json")}
-        cons = root.get("consolidated_metadata") if use_consolidated else None
-        if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
-            for rel, doc in cons["metadata"].items():
-                nodes[_consolidated_name(rel.strip("/") if isinstance(rel, str) else rel,
-                                         rel, "zarr.json")] = _v3_node(doc, rel)
-            return nodes
-        _walk(store, "", nodes, 3)
-        return nodes
-    nodes = {}
-    if use_consolidated:
-        zmeta = zmetadata if zmetadata is not None else store_io.get_json(store, ".zmetadata")
-        if isinstance(zmeta, dict) and isinstance(zmeta.get("metadata"), dict):
-            md = zmeta["metadata"]
-            orphans = []
-            for key, doc in md.items():
-                if not isinstance(key, str):
-                    continue
-                parent, _, leaf = key.rpartition("/")
-                _consolidated_name(parent, key, ".zmetadata")
-                if leaf == ".zgroup":
-                    nodes[parent] = NodeDocument("group", {}, _attrs_doc(
-                        md.get(_k(parent, ".zattrs")), _k(parent, ".zattrs")))
-                elif leaf == ".zarray":
-                    nodes[parent] = NodeDocument("array", _array_doc(doc, key), _attrs_doc(
-                        md.get(_k(parent, ".zattrs")), _k(parent, ".zattrs")))
-                elif leaf == ".zattrs":
-                    orphans.append(parent)
-            if "" in nodes:
-                # FORMAT.md 2.7: fall back to the node documents for what the consolidated
-                # metadata visibly misses (attributes of a node with no .zgroup/.zarray entry)
-                missing = [p for p in orphans if p not in nodes]
-                if missing:
-                    _read_nodes(store, missing, nodes)
-                return nodes
-            nodes = {}
-    docs = store_io.get_many(store, [".zgroup", ".zattrs"])
-    attrs = store_io.loads_json(docs[".zattrs"], ".zattrs") if docs[".zattrs"] else {}
-    nodes[""] = NodeDocument("group", {}, attrs)
-    _walk(store, "", nodes, 2)
-    return nodes
-
-
-def _consolidated_name(name, entry, document: str) -> str:
-    """A node path named by consolidated metadata, refused (``FormatError`` naming the entry)
-    when it could leave the store (``..``, ``.``, empty components: FORMAT.md 5)."""
-    if not is_safe_key(name):
-        raise FormatError(f"the consolidated metadata entry {entry!r} names a node path that "
-                          "leaves the store ('..', '.' or empty components)", document)
-    return name
-
-
-def _attrs_doc(doc, key: str) -> dict:
-    """An attributes document (``{}`` when absent); FormatError unless a JSON object."""
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise FormatError("attributes document is not a JSON object", key)
-    return doc
-
-
-def _array_doc(doc, key: str) -> dict:
-    if not isinstance(doc, dict):
-        raise FormatError(".zarray is not a JSON object", key)
-    return doc
-
-
-def _read_nodes(store, paths: list[str], nodes: dict) -> None:
-    """Add the L2 node documents of ``paths`` read from the store (and walk below groups)."""
-    for path in paths:
-        keys = [_k(path, d) for d in (".zgroup", ".zarray", ".zattrs")]
-        docs = store_io.get_many(store, keys)
-        zg, za, zat = (docs[k] for k in keys)
-        attrs = _attrs_doc(store_io.loads_json(zat, keys[2]) if zat else {}, keys[2])
-        if za is not None:
-            nodes[path] = NodeDocument("array", _array_doc(store_io.loads_json(za, keys[1]),
-                                                           keys[1]), attrs)
-        elif zg is not None:
-            nodes[path] = NodeDocument("group", {}, attrs)
-            _walk(store, path, nodes, 2)
-
-
-def _k(path: str, name: str) -> str:
-    return f"{path}/{name}" if path else name
-
-
-def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
-    """Walk the listing below ``path`` and add every node document found."""
-    # an empty name (a key ``a//b``, a zip member ``/x``) is no node: following it would list
-    # the same prefix again and again
-    names = [n for n in store_io.list_dir(store, _k(path, "") if path else "")
-             if n and "/" not in n and not n.startswith(".") and n not in ("zarr.json", "c")]
-    if not names:
-        return
-    check_node_depth(_k(path, names[0]))
-    if zarr_format == 3:
-        keys = [_k(_k(path, n), "zarr.json") for n in names]
-    else:
-        keys = []
-        for n in names:
-            keys += [_k(_k(path, n), d) for d in (".zgroup", ".zarray", ".zattrs")]
-    docs = store_io.get_many(store, keys)
-    groups = []
-    for n in names:
-        child = _k(path, n)
-        if zarr_format == 3:
-            raw = docs[_k(child, "zarr.json")]
-            if raw is None:
-                continue
-            node = _v3_node(store_io.loads_json(raw, _k(child, "zarr.json")), child)
-        else:
-            zg, za, zat = (docs[_k(child, d)] for d in (".zgroup", ".zarray", ".zattrs"))
-            attrs = _attrs_doc(store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {},
-                               _k(child, ".zattrs"))
-            if za is not None:
-                node = NodeDocument("array", _array_doc(
-                    store_io.loads_json(za, _k(child, ".zarray")), _k(child, ".zarray")), attrs)
-            elif zg is not None:
-                node = NodeDocument("group", {}, attrs)
-            else:
-                continue
-        nodes[child] = node
-        if node.kind == "group":
-            groups.append(child)
-    for g in groups:
-        _walk(store, g, nodes, zarr_format)
-
-
-def _version_key(name: str):
-    parts = []
-    for p in name.split("."):
-        parts.append((0, int(p), "") if p.isdigit() else (1, 0, p))
-    return parts
-
-
-def pick_version(names: list[str]) -> str:
-    """The highest version among a namespace group's children (FORMAT.md 2.6)."""
-    candidates = [n for n in names if n not in ("unversioned", "None")] or list(names)
-    return max(candidates, key=_version_key)
-
-
 class StoreReader:
     """Build builders for one store.
 
@@ -302,7 +58,7 @@ class StoreReader:
     """
 
     def __init__(self, io, store, layout: Layout, use_consolidated: bool,
-                 root_documents: dict | None = None):
+                 root_documents: dict | None = None, prefetch: int | None = None):
         self.io = io
         self.store = store
         self.layout = layout
@@ -320,7 +76,8 @@ class StoreReader:
         self._detached_targets: dict[tuple[str, str], object] = {}
         self._pending_attr_refs: list[tuple[object, str, RefTarget, str]] = []
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
-        self._scalars: list[tuple[DatasetBuilder, ZarrArray, object]] = []
+        #: what read() fetches in one concurrent batch (read.prefetch)
+        self.wave = ReadWave(store, prefetch)
         self._spec_cache: dict = {}
         #: containers of resolved reference targets (RefTarget -> container)
         self.containers: dict = {}
@@ -331,7 +88,7 @@ class StoreReader:
     def read_root(self) -> GroupBuilder:
         """The root GroupBuilder with every group, dataset, link and attribute below it."""
         root = self._build_group("", "root")
-        self._read_scalars()
+        self.wave.run()  # scalar values and the arrays reading needs, in one batch
         for gb, entry, where in self._pending_links:
             try:
                 target = self.resolve_target(entry.target, where)
@@ -368,45 +125,6 @@ class StoreReader:
         self._pending_attr_refs.clear()
         self._scalar_refs.clear()
         return root
-
-    def _read_scalars(self) -> None:
-        """Read every scalar dataset's value in one concurrent batch (one store round trip
-        instead of one per scalar)."""
-        if not self._scalars:
-            return
-        import asyncio
-
-        from zarr.core.sync import sync
-
-        from .scalars import MISSING, read_scalar_chunks
-
-        # numeric one-element arrays: their chunks in one batch of store reads (read.scalars);
-        # the rest through Zarr
-        fast = read_scalar_chunks([raw for _db, raw, _i in self._scalars])
-        rest = []
-        for item, value in zip(self._scalars, fast):
-            if value is MISSING or isinstance(item[1], TextArray):
-                rest.append(item)
-            else:
-                item[0]["data"] = _scalar_value(value)
-        self._scalars[:] = rest
-        if not self._scalars:
-            return
-
-        async def run():
-            return await asyncio.gather(
-                *(raw._async_array.getitem(index) for _db, raw, index in self._scalars),
-                return_exceptions=True)
-
-        values = sync(run())
-        for (db, raw, _index), value in zip(self._scalars, values):
-            if isinstance(value, BaseException):
-                raise FormatError(f"cannot read the scalar value: {value}",
-                                  "/" + raw.path) from value
-            if isinstance(raw, TextArray):
-                value = _to_python_text(value)
-            db["data"] = _scalar_value(value)
-        self._scalars.clear()
 
     def _split_attrs(self, builder, na: NodeAttributes, where: str, spec=None) -> dict:
         for key in _TEXT_ATTRIBUTES:
@@ -455,6 +173,8 @@ class StoreReader:
         gb = GroupBuilder(name, source=self.io.source)
         gb.location = "/" + path.rpartition("/")[0] if path else None
         gb.attributes.update(self._split_attrs(gb, na, where, spec))
+        # the columns of a DynamicTable are read together on first access
+        columns = TableGroup(self.wave) if "colnames" in na.attributes else None
         for child in sorted(self._children.get(path, [])):
             if path == "" and self.spec_location and child == self.spec_location:
                 continue
@@ -463,7 +183,7 @@ class StoreReader:
             if cnode.kind == "group":
                 gb.set_group(self._build_group(child, child_name, spec))
             else:
-                gb.set_dataset(self._build_dataset(child, child_name, spec))
+                gb.set_dataset(self._build_dataset(child, child_name, spec, columns))
         for entry in na.links:
             self._pending_links.append((gb, entry, f"{where.rstrip('/')}/{entry.name}"))
         self.by_path["/" + path] = gb
@@ -476,12 +196,13 @@ class StoreReader:
 
             if is_object_array_v2(node.meta):
                 allow_scalars = isinstance(na.dtype, list) and not na.reference_fields
-                return ObjectArrayV2(self.store, path, node.meta,
+                return ObjectArrayV2(self.wave.object_store, path, node.meta,
                                      allow_record_scalars=allow_scalars)
         return array_from_metadata(self.store, path, node.meta, node.attrs,
                                    self.layout.zarr_format)
 
-    def _build_dataset(self, path: str, name: str, parent_spec=None) -> DatasetBuilder:
+    def _build_dataset(self, path: str, name: str, parent_spec=None,
+                       columns: TableGroup | None = None) -> DatasetBuilder:
         node = self.nodes[path]
         where = "/" + path
         na = self.layout.decode_attributes(node.attrs, where, is_dataset=True)
@@ -489,6 +210,9 @@ class StoreReader:
         raw = self._raw_array(path, node, na)
         shape = tuple(raw.shape)
         scalar = shape == () or (na.scalar and shape == (1,))
+        if columns is not None and not scalar:
+            columns.add(raw)
+            attach_table(raw, columns)
         raw_dtype = raw.dtype
         if na.attributes.get("neurodata_type") == "VectorIndex" and \
                 getattr(raw_dtype, "kind", "i") not in "iu":
@@ -506,6 +230,7 @@ class StoreReader:
             # leaves the shape open)
             scalar = True
         scalar_ref = None
+        later = None  # an L2 datetime array converted once the wave has fetched it
         if names:
             fields = []
             for n in names:
@@ -529,17 +254,18 @@ class StoreReader:
             if scalar:  # resolved to a ReferenceBuilder once the whole tree exists
                 scalar_ref = (refs, 0 if shape == (1,) else ())
                 data = None
-        elif scalar and isinstance(raw, ZarrArray):
+        elif scalar:
             data = None  # read with every other scalar in one batch (read_root)
             dtype = _builder_dtype(raw_dtype, na)
-        elif scalar:
-            data = _scalar_value(raw[0] if shape == (1,) else raw[()])
-            dtype = _builder_dtype(raw_dtype, na)
         else:
-            data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw)
-            if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
-                data = datetime_text(raw)  # hdmf parses only arrays it knows (item 9)
             dtype = _builder_dtype(raw_dtype, na)
+            fetched = self.wave.add_array(raw, _read_when_constructed(na, spec, raw, columns))
+            data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw, columns)
+            if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
+                # hdmf parses only arrays it knows (item 9); from the wave when fetched there
+                data = None if fetched else datetime_text(raw)
+                if fetched:
+                    later = raw
         labels = node.meta.get("dimension_names") or na.dimension_labels
         if not isinstance(labels, (list, tuple)) or len(labels) != len(shape) or \
                 not all(isinstance(v, str) for v in labels):
@@ -551,7 +277,9 @@ class StoreReader:
         if scalar_ref is not None:
             self._scalar_refs.append((db, *scalar_ref))
         elif data is None and scalar:
-            self._scalars.append((db, raw, 0 if shape == (1,) else ()))
+            self.wave.add_scalar(db, raw, 0 if shape == (1,) else ())
+        elif later is not None:
+            self.wave.after(db, lambda: datetime_text(later))
         self.by_path[where] = db
         self.io._set_written(db)
         return db
@@ -764,6 +492,20 @@ def _text_compound_dtype(raw, na: NodeAttributes, where: str) -> np.dtype | None
         return np.dtype(fields)
     except (TypeError, ValueError) as exc:
         raise FormatError(f"zarr_dtype is not a valid compound type ({exc})", where) from None
+
+
+def _read_when_constructed(na: NodeAttributes, spec, raw, columns) -> bool:
+    """True for the arrays hdmf reads while constructing containers, fetched in the read wave:
+    table ``id`` columns, region references outside tables (a series' ``electrodes``),
+    datetime arrays and untyped text arrays (``experimenter``)."""
+    kind = na.attributes.get("neurodata_type", na.attributes.get("data_type"))
+    if kind == "ElementIdentifiers":
+        return True
+    if kind == "DynamicTableRegion":
+        return columns is None
+    if is_datetime_spec(spec):
+        return True
+    return kind is None and getattr(raw.dtype, "kind", "O") in "OTU"
 
 
 def _spec_is_scalar(spec) -> bool:

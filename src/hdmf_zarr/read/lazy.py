@@ -23,7 +23,8 @@ from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.documents import check_node_document
 from ..format.limits import check_read_size
 
-__all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray", "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
+__all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray",
+           "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
            "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
 
 
@@ -223,6 +224,13 @@ class ZarrArray(zarr.Array):
         cached = _CACHE.get(self)
         if cached is not None:
             return _select(cached, selection)
+        table = self.__dict__.get("_hdmf_zarr_table")
+        if table is not None and not table.done:
+            # the first read of a table's column reads all its columns at once
+            table.fetch()
+            cached = _CACHE.get(self)
+            if cached is not None:
+                return _select(cached, selection)
         if self._cacheable():
             whole = self._read_whole()
             if isinstance(whole, np.ndarray) and whole.ndim > 0:
@@ -256,6 +264,10 @@ class ZarrArray(zarr.Array):
         dtype = self.__dict__["_hdmf_zarr_dtype"]
         itemsize = dtype.itemsize if dtype is not None else 8
         return math.prod(self.shape) * itemsize <= _CACHE.max_array_bytes
+
+    def has_cached_whole(self) -> bool:
+        """True when the whole array is held in memory (read before, or fetched in a wave)."""
+        return _CACHE.get(self) is not None
 
     def __setitem__(self, selection, value):
         _CACHE.drop(self)
@@ -468,6 +480,21 @@ def _select(whole: np.ndarray, selection):
         return out.copy() if out.ndim else out[()]
     return out
 
+def remember_whole(array: ZarrArray, value) -> None:
+    """Keep ``value``, the whole of ``array`` read in a wave (``read.prefetch``), for the
+    array's reads (only arrays :meth:`ZarrArray._cacheable` allows, as a first read would)."""
+    if isinstance(value, np.ndarray) and value.ndim > 0 and array._cacheable() and \
+            tuple(value.shape) == tuple(array.shape):
+        _CACHE.put(array, value)
+
+
+def attach_table(array, table) -> None:
+    """Make the first read of ``array`` (a ``ZarrArray``) read every column of ``table``
+    (a ``read.prefetch.TableGroup``) at once; other arrays are left alone."""
+    if isinstance(array, ZarrArray):
+        array.__dict__["_hdmf_zarr_table"] = table
+
+
 def unparsed_document(array) -> tuple | None:
     """``(store, path, document, zarr_format)`` of an array made by :func:`array_from_metadata`
     that Zarr has not parsed yet (its fields can be read without Zarr); None once Zarr has
@@ -531,7 +558,17 @@ class ObjectDataset(_WrappedDataset):
     records, returned as numpy object arrays of Python values.
 
     Zarr-Python 3 cannot open these arrays (FORMAT.md 2.8), so they are not ``zarr.Array``.
+
+    Parameters
+    ----------
+    array : ObjectArrayV2
+    table : read.prefetch.TableGroup, optional
+        The columns of the table holding this one, read together on the first read.
     """
+
+    def __init__(self, array, table=None):
+        super().__init__(array)
+        self._table = table
 
     @property
     def dtype(self):
@@ -542,6 +579,8 @@ class ObjectDataset(_WrappedDataset):
         return self._raw.chunks
 
     def __getitem__(self, key):
+        if self._table is not None and not self._table.done:
+            self._table.fetch()
         return self._raw[key]
 
     def astype(self, dtype):

@@ -28,7 +28,7 @@ from ..zarr_bridge.codec_cache import numcodecs_codec
 from .lazy import _NUMERIC_V3, unparsed_document
 
 __all__ = ["MISSING", "read_scalar_chunks", "read_single_chunk", "single_chunk_plan",
-           "decode_chunk"]
+           "decode_chunk", "scalar_plan"]
 
 #: Marker of a value this module leaves to Zarr.
 MISSING = object()
@@ -135,7 +135,7 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
         elif isinstance(compressor, dict) and compressor.get("id") in _V2_COMPRESSORS:
             try:
                 decoders = [numcodecs_codec(compressor)]
-            except Exception:  # noqa: BLE001 - a configuration numcodecs refuses: Zarr reports
+            except Exception:  # a configuration numcodecs refuses: Zarr reports
                 return None
         else:
             return None
@@ -180,14 +180,14 @@ def read_single_chunk(array):
         return None
     try:
         flat = decode_chunk(raw, dtype, decoders, math.prod(shape))
-    except Exception:  # noqa: BLE001 - a chunk that does not decode: Zarr reports it
+    except Exception:  # a chunk that does not decode: Zarr reports it
         return None
     return None if flat is None else flat.reshape(shape)
 
 
-def _plan(array) -> tuple | None:
-    """``(store, chunk key, numpy dtype, decoders)`` of a one-element numeric array, or
-    None."""
+def scalar_plan(array) -> tuple | None:
+    """``(store, chunk key, numpy dtype, decoders)`` of a one-element numeric array whose
+    chunk numcodecs can decode, or None (Zarr then reads it)."""
     from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 
     document = unparsed_document(array)
@@ -204,7 +204,7 @@ def _plan(array) -> tuple | None:
         return None
     try:
         dtype = np.dtype(meta.dtype.to_native_dtype())
-    except Exception:  # noqa: BLE001 - a data type numpy cannot hold: Zarr reads it
+    except Exception:  # a data type numpy cannot hold: Zarr reads it
         return None
     if dtype.kind not in "biufc":
         return None
@@ -251,7 +251,7 @@ def read_scalar_chunks(arrays: Sequence) -> list:
         must read it through Zarr (another codec chain, an absent chunk, a chunk that does not
         decode to one element).
     """
-    plans = [_plan(a) for a in arrays]
+    plans = [scalar_plan(a) for a in arrays]
     stores: dict[int, tuple] = {}
     for plan in plans:
         if plan is not None:
@@ -269,7 +269,7 @@ def read_scalar_chunks(arrays: Sequence) -> list:
             continue
         try:
             flat = decode_chunk(data, dtype, decoders, 1)
-        except Exception:  # noqa: BLE001 - a chunk that does not decode: Zarr reports it
+        except Exception:  # a chunk that does not decode: Zarr reports it
             flat = None
         out.append(MISSING if flat is None else flat[0])
     return out

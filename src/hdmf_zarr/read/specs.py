@@ -8,7 +8,8 @@ import numpy as np
 from ..errors import FormatError, HdmfZarrError
 from ..format.layout import SPEC_LOC_ATTR, Layout
 from ..zarr_bridge import store_io
-from .builders import detect_layout, pick_version
+from ..zarr_bridge.prefetched import PrefetchedStore
+from .documents import detect_layout, pick_version
 
 __all__ = ["read_text_scalar", "load_cached_namespaces", "cached_namespaces",
            "consolidated_documents"]
@@ -67,7 +68,8 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
 
 
 def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
-                           root_docs: dict | None = None, use_consolidated: bool = True) -> dict:
+                           root_docs: dict | None = None, use_consolidated: bool = True,
+                           fetched: dict | None = None) -> dict:
     """Load the namespaces cached in an open store (FORMAT.md 2.6, 3.6) into a catalog.
 
     Parameters
@@ -82,6 +84,8 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
         Receives the parsed root documents (for reuse by the caller).
     use_consolidated : bool, optional
         False (mode ``r-``) reads the spec documents themselves, not the consolidated copy.
+    fetched : dict, optional
+        Root keys fetched already (``read.opening.fetch_root``), for ``detect_layout``.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
     from ..utils import ZarrSpecReader
 
     root_docs = {} if root_docs is None else root_docs
-    layout = detect_layout(store, root_docs)
+    layout = detect_layout(store, root_docs, fetched)
     if not use_consolidated:
         root_docs = {k: v for k, v in root_docs.items() if k != ".zmetadata"}
         if "zarr.json" in root_docs:
@@ -110,13 +114,15 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
         return {}
     if namespaces is None:
         namespaces = list(versions)
-    readers = {}
     for name in namespaces:
         if name not in versions:
             raise KeyError(f"{source}: namespace {name!r} is not cached in this store")
-        group = f"{specloc}/{name}/{versions[name]}"
-        readers[name] = ZarrSpecReader(store, group, layout, source=f"{source}:/{group}",
-                                       documents=consolidated_documents(root_docs))
+    groups = {name: f"{specloc}/{name}/{versions[name]}" for name in namespaces}
+    documents = consolidated_documents(root_docs)
+    # every spec array hdmf will read, in one concurrent batch (one round trip)
+    reads = _prefetch_specs(store, layout, groups, documents, _loaded(namespace_catalog))
+    readers = {name: ZarrSpecReader(reads, group, layout, source=f"{source}:/{group}",
+                                    documents=documents) for name, group in groups.items()}
     try:
         return namespace_catalog.load_namespaces("namespace", reader=readers)
     except HdmfZarrError:
@@ -125,6 +131,53 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
         # hdmf's spec loader fails with these on malformed cached specifications
         raise FormatError(f"the cached specifications cannot be loaded "
                           f"({type(exc).__name__}: {exc})", f"{source}:/{specloc}") from exc
+
+
+def _loaded(namespace_catalog) -> frozenset:
+    """Names of the namespaces a catalog (or a TypeMap's) holds already: hdmf ignores cached
+    namespaces of those names and reads only their namespace documents."""
+    catalog = getattr(namespace_catalog, "namespace_catalog", namespace_catalog)
+    try:
+        return frozenset(catalog.namespaces)
+    except Exception:  # a catalog without the attribute: fetch every spec array
+        return frozenset()
+
+
+def _prefetch_specs(store, layout: Layout, groups: dict[str, str], documents: dict | None,
+                    loaded: frozenset):
+    """A view of ``store`` holding the chunks of the cached spec arrays hdmf will read, fetched
+    in one concurrent batch: the ``namespace`` document of every namespace, and every spec
+    source of the namespaces ``loaded`` does not name. Without consolidated metadata the store
+    itself is returned (the arrays are read one by one)."""
+    if documents is None:
+        return store
+    keys = []
+    for name, group in groups.items():
+        prefix = group.strip("/") + "/"
+        for path in _spec_arrays(documents, layout, prefix):
+            if name in loaded and path != prefix + "namespace":
+                continue
+            doc = documents.get(layout.consolidated_array_key(path))
+            chunk = layout.first_chunk_key(doc) if isinstance(doc, dict) else None
+            if chunk is not None:
+                keys.append(store_io.node_key(path, chunk))
+    return PrefetchedStore(store, store_io.get_many(store, keys)) if keys else store
+
+
+def _spec_arrays(documents: dict, layout: Layout, prefix: str) -> list[str]:
+    """Node paths of the arrays directly below the group ``prefix`` (``a/b/``) named by the
+    consolidated metadata ``documents``."""
+    out = []
+    for key in documents:
+        if not isinstance(key, str):
+            continue
+        path = key[:-len("/.zarray")] if key.endswith("/.zarray") else key
+        if path.startswith(prefix) and "/" not in path[len(prefix):] and \
+                layout.consolidated_array_key(path) == key:
+            doc = documents[key]
+            if isinstance(doc, dict) and doc.get("node_type", "array") == "array":
+                out.append(path)
+    return out
 
 
 def consolidated_documents(root_docs: dict) -> dict | None:

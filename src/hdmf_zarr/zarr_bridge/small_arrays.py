@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from functools import lru_cache
+from functools import cache
 
 import numcodecs
 import numpy as np
@@ -37,7 +37,7 @@ def _template(zarr_format: int, dtype_key: str, ndim: int, separator: str | None
     return json.loads(_template_json(zarr_format, dtype_key, ndim, separator))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str | None) -> str:
     """Zarr's own document for an array of that type and rank, made in a MemoryStore (JSON);
     ``separator`` of the format-3 ``default`` chunk key encoding (None: Zarr's default)."""
@@ -62,7 +62,7 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
     return json.dumps(get_json(store, "a/zarr.json" if zarr_format == 3 else "a/.zarray"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zstd(level: int, checksum: bool) -> numcodecs.Zstd:
     return numcodecs.Zstd(level=level, checksum=checksum)
 

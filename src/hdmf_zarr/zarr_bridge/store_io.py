@@ -2,7 +2,7 @@
 
 The writer and reader move metadata documents and encoded chunks straight through the store
 (DESIGN.md, "Metadata in batches"); these helpers run the store's coroutines on zarr's own event
-loop (``zarr.core.sync.sync``) and gather batches concurrently.
+loop (``zarr_bridge.runtime.run``) and gather batches concurrently.
 
 Keys are store keys: ``/``-separated, no leading ``/`` (the root group's document is ``zarr.json``
 or ``.zgroup``).
@@ -17,16 +17,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync
 
 from ..errors import FormatError
 from ..format import limits
 from ..storage._keys import check_key
+from .runtime import default_buffer_prototype
+from .runtime import run as sync
 
 __all__ = [
     "get_bytes",
     "get_many",
+    "get_many_async",
     "set_bytes",
     "set_many",
     "get_json",
@@ -95,25 +96,29 @@ def get_many(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
     ``storage.AtomicLocalStore``) is asked once for the batch; others get one concurrent
     ``get`` per key (zarr's default ``_get_many`` awaits the keys one after another).
     """
+    return sync(get_many_async(store, keys))
+
+
+async def get_many_async(store: Store, keys: Iterable[str]) -> dict[str, bytes | None]:
+    """The coroutine of :func:`get_many`, to gather with other reads in one wave.
+
+    Raises
+    ------
+    FormatError
+        When a key could leave the store (``storage._keys.check_key``).
+    """
     keys = list(keys)
     for key in keys:  # every key the reader forms stays inside the store (FORMAT.md 5)
         check_key(key)
+    if not keys:
+        return {}
     if _batch_reads(store):
         proto = default_buffer_prototype()
-
-        async def batch():
-            out = {}
-            async for key, buf in store._get_many((k, proto, None) for k in keys):
-                out[key] = None if buf is None else buf.to_bytes()
-            return out
-
-        found = sync(batch())
+        found = {}
+        async for key, buf in store._get_many((k, proto, None) for k in keys):
+            found[key] = None if buf is None else buf.to_bytes()
         return {k: found.get(k) for k in keys}
-
-    async def run():
-        return await asyncio.gather(*(_get(store, k) for k in keys))
-
-    return dict(zip(keys, sync(run())))
+    return dict(zip(keys, await asyncio.gather(*(_get(store, k) for k in keys))))
 
 
 def set_bytes(store: Store, key: str, value: bytes) -> None:
