@@ -170,3 +170,25 @@ def test_prefetch_refuses_a_negative_budget(written):
     path, _fmt = written
     with pytest.raises(ValueError, match="prefetch"):
         _open(path, prefetch=-1)
+
+
+@pytest.mark.parametrize("shards", [None, (40,)], ids=["chunks", "shards"])
+def test_a_slice_over_many_chunks_is_fetched_concurrently(tmp_path, shards):
+    """The chunks (or shards) a selection spans are fetched concurrently, in one round trip
+    (Zarr keeps at most 10 requests in flight by default: 19 chunks took 2 round trips)."""
+    from hdmf_zarr import ZarrDataIO
+
+    nwb = mock_NWBFile()
+    data = ZarrDataIO(np.arange(200.0), chunks=(10,), **({"shards": shards} if shards else {}))
+    nwb.add_acquisition(TimeSeries(name="long", data=data, rate=1.0, unit="m"))
+    path = str(tmp_path / "f.nwb.zarr")
+    with NWBZarrIO(path, "w", zarr_format=3) as io:
+        io.write(nwb)
+    store, io = _open(path)
+    with io:
+        series = io.read().acquisition["long"]
+        store.reset()
+        np.testing.assert_array_equal(series.data[5:195], np.arange(5.0, 195.0))
+        assert store.round_trips == 1, store.rounds()
+        # a small array is read whole, once (the reader's array cache): every chunk or shard
+        assert store.requests == (20 if shards is None else 5)

@@ -22,6 +22,7 @@ from zarr.storage import StorePath
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.documents import check_node_document
 from ..format.limits import check_read_size
+from ..zarr_bridge.prefetched import concurrent_reads
 
 __all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray",
            "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
@@ -210,7 +211,8 @@ class ZarrArray(zarr.Array):
             itemsize = 8
         check_read_size(self.shape, selection, itemsize if itemsize > 0 else 8, where)
         try:
-            return self._getitem(selection)
+            with concurrent_reads():  # the chunks of a slice in one round trip
+                return self._getitem(selection)
         except (HdmfZarrError, IndexError, KeyboardInterrupt):
             raise
         except MemoryError:

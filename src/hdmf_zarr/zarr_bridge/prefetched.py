@@ -7,6 +7,8 @@ the Zarr-facing parts of that:
 * :class:`PrefetchedStore`, a read view of a store that answers whole-key ``get`` requests from
   bytes fetched earlier (and forwards everything else), so that code which reads through a store
   (the L2 object arrays, the cached specifications) reads fetched bytes without a request;
+* :func:`concurrent_reads`, raising how many chunk requests one selection keeps in flight
+  (Zarr's ``async.concurrency``, read by Zarr when a selection is read);
 * :func:`getitem_async`, the coroutine reading a selection of a ``zarr.Array``, so that the reads
   of many arrays can be gathered in one wave with :func:`~.runtime.run`.
 
@@ -19,15 +21,22 @@ overridden here; a store's ``_get_many`` yields ``(key, buffer or None)`` pairs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from typing import Any
 
+import zarr
 from zarr.abc.store import ByteRequest, Store
 from zarr.storage import WrapperStore
 
 from .runtime import Buffer, BufferPrototype
 
-__all__ = ["PrefetchedStore", "getitem_async", "gather"]
+__all__ = ["PrefetchedStore", "getitem_async", "gather", "concurrent_reads",
+           "READ_CONCURRENCY"]
+
+#: Chunk (or shard) requests one selection keeps in flight (Zarr's default is 10, so a slice
+#: over 40 chunks waited for 4 round trips on a remote store).
+READ_CONCURRENCY = 64
 
 
 class PrefetchedStore(WrapperStore):
@@ -87,6 +96,17 @@ class PrefetchedStore(WrapperStore):
     async def delete(self, key: str) -> None:
         self.fetched.pop(key, None)
         await self._store.delete(key)
+
+
+@contextlib.contextmanager
+def concurrent_reads(limit: int = READ_CONCURRENCY) -> Iterator[None]:
+    """Let the reads made inside keep up to ``limit`` chunk requests in flight (Zarr's
+    ``async.concurrency`` setting, raised for the duration when lower; never lowered)."""
+    if int(zarr.config.get("async.concurrency") or 0) >= limit:
+        yield
+        return
+    with zarr.config.set({"async.concurrency": limit}):
+        yield
 
 
 def getitem_async(array: Any, selection: Any):
