@@ -14,7 +14,9 @@ arrives while no other request is in flight (concurrent requests share one round
 Clients, each timed in a fresh process (imports are not timed):
 - ``h5-fsspec``: ``NWBHDF5IO`` over an fsspec HTTP file (fsspec's default 5 MiB blocks);
 - ``h5-remfile``: ``NWBHDF5IO`` over ``remfile.File`` (remfile is in the ``bench`` extra);
-- ``L3``/``L2``: ``NWBZarrIO(url, "r")`` on the Zarr conversion of the same file.
+- ``L3``/``L2``: ``NWBZarrIO(url, "r")`` on the Zarr conversion of the same file;
+- ``L3+prefetch``/``L2+prefetch``: the same with ``prefetch=True`` (docs/performance.md,
+  "Streaming").
 
 Workloads: ``open``: open + ``read()``; ``touch``: then ``units.to_dataframe()`` (when there are
 units), a 1 s window of the first ElectricalSeries, and ``data[:100]`` of every TimeSeries.
@@ -44,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 REAL = HERE.parents[1] / "shared" / "data" / "real"
 REAL_FILES = ("neuroconv/ecephys_tutorial_v2.5.0.nwb", "dandi_nwb_test_data_v2.0.1/test_Units.nwb",
               "pynapple/A8604-211122.nwb", "osb_nwbshowcase/FergusonEtAl2015_PYR2.nwb")
-CLIENTS = ("h5-fsspec", "h5-remfile", "L3", "L2")
+CLIENTS = ("h5-fsspec", "h5-remfile", "L3", "L2", "L3+prefetch", "L2+prefetch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ def run_client(kind: str, url: str, workload: str, s3: dict | None) -> dict:
 
         io = NWBHDF5IO(file=h5py.File(remfile.File(url), "r"), load_namespaces=True)
     else:
-        io = NWBZarrIO(url, "r", storage_options=s3)
+        io = NWBZarrIO(url, "r", storage_options=s3, prefetch=kind.endswith("+prefetch"))
     nwbfile = io.read()
     t_open = time.perf_counter() - t0
     if workload == "touch":
@@ -366,7 +368,9 @@ def _urls(base: str, path: Path, s3: dict | None) -> dict:
     remfile_url = s3["presigned"][path.name] if s3 else f"{base}/{path.name}"
     return {"h5-fsspec": pre + path.name, "h5-remfile": remfile_url,
             "L3": pre + path.with_suffix(".L3.zarr").name,
-            "L2": pre + path.with_suffix(".L2.zarr").name}
+            "L2": pre + path.with_suffix(".L2.zarr").name,
+            "L3+prefetch": pre + path.with_suffix(".L3.zarr").name,
+            "L2+prefetch": pre + path.with_suffix(".L2.zarr").name}
 
 
 def table(title: str, rows: list[dict]) -> None:
@@ -430,6 +434,7 @@ def s3_upload(endpoint: str, files) -> dict:
 
 
 def main() -> None:
+    global CLIENTS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--client")
     ap.add_argument("--url")
@@ -442,11 +447,14 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/bench_remote")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--no-s3", action="store_true")
+    ap.add_argument("--clients", default=",".join(CLIENTS),
+                    help="clients to run (comma-separated, among " + ", ".join(CLIENTS) + ")")
     args = ap.parse_args()
     if args.client:
         s3 = json.loads(args.s3) if args.s3 else None
         print(json.dumps(run_client(args.client, args.url, args.workload, s3)))
         return
+    CLIENTS = tuple(c for c in CLIENTS if c in args.clients.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = prepare(out, args.files.split(","), args.real.split(","))

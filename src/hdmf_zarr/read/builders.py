@@ -16,16 +16,11 @@ from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuild
 from ..errors import FormatError, HdmfZarrError, LinkResolutionError, ReferenceResolutionError
 from ..format.dtypes import numpy_dtype_for_name
 from ..format.layout import Layout, LinkEntry, NodeAttributes, RefTarget
+from .datasets import BuilderZarrReferenceDataset, BuilderZarrTableDataset, ObjectDataset
 from .datetimes import datetime_text, is_datetime_spec
 from .documents import NodeDocument, detect_layout, load_documents
-from .lazy import (
-    BuilderZarrReferenceDataset,
-    BuilderZarrTableDataset,
-    ObjectDataset,
-    ZarrArray,
-    array_from_metadata,
-    attach_table,
-)
+from .failures import construct_failure
+from .lazy import ZarrArray, array_from_metadata, attach_table
 from .prefetch import ReadWave, TableGroup
 
 __all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS",
@@ -322,54 +317,6 @@ class StoreReader:
             raise LinkResolutionError(f"target {target.path} does not exist in the store "
                                       f"{target.source}", where)
         return builder
-
-
-def construct_failure(exc: BaseException) -> HdmfZarrError:
-    """The documented error to raise for an exception hdmf raised while constructing
-    containers from the builders of a store.
-
-    When a documented error of this package (a corrupt chunk, a broken reference...) caused
-    it, that error is returned unchanged, so that it keeps its class; otherwise a
-    :class:`~hdmf_zarr.errors.ContainerConstructionError` naming the builder's path, with
-    ``exc`` as its cause.
-
-    Parameters
-    ----------
-    exc : BaseException
-        What ``BuildManager.construct`` raised (usually ``hdmf.build.errors.ConstructError``).
-
-    Returns
-    -------
-    HdmfZarrError
-    """
-    from ..errors import ContainerConstructionError
-
-    seen = set()
-    cur = exc
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, HdmfZarrError):
-            return cur
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    builder = exc.args[0] if exc.args else None
-    path = None
-    if hasattr(builder, "path") and hasattr(builder, "name"):
-        parts = str(builder.path).split("/")
-        path = "/" + "/".join(parts[1:]) if len(parts) > 1 else "/"
-        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
-        what = f"the container of this {type(builder).__name__}"
-    else:
-        import re
-
-        reason = f"{type(exc).__name__}: {exc}"
-        what = "the containers of this file"
-        found = re.search(r"builder root(/[^\s'\"]*)?", str(exc))
-        if found:  # hdmf names the builder in the text ("No data_type found for builder ...")
-            path = found.group(1) or "/"
-            what = "the container of this builder"
-    err = ContainerConstructionError(f"cannot construct {what}: {reason}", path or "/")
-    err.__cause__ = exc
-    return err
 
 
 def _substitute(index: dict, path: str, original, copy) -> None:

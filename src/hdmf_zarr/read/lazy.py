@@ -1,9 +1,9 @@
-"""Lazy datasets handed out by the reader.
+"""The lazy arrays handed out by the reader for plain data.
 
 Plain data comes back as ``zarr.Array`` objects built from the metadata documents already read
-(no store request until sliced). Reference datasets and compounds with reference fields come
-back as the resolver classes below, which hdmf's ObjectMapper inverts to resolve references to
-containers (``hdmf.query.ReferenceResolver``).
+(no store request until sliced); small arrays of read-only stores are read whole once and kept
+in a bounded cache. Reference datasets, compounds and L2 object arrays are wrapped by the
+dataset classes of ``read.datasets``.
 """
 
 from __future__ import annotations
@@ -11,22 +11,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import zarr
-from hdmf.build import ObjectMapper
-from hdmf.build.errors import ConstructError
-from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
-from zarr.core.array import AsyncArray
-from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
-from zarr.storage import StorePath
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.documents import check_node_document
 from ..format.limits import check_read_size
+from ..zarr_bridge.lazy_array import (
+    NUMERIC_V3,
+    TEXT_V3,
+    LazyArray,
+    open_async_array,
+    unparsed_document,
+)
 from ..zarr_bridge.prefetched import concurrent_reads
 
-__all__ = ["array_from_metadata", "unparsed_document", "ObjectDataset", "ZarrArray", "TextArray",
-           "AstypeView", "BuilderZarrReferenceDataset", "ContainerZarrReferenceDataset",
-           "BuilderZarrTableDataset", "ContainerZarrTableDataset"]
+__all__ = ["array_from_metadata", "unparsed_document", "ZarrArray", "TextArray", "AstypeView",
+           "remember_whole", "attach_table", "MAX_CHUNK_BYTES"]
 
 
 #: Largest chunk (elements times item size) of a plain array: Zarr decodes whole chunks.
@@ -121,68 +120,19 @@ class _ArrayCache:
 _CACHE = _ArrayCache()
 
 
-class ZarrArray(zarr.Array):
+class ZarrArray(LazyArray):
     """The ``zarr.Array`` the reader hands out.
 
-    It is built from the node's documents with Zarr's metadata parsed on first use, returns
-    scalars for single elements (as h5py and Zarr 2 do), iterates like h5py datasets, and has a
-    lazy ``astype`` (hdmf calls it when a stored dtype differs from the spec's).
-
-    Parameters
-    ----------
-    async_array : zarr.AsyncArray, optional
-        The array, when already parsed.
-    factory : callable, optional
-        Returns the ``AsyncArray`` on first use.
-    shape : tuple of int, optional
-        Known without parsing.
-    dtype : numpy.dtype, optional
-        Known without parsing (plain numeric types).
+    It is built from the node's documents with Zarr's metadata parsed on first use
+    (``zarr_bridge.lazy_array.LazyArray``, whose parameters it takes), returns scalars for
+    single elements (as h5py and Zarr 2 do), iterates like h5py datasets, and has a lazy
+    ``astype`` (hdmf calls it when a stored dtype differs from the spec's).
     """
 
-    def __init__(self, async_array=None, *, factory=None, shape=None, dtype=None):
-        # zarr.Array is a dataclass whose only field is ``_async_array``; here it is a lazily
-        # computed property, so the dataclass __init__ is not called
-        self.__dict__["_hdmf_zarr_async"] = async_array
-        self.__dict__["_hdmf_zarr_factory"] = factory
-        self.__dict__["_hdmf_zarr_shape"] = shape
-        self.__dict__["_hdmf_zarr_dtype"] = dtype
-
-    @property
-    def _async_array(self):
-        aa = self.__dict__["_hdmf_zarr_async"]
-        if aa is None:
-            aa = self.__dict__["_hdmf_zarr_async"] = self.__dict__["_hdmf_zarr_factory"]()
-        return aa
-
-    @_async_array.setter
-    def _async_array(self, value):
-        self.__dict__["_hdmf_zarr_async"] = value
-
-    @property
-    def shape(self):
-        # once Zarr has parsed the array its metadata is authoritative (resize and append
-        # change it in place)
-        aa = self.__dict__["_hdmf_zarr_async"]
-        if aa is not None or self.__dict__["_hdmf_zarr_shape"] is None:
-            return self._async_array.shape
-        return self.__dict__["_hdmf_zarr_shape"]
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def dtype(self):
-        dtype = self.__dict__["_hdmf_zarr_dtype"]
-        return dtype if dtype is not None else super().dtype
-
     def _where(self) -> str:
-        path = self.__dict__.get("_hdmf_zarr_path")
-        if path is None:
-            document = self.__dict__.get("_hdmf_zarr_document")
-            # without parsing the array (``self.path`` would)
-            path = document[1] if document is not None else self.path
+        document = unparsed_document(self)
+        # without parsing the array (``self.path`` would)
+        path = document[1] if document is not None else self.path
         return "/" + str(path).strip("/")
 
     def _store(self):
@@ -226,7 +176,7 @@ class ZarrArray(zarr.Array):
         cached = _CACHE.get(self)
         if cached is not None:
             return _select(cached, selection)
-        table = self.__dict__.get("_hdmf_zarr_table")
+        table = self.extra("table")
         if table is not None and not table.done:
             # the first read of a table's column reads all its columns at once
             table.fetch()
@@ -263,7 +213,7 @@ class ZarrArray(zarr.Array):
         hdmf reads ragged columns element by element (VectorIndex bounds, then each row)."""
         if self.ndim == 0 or not self._store().read_only:
             return False
-        dtype = self.__dict__["_hdmf_zarr_dtype"]
+        dtype = self.known_dtype
         itemsize = dtype.itemsize if dtype is not None else 8
         return math.prod(self.shape) * itemsize <= _CACHE.max_array_bytes
 
@@ -326,9 +276,6 @@ class TextArray(ZarrArray):
         return out if dtype is None else out.astype(dtype)
 
 
-_NUMERIC_V3 = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                         "uint64", "float16", "float32", "float64"})
-_TEXT_V3 = frozenset({"string", "variable_length_utf8"})
 
 
 def _codec_ids(meta: dict, zarr_format: int, where: str = "") -> list[str]:
@@ -396,7 +343,7 @@ def _quick_dtype(meta: dict, zarr_format: int) -> np.dtype | None:
     """The numpy dtype of a plain numeric array read off its document (None: ask Zarr)."""
     if zarr_format == 3:
         name = meta.get("data_type")
-        return np.dtype(name) if isinstance(name, str) and name in _NUMERIC_V3 else None
+        return np.dtype(name) if isinstance(name, str) and name in NUMERIC_V3 else None
     spec = meta.get("dtype")
     if isinstance(spec, str) and spec[1:2] in ("b", "i", "u", "f") and len(spec) <= 4:
         try:
@@ -407,7 +354,7 @@ def _quick_dtype(meta: dict, zarr_format: int) -> np.dtype | None:
 
 
 def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
-                        zarr_format: int) -> zarr.Array:
+                        zarr_format: int) -> ZarrArray:
     """A ``zarr.Array`` for the array at ``path`` from its parsed documents, without I/O.
 
     Zarr parses the document on first use of the array (parsing thousands of documents is what
@@ -427,16 +374,10 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     shape = meta["shape"]
     _check_codecs(meta, zarr_format, where)
 
-    def factory() -> AsyncArray:
-        doc = dict(meta)
-        doc["attributes"] = attrs or {}
+    def factory():
         try:
-            if zarr_format == 3:
-                metadata = ArrayV3Metadata.from_dict(doc)
-            else:
-                doc.pop("zarr_format", None)
-                metadata = ArrayV2Metadata.from_dict({**doc, "zarr_format": 2})
-            return AsyncArray(metadata=metadata, store_path=StorePath(store, path.strip("/")))
+            return open_async_array(store, path, {**meta, "attributes": attrs or {}},
+                                    zarr_format)
         except Exception as exc:  # zarr raises ValueError/TypeError/KeyError for bad metadata
             if "codec" in str(exc).lower():
                 raise UnknownCodecError(f"unknown codec: {exc}", where) from None
@@ -445,14 +386,13 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     if zarr_format == 3:
         data_type = meta.get("data_type")
         text = (data_type if isinstance(data_type, str) else
-                (data_type or {}).get("name") if isinstance(data_type, dict) else None) in _TEXT_V3
+                (data_type or {}).get("name") if isinstance(data_type, dict) else None) in TEXT_V3
     else:
         text = meta.get("dtype") == "|O"
     cls = TextArray if text else ZarrArray
-    array = cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format))
     # the document, for readers that need only a few of its fields (read.scalars)
-    array.__dict__["_hdmf_zarr_document"] = (store, path.strip("/"), meta, zarr_format)
-    return array
+    return cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format),
+               document=(store, path.strip("/"), meta, zarr_format))
 
 
 
@@ -494,322 +434,4 @@ def attach_table(array, table) -> None:
     """Make the first read of ``array`` (a ``ZarrArray``) read every column of ``table``
     (a ``read.prefetch.TableGroup``) at once; other arrays are left alone."""
     if isinstance(array, ZarrArray):
-        array.__dict__["_hdmf_zarr_table"] = table
-
-
-def unparsed_document(array) -> tuple | None:
-    """``(store, path, document, zarr_format)`` of an array made by :func:`array_from_metadata`
-    that Zarr has not parsed yet (its fields can be read without Zarr); None once Zarr has
-    parsed it, and for any other array."""
-    state = getattr(array, "__dict__", {})
-    return state.get("_hdmf_zarr_document") if state.get("_hdmf_zarr_async") is None else None
-
-class _WrappedDataset(HDMFDataset):
-    """An ``HDMFDataset`` over one of our raw arrays (``zarr.Array`` or ``ObjectArrayV2``).
-
-    ``HDMFDataset.__init__`` restricts the wrapped type through docval, so the raw array is held
-    directly instead.
-    """
-
-    def __init__(self, array):
-        self._raw = array
-
-    @property
-    def dataset(self):
-        return self._raw
-
-    @property
-    def shape(self):
-        return tuple(self._raw.shape)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __len__(self):
-        return self.shape[0] if self.shape else 1
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __array__(self, dtype=None, copy=None):
-        out = np.asarray(self[...] if self.shape else self[()])
-        return out if dtype is None else out.astype(dtype)
-
-    @property
-    def compressor(self):
-        """The stored compressor as Zarr 2 reported it (numcodecs codec or None)."""
-        return self._codecs()[0]
-
-    @property
-    def filters(self):
-        """The stored filters as Zarr reports them (numcodecs codecs for L2, else Zarr's)."""
-        return self._codecs()[1]
-
-    def _codecs(self) -> tuple:
-        from ..zarr_bridge.zarr2_codecs import object_array_codecs
-
-        if isinstance(self._raw, zarr.Array):
-            return self._raw.compressor, self._raw.filters
-        return object_array_codecs(self._raw)
-
-
-class ObjectDataset(_WrappedDataset):
-    """An ``HDMFDataset`` over an L2 object array (``ObjectArrayV2``): text, byte strings or
-    records, returned as numpy object arrays of Python values.
-
-    Zarr-Python 3 cannot open these arrays (FORMAT.md 2.8), so they are not ``zarr.Array``.
-
-    Parameters
-    ----------
-    array : ObjectArrayV2
-    table : read.prefetch.TableGroup, optional
-        The columns of the table holding this one, read together on the first read.
-    """
-
-    def __init__(self, array, table=None):
-        super().__init__(array)
-        self._table = table
-
-    @property
-    def dtype(self):
-        return self._raw.dtype
-
-    @property
-    def chunks(self):
-        return self._raw.chunks
-
-    def __getitem__(self, key):
-        if self._table is not None and not self._table.done:
-            self._table.fetch()
-        return self._raw[key]
-
-    def astype(self, dtype):
-        """A lazy view converting every slice to ``dtype``."""
-        return AstypeView(self, dtype)
-
-    def append(self, arg):
-        """Append one element along the first axis (1-D text and byte-string arrays).
-
-        The array is rewritten whole (L2 object arrays are small text columns; Zarr 3 cannot
-        resize them), with its codec, compressor and chunk shape kept.
-
-        Raises
-        ------
-        UnsupportedDataError
-            For arrays of more than one axis, or records.
-        """
-        from ..errors import StoreModeError, UnsupportedDataError
-        from ..zarr_bridge import store_io
-        from ..zarr_bridge.object_array import ObjectArrayV2
-        from ..zarr_bridge.object_array_write import write_object_array_v2
-
-        raw = self._raw
-        store = raw._store
-        if store.read_only:
-            raise StoreModeError("cannot append: the store is open read-only", raw.path)
-        if raw.ndim != 1 or raw.dtype.names is not None or raw.object_codec not in (
-                "vlen-utf8", "vlen-bytes", "json2"):
-            raise UnsupportedDataError("appending is supported for 1-D text arrays only",
-                                       raw.path)
-        meta = store_io.get_json(store, store_io.node_key(raw.path, ".zarray"))
-        values = np.empty(raw.shape[0] + 1, dtype=object)
-        values[:-1] = raw[...]
-        values[-1] = arg
-        docs = write_object_array_v2(store, raw.path, values, object_codec=raw.object_codec,
-                                     compressor=meta.get("compressor"),
-                                     chunks=tuple(meta["chunks"]),
-                                     dimension_separator=raw.dimension_separator)
-        self._raw = ObjectArrayV2(store, raw.path, docs[".zarray"])
-        return self
-
-
-# hdmf's registry of array types it must hand through unchanged on build (as it does for
-# zarr.Array): without it, export would try to convert the whole lazy dataset to one string.
-ObjectMapper.no_convert(ObjectDataset)
-
-
-class _LazyResolverBase(_WrappedDataset):
-    """Shared behaviour of the resolver datasets: a raw array plus the reader resolving paths."""
-
-    def __init__(self, dataset, reader, **kwargs):
-        super().__init__(dataset)
-        self._reader = reader
-        self._kwargs = kwargs
-
-    @property
-    def io(self):
-        return self._reader.io
-
-    def invert(self):
-        """The resolver of the other kind (builders <-> containers) over the same data."""
-        return self.get_inverse_class()(self._raw, self._reader, **self._kwargs)
-
-    def _resolve(self, target):
-        raise NotImplementedError
-
-    @property
-    def hdmf_zarr_location(self):
-        """(store location, path) of the underlying array, for linking on write."""
-        loc = self._reader.io.location
-        return None if loc is None else (loc, self._kwargs.get("path", ""))
-
-
-class _ReferenceDatasetMixin:
-    @property
-    def dtype(self):
-        return "object"
-
-    def append(self, arg):
-        """Refused: hdmf's inherited ``append`` does nothing, which dropped the value silently.
-
-        Raises
-        ------
-        UnsupportedDataError
-            Always; appending references in place is not supported.
-        """
-        from ..errors import UnsupportedDataError
-
-        raise UnsupportedDataError("cannot append to a reference dataset read from a store "
-                                   "(not supported in place); export the file with the new "
-                                   "rows instead", self._kwargs.get("path", ""))
-
-    def __getitem__(self, key):
-        raw = self._raw[key]
-        where = self._kwargs.get("path", "")
-        layout = self._reader.layout
-        if isinstance(raw, np.ndarray) and raw.dtype.kind in "OUT" and raw.ndim > 0:
-            out = np.empty(raw.shape, dtype=object)
-            flat_out = out.reshape(-1)
-            for i, v in enumerate(raw.reshape(-1)):
-                flat_out[i] = self._resolve(layout.decode_dataset_reference(_plain(v), where))
-            return list(out) if out.ndim == 1 else out
-        if isinstance(raw, np.ndarray) and raw.ndim == 0:
-            raw = raw[()]
-        return self._resolve(layout.decode_dataset_reference(_plain(raw), where))
-
-
-def _plain(v):
-    if isinstance(v, np.str_):
-        return str(v)
-    return v
-
-
-class _TableDatasetMixin:
-    """Compound datasets: rows come back as structured arrays with object fields holding the
-    resolved references (as h5py returns them)."""
-
-    @property
-    def dtype(self):
-        """Field type names in order (``object`` for references), as hdmf's validator and
-        h5py-backed table datasets give them."""
-        return [d for _n, d in self._kwargs["fields"]]
-
-    def __getitem__(self, key):
-        raw = self._raw[key]
-        fields = self._kwargs["fields"]
-        ref_fields = {n for n, d in fields if d == "object"}
-        where = self._kwargs.get("path", "")
-        out_dtype = np.dtype([(n, object if d in ("object", "utf8", "ascii") else
-                               np.dtype(d)) for n, d in fields])
-        single = isinstance(raw, (np.void, tuple)) or (
-            isinstance(raw, np.ndarray) and raw.ndim == 0)
-        rows = [raw] if single else list(np.asarray(raw, dtype=object).reshape(-1)) \
-            if raw.dtype.names is None else list(raw.reshape(-1))
-        out = np.empty(len(rows), dtype=out_dtype)
-        layout = self._reader.layout
-        for i, row in enumerate(rows):
-            if isinstance(row, np.ndarray) and row.ndim == 0:
-                row = row[()]
-            if isinstance(row, np.void):
-                row = row.tolist()
-            if not isinstance(row, (tuple, list)) or len(row) != len(fields):
-                raise FormatError(f"row {i} is not a record of the {len(fields)} fields of "
-                                  "its compound type", where)
-            values = list(row)
-            for j, (n, _d) in enumerate(fields):
-                v = values[j]
-                if n in ref_fields:
-                    v = self._resolve(layout.decode_dataset_reference(_plain(v), where))
-                elif isinstance(v, np.str_):
-                    v = str(v)
-                out[i][n] = v
-        if single:
-            return out[0]
-        if isinstance(raw, np.ndarray):
-            return out.reshape(raw.shape)
-        return out
-
-
-class _BuilderResolving:
-    def _resolve(self, target):
-        if target is None:
-            return None
-        return self._reader.resolve_target(target, self._kwargs.get("path", ""))
-
-
-class _ContainerResolving:
-    def _resolve(self, target):
-        if target is None:
-            return None
-        cache = self._reader.containers
-        container = cache.get(target)
-        if container is None:
-            builder = self._reader.resolve_target(target, self._kwargs.get("path", ""))
-            try:
-                container = self._reader.io.manager.construct(builder)
-            except (HdmfZarrError, MemoryError):
-                raise
-            except ConstructError as exc:
-                from .builders import construct_failure
-
-                failure = construct_failure(exc)
-            except Exception as exc:  # hdmf: e.g. "No data_type found" for untyped targets
-                from ..errors import ContainerConstructionError
-
-                failure = ContainerConstructionError(
-                    f"reference target {target.path} cannot be made a container "
-                    f"({type(exc).__name__}: {exc})", self._kwargs.get("path") or target.path)
-                failure.__cause__ = exc
-            else:
-                cache[target] = container
-                return container
-            raise failure
-        return container
-
-
-class BuilderZarrReferenceDataset(_BuilderResolving, _ReferenceDatasetMixin, _LazyResolverBase,
-                                  BuilderResolver):
-    """A reference dataset whose elements resolve to builders."""
-
-    @classmethod
-    def get_inverse_class(cls):
-        return ContainerZarrReferenceDataset
-
-
-class ContainerZarrReferenceDataset(_ContainerResolving, _ReferenceDatasetMixin,
-                                    _LazyResolverBase, ContainerResolver):
-    """A reference dataset whose elements resolve to containers."""
-
-    @classmethod
-    def get_inverse_class(cls):
-        return BuilderZarrReferenceDataset
-
-
-class BuilderZarrTableDataset(_BuilderResolving, _TableDatasetMixin, _LazyResolverBase,
-                              BuilderResolver):
-    """A compound dataset whose reference fields resolve to builders."""
-
-    @classmethod
-    def get_inverse_class(cls):
-        return ContainerZarrTableDataset
-
-
-class ContainerZarrTableDataset(_ContainerResolving, _TableDatasetMixin, _LazyResolverBase,
-                                ContainerResolver):
-    """A compound dataset whose reference fields resolve to containers."""
-
-    @classmethod
-    def get_inverse_class(cls):
-        return BuilderZarrTableDataset
+        array.set_extra("table", table)

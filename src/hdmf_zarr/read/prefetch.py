@@ -28,7 +28,7 @@ from ..zarr_bridge import store_io
 from ..zarr_bridge.object_array import ObjectArrayV2
 from ..zarr_bridge.prefetched import PrefetchedStore, gather, getitem_async
 from ..zarr_bridge.runtime import run
-from .lazy import TextArray, ZarrArray, remember_whole
+from .lazy import TextArray, ZarrArray, _to_python_text, remember_whole
 from .scalars import decode_chunk, scalar_plan
 
 __all__ = ["ReadWave", "TableGroup", "prefetch_budget", "DEFAULT_PREFETCH_BYTES",
@@ -279,14 +279,12 @@ class TableGroup:
             wave.add_array(raw, needed=False)
         try:
             wave.run()
-        except Exception:  # noqa: BLE001 - each column's own read reports its failure
+        except Exception:
             pass
 
 
 def text_value(value):
     """Python ``str`` (or object arrays of them) for what Zarr returns for text."""
-    from .lazy import _to_python_text
-
     return _to_python_text(value)
 
 

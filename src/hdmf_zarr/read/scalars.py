@@ -25,7 +25,7 @@ from ..format.limits import decoded_chunk_limit
 from ..zarr_bridge import store_io
 from ..zarr_bridge.bounded_decode import decompress
 from ..zarr_bridge.codec_cache import numcodecs_codec
-from .lazy import _NUMERIC_V3, unparsed_document
+from ..zarr_bridge.lazy_array import NUMERIC_V3, parsed_one_element_plan, unparsed_document
 
 __all__ = ["MISSING", "read_scalar_chunks", "read_single_chunk", "single_chunk_plan",
            "decode_chunk", "scalar_plan"]
@@ -33,27 +33,7 @@ __all__ = ["MISSING", "read_scalar_chunks", "read_single_chunk", "single_chunk_p
 #: Marker of a value this module leaves to Zarr.
 MISSING = object()
 
-_V2_COMPRESSORS = {"zstd", "blosc", "gzip", "zlib", "lz4"}
-
-
-def _v3_decoder(codecs) -> list | None:
-    """numcodecs decoders for the bytes-to-bytes codecs after a ``bytes`` serializer, or None
-    when the codec chain is anything else."""
-    from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
-
-    if not codecs or not isinstance(codecs[0], BytesCodec):
-        return None
-    out = []
-    for codec in codecs[1:]:
-        if isinstance(codec, ZstdCodec):
-            out.append(numcodecs.Zstd(level=codec.level))
-        elif isinstance(codec, BloscCodec):
-            out.append(numcodecs.Blosc())  # Blosc frames describe themselves
-        elif isinstance(codec, GzipCodec):
-            out.append(numcodecs.GZip(level=codec.level))
-        else:
-            return None
-    return out
+_V2_COMPRESSORS = frozenset({"zstd", "blosc", "gzip", "zlib", "lz4"})
 
 
 @lru_cache(maxsize=256)
@@ -102,7 +82,7 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
         name = meta.get("data_type")
         grid = meta.get("chunk_grid") or {}
         encoding = meta.get("chunk_key_encoding") or {}
-        if not isinstance(name, str) or name not in _NUMERIC_V3 or \
+        if not isinstance(name, str) or name not in NUMERIC_V3 or \
                 grid.get("name") != "regular" or \
                 (grid.get("configuration") or {}).get("chunk_shape") != shape or \
                 encoding.get("name") != "default" or meta.get("storage_transformers"):
@@ -188,52 +168,12 @@ def read_single_chunk(array):
 def scalar_plan(array) -> tuple | None:
     """``(store, chunk key, numpy dtype, decoders)`` of a one-element numeric array whose
     chunk numcodecs can decode, or None (Zarr then reads it)."""
-    from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
-
     document = unparsed_document(array)
     if document is not None and document[2].get("shape") in ([], [1]):
         plan = single_chunk_plan(*document)
         if plan is not None:
             return plan
-    inner = getattr(array, "_async_array", None)
-    if inner is None:
-        return None
-    meta = inner.metadata
-    shape = tuple(meta.shape)
-    if shape not in ((), (1,)):
-        return None
-    try:
-        dtype = np.dtype(meta.dtype.to_native_dtype())
-    except Exception:  # a data type numpy cannot hold: Zarr reads it
-        return None
-    if dtype.kind not in "biufc":
-        return None
-    if isinstance(meta, ArrayV3Metadata):
-        if tuple(meta.chunk_grid.chunk_shape) != shape:
-            return None
-        decoders = _v3_decoder(meta.codecs)
-        # the bytes serializer, not the data type, fixes the byte order in Zarr 3
-        endian = getattr(getattr(meta.codecs[0], "endian", None), "value", None)
-        if endian in ("little", "big") and dtype.itemsize > 1:
-            dtype = dtype.newbyteorder("<" if endian == "little" else ">")
-    elif isinstance(meta, ArrayV2Metadata):
-        if meta.filters or tuple(meta.chunks) != shape:
-            return None
-        compressor = meta.compressor
-        if compressor is None:
-            decoders = []
-        elif compressor.codec_id in _V2_COMPRESSORS:
-            decoders = [compressor]
-        else:
-            return None
-    else:
-        return None
-    if decoders is None:
-        return None
-    coords = tuple(0 for _ in shape)
-    prefix = inner.store_path.path
-    key = meta.encode_chunk_key(coords)
-    return inner.store_path.store, (f"{prefix}/{key}" if prefix else key), dtype, decoders
+    return parsed_one_element_plan(array, _V2_COMPRESSORS)
 
 
 def read_scalar_chunks(arrays: Sequence) -> list:

@@ -93,6 +93,12 @@ class PrefetchedStore(WrapperStore):
         self.fetched.pop(key, None)
         await self._store.set(key, value)
 
+    async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
+        values = list(values)
+        for key, _value in values:
+            self.fetched.pop(key, None)
+        await self._store._set_many(values)
+
     async def delete(self, key: str) -> None:
         self.fetched.pop(key, None)
         await self._store.delete(key)
