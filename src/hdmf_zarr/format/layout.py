@@ -232,6 +232,31 @@ class Layout:
         consolidated metadata (FORMAT.md 2.7: ``path/.zarray``; 3.7: the node path)."""
         raise NotImplementedError
 
+    def node_document_names(self) -> tuple[str, ...]:
+        """The documents a node may have (FORMAT.md 2.1: ``.zgroup``, ``.zarray``,
+        ``.zattrs``; 3.1: ``zarr.json``), the array document among them named by
+        :meth:`array_document_name`."""
+        raise NotImplementedError
+
+    def array_document_name(self) -> str:
+        """The document describing an array (``.zarray`` or ``zarr.json``)."""
+        raise NotImplementedError
+
+    def array_metadata(self, document: dict) -> dict | None:
+        """The array metadata of a parsed array document (L3: ``zarr.json`` without its
+        attributes; None when it describes no array)."""
+        raise NotImplementedError
+
+    def consolidated_in_root(self) -> bool:
+        """True when the consolidated metadata is part of the root group document (3.7)
+        rather than a document of its own (``.zmetadata``, 2.7)."""
+        raise NotImplementedError
+
+    def has_object_arrays(self) -> bool:
+        """True when arrays of Python objects (pickle, json2, vlen codecs; FORMAT.md 2.8),
+        which Zarr-Python 3 cannot open, may occur."""
+        return False
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):

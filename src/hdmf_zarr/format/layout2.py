@@ -87,6 +87,21 @@ class L2(Layout):
     def consolidated_array_key(self, path: str) -> str:
         return f"{path}/.zarray" if path else ".zarray"
 
+    def node_document_names(self) -> tuple[str, ...]:
+        return (".zgroup", ".zarray", ".zattrs")
+
+    def array_document_name(self) -> str:
+        return ".zarray"
+
+    def array_metadata(self, document: dict) -> dict | None:
+        return document
+
+    def consolidated_in_root(self) -> bool:
+        return False
+
+    def has_object_arrays(self) -> bool:
+        return True
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

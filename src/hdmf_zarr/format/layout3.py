@@ -80,3 +80,17 @@ class L3(Layout):
 
     def consolidated_array_key(self, path: str) -> str:
         return path
+
+    def node_document_names(self) -> tuple[str, ...]:
+        return ("zarr.json",)
+
+    def array_document_name(self) -> str:
+        return "zarr.json"
+
+    def array_metadata(self, document: dict) -> dict | None:
+        if document.get("node_type") != "array":
+            return None
+        return {k: v for k, v in document.items() if k != "attributes"}
+
+    def consolidated_in_root(self) -> bool:
+        return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
 
 import numpy as np
 from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
@@ -69,7 +70,8 @@ class StoreReader:
                 self._children.setdefault(parent, []).append(p)
         self._pending_links: list[tuple[GroupBuilder, LinkEntry, str]] = []
         self._detached_targets: dict[tuple[str, str], object] = {}
-        self._pending_attr_refs: list[tuple[object, str, RefTarget, str]] = []
+        self._pending_attr_refs: list[tuple[GroupBuilder | DatasetBuilder, str, RefTarget,
+                                            str]] = []
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
         #: what read() fetches in one concurrent batch (read.prefetch)
         self.wave = ReadWave(store, prefetch)
@@ -151,14 +153,14 @@ class StoreReader:
             return self._spec_cache[key]
         if parent_spec is None:
             return None
-        key = (id(parent_spec), name, is_dataset)
-        if key not in self._spec_cache:
+        child_key = (id(parent_spec), name, is_dataset)
+        if child_key not in self._spec_cache:
             getter = getattr(parent_spec, "get_dataset" if is_dataset else "get_group", None)
             try:
-                self._spec_cache[key] = getter(name) if getter is not None else None
+                self._spec_cache[child_key] = getter(name) if getter is not None else None
             except Exception:
-                self._spec_cache[key] = None
-        return self._spec_cache[key]
+                self._spec_cache[child_key] = None
+        return self._spec_cache[child_key]
 
     def _build_group(self, path: str, name: str, parent_spec=None) -> GroupBuilder:
         node = self.nodes[path]
@@ -186,7 +188,7 @@ class StoreReader:
         return gb
 
     def _raw_array(self, path: str, node: NodeDocument, na: NodeAttributes):
-        if self.layout.zarr_format == 2:
+        if self.layout.has_object_arrays():
             from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
 
             if is_object_array_v2(node.meta):
@@ -225,6 +227,8 @@ class StoreReader:
             # leaves the shape open)
             scalar = True
         scalar_ref = None
+        data: Any
+        dtype: Any
         later = None  # an L2 datetime array converted once the wave has fetched it
         if names:
             fields = []
@@ -405,6 +409,8 @@ def _typed_attribute(value, spec, key: str):
     if dtype_name.lower() not in _SIZED_INTEGER_NAMES:
         return value  # generic "int"/"numeric": hdmf accepts Python numbers
     dtype = numpy_dtype_for_name(dtype_name.lower())
+    if dtype is None:
+        return value
     try:
         if isinstance(value, list):
             return np.asarray(value, dtype=dtype)

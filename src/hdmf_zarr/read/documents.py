@@ -148,17 +148,18 @@ def load_documents(store, layout: Layout, use_consolidated: bool,
 
 def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | None,
                     zmetadata: dict | None) -> dict[str, NodeDocument]:
-    if layout.zarr_format == 3:
+    if layout.consolidated_in_root():
         if root is None:
             root = store_io.get_json(store, "zarr.json")
-        nodes = {"": _v3_node(root, "zarr.json")}
-        cons = root.get("consolidated_metadata") if use_consolidated else None
+        nodes = {"": _v3_node(root, "zarr.json")}  # (a FormatError unless a JSON object)
+        cons = root.get("consolidated_metadata") if use_consolidated and \
+            isinstance(root, dict) else None
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
             for rel, doc in cons["metadata"].items():
                 nodes[_consolidated_name(rel.strip("/") if isinstance(rel, str) else rel,
                                          rel, "zarr.json")] = _v3_node(doc, rel)
             return nodes
-        _walk(store, "", nodes, 3)
+        _walk(store, "", nodes, layout)
         return nodes
     nodes = {}
     if use_consolidated:
@@ -184,13 +185,13 @@ def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | 
                 # metadata visibly misses (attributes of a node with no .zgroup/.zarray entry)
                 missing = [p for p in orphans if p not in nodes]
                 if missing:
-                    _read_nodes(store, missing, nodes)
+                    _read_nodes(store, missing, nodes, layout)
                 return nodes
             nodes = {}
     docs = store_io.get_many(store, [".zgroup", ".zattrs"])
     attrs = store_io.loads_json(docs[".zattrs"], ".zattrs") if docs[".zattrs"] else {}
     nodes[""] = NodeDocument("group", {}, attrs)
-    _walk(store, "", nodes, 2)
+    _walk(store, "", nodes, layout)
     return nodes
 
 
@@ -218,7 +219,7 @@ def _array_doc(doc, key: str) -> dict:
     return doc
 
 
-def _read_nodes(store, paths: list[str], nodes: dict) -> None:
+def _read_nodes(store, paths: list[str], nodes: dict, layout: Layout) -> None:
     """Add the L2 node documents of ``paths`` read from the store (and walk below groups)."""
     for path in paths:
         keys = [_k(path, d) for d in (".zgroup", ".zarray", ".zattrs")]
@@ -230,53 +231,63 @@ def _read_nodes(store, paths: list[str], nodes: dict) -> None:
                                                            keys[1]), attrs)
         elif zg is not None:
             nodes[path] = NodeDocument("group", {}, attrs)
-            _walk(store, path, nodes, 2)
+            _walk(store, path, nodes, layout)
 
 
 def _k(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
-def _walk(store, path: str, nodes: dict, zarr_format: int) -> None:
-    """Walk the listing below ``path`` and add every node document found."""
-    # an empty name (a key ``a//b``, a zip member ``/x``) is no node: following it would list
-    # the same prefix again and again
-    names = [n for n in store_io.list_dir(store, _k(path, "") if path else "")
-             if n and "/" not in n and not n.startswith(".") and n not in ("zarr.json", "c")]
-    if not names:
-        return
-    check_node_depth(_k(path, names[0]))
-    if zarr_format == 3:
-        keys = [_k(_k(path, n), "zarr.json") for n in names]
-    else:
-        keys = []
-        for n in names:
-            keys += [_k(_k(path, n), d) for d in (".zgroup", ".zarray", ".zattrs")]
-    docs = store_io.get_many(store, keys)
-    groups = []
-    for n in names:
-        child = _k(path, n)
-        if zarr_format == 3:
-            raw = docs[_k(child, "zarr.json")]
-            if raw is None:
+def _walk(store, path: str, nodes: dict, layout: Layout) -> None:
+    """Walk the listing below ``path`` and add every node document found: one level of the
+    hierarchy at a time, the listings of a level and then its documents each in one
+    concurrent batch (two round trips per level on a remote store)."""
+    parse = _CHILD_PARSERS[layout.node_document_names()]
+    level = [path]
+    while level:
+        listings = store_io.list_dirs(store, [_k(p, "") if p else "" for p in level])
+        children = []
+        for parent, found in zip(level, listings):
+            # an empty name (a key ``a//b``, a zip member ``/x``) is no node: following it
+            # would list the same prefix again and again
+            names = [n for n in found if n and "/" not in n and not n.startswith(".")
+                     and n not in ("zarr.json", "c")]
+            if names:
+                check_node_depth(_k(parent, names[0]))
+            children += [_k(parent, n) for n in names]
+        docs = store_io.get_many(store, [_k(c, d) for c in children
+                                         for d in layout.node_document_names()])
+        level = []
+        for child in children:
+            node = parse(docs, child)
+            if node is None:
                 continue
-            node = _v3_node(store_io.loads_json(raw, _k(child, "zarr.json")), child)
-        else:
-            zg, za, zat = (docs[_k(child, d)] for d in (".zgroup", ".zarray", ".zattrs"))
-            attrs = _attrs_doc(store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {},
-                               _k(child, ".zattrs"))
-            if za is not None:
-                node = NodeDocument("array", _array_doc(
-                    store_io.loads_json(za, _k(child, ".zarray")), _k(child, ".zarray")), attrs)
-            elif zg is not None:
-                node = NodeDocument("group", {}, attrs)
-            else:
-                continue
-        nodes[child] = node
-        if node.kind == "group":
-            groups.append(child)
-    for g in groups:
-        _walk(store, g, nodes, zarr_format)
+            nodes[child] = node
+            if node.kind == "group":
+                level.append(child)
+
+
+def _v3_child(docs: dict, child: str) -> NodeDocument | None:
+    raw = docs[_k(child, "zarr.json")]
+    if raw is None:
+        return None
+    return _v3_node(store_io.loads_json(raw, _k(child, "zarr.json")), child)
+
+
+def _v2_child(docs: dict, child: str) -> NodeDocument | None:
+    zg, za, zat = (docs[_k(child, d)] for d in (".zgroup", ".zarray", ".zattrs"))
+    attrs = _attrs_doc(store_io.loads_json(zat, _k(child, ".zattrs")) if zat else {},
+                       _k(child, ".zattrs"))
+    if za is not None:
+        return NodeDocument("array", _array_doc(
+            store_io.loads_json(za, _k(child, ".zarray")), _k(child, ".zarray")), attrs)
+    if zg is not None:
+        return NodeDocument("group", {}, attrs)
+    return None
+
+
+#: How a child's documents become a node, by the documents a node of the layout has
+_CHILD_PARSERS = {("zarr.json",): _v3_child, (".zgroup", ".zarray", ".zattrs"): _v2_child}
 
 
 def _version_key(name: str):

@@ -3,6 +3,8 @@ store (``ZarrIO.read``, and the containers of reference targets)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import HdmfZarrError
 
 __all__ = ["construct_failure"]
@@ -29,15 +31,15 @@ def construct_failure(exc: BaseException) -> HdmfZarrError:
     from ..errors import ContainerConstructionError
 
     seen = set()
-    cur = exc
+    cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         if isinstance(cur, HdmfZarrError):
             return cur
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
-    builder = exc.args[0] if exc.args else None
+    builder: Any = exc.args[0] if exc.args else None
     path = None
-    if hasattr(builder, "path") and hasattr(builder, "name"):
+    if builder is not None and hasattr(builder, "path") and hasattr(builder, "name"):
         parts = str(builder.path).split("/")
         path = "/" + "/".join(parts[1:]) if len(parts) > 1 else "/"
         reason = exc.args[1] if len(exc.args) > 1 else str(exc)

@@ -3,6 +3,8 @@ namespaces a store caches."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import FormatError, HdmfZarrError
@@ -26,34 +28,23 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
     FormatError
         When the node is missing or does not hold exactly one text value.
     """
+    from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
+    from .lazy import array_from_metadata
+
     key = path.strip("/")
-    if layout.zarr_format == 2:
-        meta = document if document is not None else \
-            store_io.get_json(store, store_io.node_key(key, ".zarray"))
-        if meta is None:
-            raise FormatError("cached specification is missing", path)
-        if not isinstance(meta, dict):
-            raise FormatError(".zarray of the cached specification is not a JSON object", path)
-        from ..zarr_bridge.object_array import ObjectArrayV2, is_object_array_v2
-
-        if is_object_array_v2(meta):
-            arr = ObjectArrayV2(store, key, meta)
-        else:
-            from .lazy import array_from_metadata
-
-            arr = array_from_metadata(store, key, meta, {}, 2)
+    name = layout.array_document_name()
+    doc = document if document is not None else \
+        store_io.get_json(store, store_io.node_key(key, name))
+    if doc is not None and not isinstance(doc, dict):
+        raise FormatError(f"{name} of the cached specification is not a JSON object", path)
+    meta = None if doc is None else layout.array_metadata(doc)
+    if meta is None:
+        raise FormatError("cached specification is missing", path)
+    arr: Any
+    if layout.has_object_arrays() and is_object_array_v2(meta):
+        arr = ObjectArrayV2(store, key, meta)
     else:
-        doc = document if document is not None else \
-            store_io.get_json(store, store_io.node_key(key, "zarr.json"))
-        if doc is not None and not isinstance(doc, dict):
-            raise FormatError("zarr.json of the cached specification is not a JSON object",
-                              path)
-        if doc is None or doc.get("node_type") != "array":
-            raise FormatError("cached specification is missing", path)
-        from .lazy import array_from_metadata
-
-        arr = array_from_metadata(store, key, {k: v for k, v in doc.items()
-                                               if k != "attributes"}, {}, 3)
+        arr = array_from_metadata(store, key, meta, {}, layout.zarr_format)
     shape = tuple(arr.shape)
     if shape not in ((), (1,)):
         raise FormatError(f"cached specification has shape {shape}, expected () or (1,)", path)
@@ -193,7 +184,7 @@ def consolidated_documents(root_docs: dict) -> dict | None:
 def cached_namespaces(store, layout: Layout, root_docs: dict) -> tuple[str | None, dict]:
     """``(spec location, {namespace: highest version})`` of a store; the consolidated metadata
     of the parsed root document is used when present, else the spec group is listed."""
-    if layout.zarr_format == 3:
+    if layout.consolidated_in_root():
         root = root_docs.get("zarr.json") or {}
         attrs = root.get("attributes") or {}
         cons = root.get("consolidated_metadata")

@@ -35,6 +35,7 @@ __all__ = [
     "loads_json",
     "list_prefix",
     "list_dir",
+    "list_dirs",
     "delete_keys",
     "delete_prefix",
     "exists",
@@ -210,6 +211,21 @@ def list_dir(store: Store, prefix: str) -> list[str]:
 
     async def run():
         return [k async for k in store.list_dir(prefix)]
+
+    return sync(run())
+
+
+def list_dirs(store: Store, prefixes: Iterable[str]) -> list[list[str]]:
+    """:func:`list_dir` of several prefixes, listed concurrently (one round trip)."""
+    prefixes = list(prefixes)
+    for prefix in prefixes:
+        check_key(prefix.rstrip("/"))
+
+    async def one(prefix: str) -> list[str]:
+        return [k async for k in store.list_dir(prefix)]
+
+    async def run() -> list[list[str]]:
+        return list(await asyncio.gather(*(one(p) for p in prefixes)))
 
     return sync(run())
 
