@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -220,14 +220,15 @@ def _nwbfile(identifier: str):
     from pynwb import NWBFile
 
     return NWBFile(session_description="bench", identifier=identifier,
-                   session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                   session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def make_many(path: Path) -> None:
     """1000 TimeSeries and a 5000-row table (bench_metadata's write_many objects)."""
     sys.path.insert(0, str(HERE))
-    from bench_metadata import build_many
     from pynwb import NWBHDF5IO
+
+    from bench_metadata import build_many
 
     nwb = _nwbfile("many")
     build_many(nwb)
@@ -375,7 +376,8 @@ def _urls(base: str, path: Path, s3: dict | None) -> dict:
 
 def table(title: str, rows: list[dict]) -> None:
     print(f"\n## {title}\n")
-    print("| file | delay | workload | client | s | rtt | requests | MB | / h5-fsspec | / h5-remfile |")
+    print("| file | delay | workload | client | s | rtt | requests | MB | / h5-fsspec "
+          "| / h5-remfile |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ref = {c: r["res"].get(c, {}).get("total") for c in ("h5-fsspec", "h5-remfile")}
@@ -389,7 +391,8 @@ def table(title: str, rows: list[dict]) -> None:
                 continue
             ratios = [f"{m['total'] / ref[k]:.2f}" if ref[k] else "" for k in ref]
             print(f"| {r['file']} | {r['delay']} | {r['workload']} | {c} | {m['total']:.2f} | "
-                  f"{m['rtt']} | {m['requests']} | {m['bytes'] / 1e6:.2f} | {ratios[0]} | {ratios[1]} |")
+                  f"{m['rtt']} | {m['requests']} | {m['bytes'] / 1e6:.2f} | {ratios[0]} | "
+                  f"{ratios[1]} |")
 
 
 def bench(files, delays, base, srv, s3: dict | None, repeat: int) -> list[dict]:
@@ -460,7 +463,8 @@ def main() -> None:
     files = prepare(out, args.files.split(","), args.real.split(","))
     delays = [float(d) for d in args.delays.split(",")]
     srv, base = start_server(root=out)
-    table("HTTP (loopback, delay in ms per request)", bench(files, delays, base, srv, None, args.repeat))
+    table("HTTP (loopback, delay in ms per request)",
+          bench(files, delays, base, srv, None, args.repeat))
     srv.shutdown()
     if args.no_s3:
         return

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO, NWBZarrV2IO, ZarrIO
 from hdmf_zarr.errors import NotHdmfStoreError
 from hdmf_zarr.nwb import default_storage_options
@@ -60,7 +60,7 @@ def moto_s3():
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("moto's server did not start")
+                    raise RuntimeError("moto's server did not start") from None
                 time.sleep(0.05)
         endpoint = f"http://127.0.0.1:{port}"
         import boto3

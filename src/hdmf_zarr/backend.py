@@ -736,11 +736,13 @@ class ZarrIO(HDMFIO):
         return self._builder
 
     def _reader_index(self) -> dict:
-        if self._builder is None and self._reading:
+        if self._builder is None and self._reading and self._reader is not None:
             # a link of another store points back here while this store resolves its own
             # links (a cycle across stores): every node is indexed already, links are not
             return self._reader.by_path
         self.read_builder()
+        if self._reader is None:
+            raise UnsupportedOperation(f"{self.source}: no builders were read from this store")
         return self._reader.by_path
 
     def _open_external(self, source: str, where: str) -> "ZarrIO":
@@ -945,7 +947,8 @@ class ZarrIO(HDMFIO):
         return cached_namespaces(store, layout, root_docs)[1]
 
 
-def check_complete(store, mode: str, where: str, marker: object = _UNKNOWN) -> None:
+def check_complete(store, mode: str, where: str, marker: dict | None | object = _UNKNOWN
+                   ) -> None:
     """Report a store whose last write was interrupted (it holds the write-in-progress marker).
 
     Parameters
@@ -965,10 +968,10 @@ def check_complete(store, mode: str, where: str, marker: object = _UNKNOWN) -> N
     IncompleteWriteError
         When the marker is present and ``mode`` is not ``r-``.
     """
-    if marker is _UNKNOWN:
-        marker = read_write_marker(store)
-    if marker is None:
+    found = read_write_marker(store) if marker is _UNKNOWN else marker
+    if not isinstance(found, dict):  # None: no marker
         return
+    marker = found
     how = f" (mode {marker['mode']!r}" if isinstance(marker.get("mode"), str) else " ("
     how += f", started {marker['started']})" if isinstance(marker.get("started"), str) else ")"
     how = "" if how == " ()" else how

@@ -1,7 +1,7 @@
 """The target of an external link to a *group* appears where the link is, as a child of the
 linking group, as NWBHDF5IO reads HDF5 external links (issue 12 item 11)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ DATA = np.arange(7, dtype=np.float64) * 1.5
 
 def _nwbfile(ident):
     return NWBFile(session_description="d", identifier=ident,
-                   session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                   session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def _linked_pair(io_cls, tmp_path, suffix, **kwargs):

@@ -3,10 +3,10 @@
 
 import warnings
 
+import pytest
 from pynwb import TimeSeries
 from pynwb.base import TimeSeriesReference
 from pynwb.testing.mock.file import mock_NWBFile
-import pytest
 
 from hdmf_zarr import NWBZarrIO
 

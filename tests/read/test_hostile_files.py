@@ -86,9 +86,9 @@ def test_unknown_codec_names_the_array(pickle_store):
     meta = json.loads((array_dir / ".zarray").read_text())
     meta["compressor"] = {"id": "no-such-codec"}
     (array_dir / ".zarray").write_text(json.dumps(meta))
-    with NWBZarrIO(str(pickle_store), "r-") as io:
-        with pytest.raises((UnknownCodecError, FormatError)) as exc:
-            io.read()
+    with NWBZarrIO(str(pickle_store), "r-") as io, \
+            pytest.raises((UnknownCodecError, FormatError)) as exc:
+        io.read()
     assert "/acquisition/es/data" in str(exc.value)
     assert "no-such-codec" in str(exc.value)
 
@@ -98,7 +98,6 @@ def test_unknown_object_codec_names_the_array(pickle_store):
     meta = json.loads((array_dir / ".zarray").read_text())
     meta["filters"] = [{"id": "mystery-object-codec"}]
     (array_dir / ".zarray").write_text(json.dumps(meta))
-    with NWBZarrIO(str(pickle_store), "r-") as io:
-        with pytest.raises(UnknownCodecError) as exc:
-            io.read()
+    with NWBZarrIO(str(pickle_store), "r-") as io, pytest.raises(UnknownCodecError) as exc:
+        io.read()
     assert "/units/electrode_group" in str(exc.value)

@@ -1,7 +1,7 @@
 """Datasets of dtype ``isodatetime`` in extensions read back as ``datetime`` objects, as with
 NWBHDF5IO and hdmf-zarr 0.13 (issue 12 item 9), in both layouts."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pynwb
 import pytest
@@ -12,7 +12,7 @@ from hdmf_zarr import NWBZarrIO
 
 NAMESPACE = "ndx-isodatetime-read"
 TZ = timezone(timedelta(hours=-5))
-TIMES = [datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+TIMES = [datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
          datetime(2024, 6, 7, 8, 9, 10, 123456, tzinfo=TZ),
          datetime(1999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=9, minutes=30)))]
 WHEN = datetime(2020, 2, 29, 12, 0, tzinfo=TZ)
@@ -39,7 +39,7 @@ def extension(tmp_path_factory):
 
 def _nwbfile(cls):
     nwbfile = NWBFile(session_description="d", identifier="i",
-                      session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                      session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     nwbfile.add_lab_meta_data(cls(name="log", times=TIMES, when=WHEN))
     return nwbfile
 

@@ -3,10 +3,11 @@ wrapper (``_delay_store.RoundTripStore``): requests started together share one r
 Counts only, never times."""
 
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from _delay_store import RoundTripStore
 from pynwb import TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
 from pynwb.testing.mock.file import mock_NWBFile
@@ -15,15 +16,13 @@ from zarr.storage import LocalStore
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.storage._atomic import WRITE_MARKER_KEY
 
-from _delay_store import RoundTripStore
-
 N_SERIES = 20
 N_UNITS = 30
 
 
 def _nwbfile():
     nwb = mock_NWBFile(experimenter=["Ada", "Grace"], keywords=["a", "b"],
-                       file_create_date=[datetime(2020, 1, 1, tzinfo=timezone.utc)],
+                       file_create_date=[datetime(2020, 1, 1, tzinfo=UTC)],
                        institution="somewhere", lab="lab")
     mock_ElectricalSeries(nwbfile=nwb)
     for i in range(N_SERIES):

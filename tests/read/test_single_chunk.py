@@ -9,6 +9,9 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
+
+# the same codec chains as the batched scalar tests
+from test_scalars import V2_COMPRESSORS, V3_CODECS
 from zarr.codecs import Crc32cCodec, ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
@@ -18,9 +21,6 @@ from hdmf_zarr.errors import FormatError
 from hdmf_zarr.read.lazy import array_from_metadata
 from hdmf_zarr.read.scalars import MISSING, read_scalar_chunks, single_chunk_plan
 from hdmf_zarr.zarr_bridge.store_io import get_json
-
-# the same codec chains as the batched scalar tests
-from test_scalars import V2_COMPRESSORS, V3_CODECS  # noqa: E402  (tests/read is on sys.path)
 
 DTYPES = ["int8", "uint16", "<i4", ">i8", "float32", ">f8", "bool"]
 SHAPES = [(), (1,), (7,), (3, 4)]
@@ -110,13 +110,13 @@ def test_plan_refuses_what_zarr_must_read():
     """Several chunks, other codecs, sharding, text and Fortran order get no plan."""
     store = MemoryStore()
     cases = {
-        "several": dict(shape=(8,), chunks=(4,), dtype="i4", zarr_format=3),
-        "crc": dict(shape=(4,), dtype="i4", compressors=[Crc32cCodec()], zarr_format=3),
-        "sharded": dict(shape=(8,), chunks=(4,), shards=(8,), dtype="i4", zarr_format=3),
-        "text": dict(shape=(2,), dtype=str, zarr_format=3),
-        "delta": dict(shape=(4,), dtype="i4", filters=[numcodecs.Delta(dtype="i4")],
-                      zarr_format=2),
-        "fortran": dict(shape=(2, 2), dtype="i4", order="F", zarr_format=2),
+        "several": {"shape": (8,), "chunks": (4,), "dtype": "i4", "zarr_format": 3},
+        "crc": {"shape": (4,), "dtype": "i4", "compressors": [Crc32cCodec()], "zarr_format": 3},
+        "sharded": {"shape": (8,), "chunks": (4,), "shards": (8,), "dtype": "i4", "zarr_format": 3},
+        "text": {"shape": (2,), "dtype": str, "zarr_format": 3},
+        "delta": {"shape": (4,), "dtype": "i4", "filters": [numcodecs.Delta(dtype="i4")],
+                      "zarr_format": 2},
+        "fortran": {"shape": (2, 2), "dtype": "i4", "order": "F", "zarr_format": 2},
     }
     for name, kw in cases.items():
         fmt = kw["zarr_format"]

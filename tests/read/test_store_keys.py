@@ -112,7 +112,7 @@ def test_specloc_leaving_the_store_is_refused(tmp_path, fmt, value):
     shutil.copytree(path / "specifications", tmp_path / "outside_specs")
     _set_specloc(path, fmt, value)
     for mode in ("r", "r-"):
-        with pytest.raises(HdmfZarrError, match="specloc") as exc:
-            with NWBZarrIO(LocalStore(str(path), read_only=True), mode) as io:
-                io.read()
+        with pytest.raises(HdmfZarrError, match="specloc") as exc, \
+                NWBZarrIO(LocalStore(str(path), read_only=True), mode) as io:
+            io.read()
         assert isinstance(exc.value, FormatError), mode

@@ -71,6 +71,6 @@ def test_records_that_do_not_fit_the_compound_type_are_a_format_error(tmp_path):
     consolidated["metadata"]["keys/.zattrs"] = attrs
     (path / ".zmetadata").write_text(json.dumps(consolidated))
     for mode in ("r", "r-"):
-        with ZarrIO(str(path), manager=get_manager(), mode=mode) as io:
-            with pytest.raises(HdmfZarrError, match="/keys"):
-                io.read().keys.to_dataframe()
+        with ZarrIO(str(path), manager=get_manager(), mode=mode) as io, \
+                pytest.raises(HdmfZarrError, match="/keys"):
+            io.read().keys.to_dataframe()

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from pynwb import NWBHDF5IO
-from roundtrip._compare import assert_container_equal
 
 from hdmf_zarr import NWBZarrIO
+from roundtrip._compare import assert_container_equal
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 UPSTREAM = DATA / "upstream014"

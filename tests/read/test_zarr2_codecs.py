@@ -5,9 +5,9 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
-from pynwb.testing.mock.file import mock_NWBFile
 from pynwb.testing.mock.base import mock_TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
+from pynwb.testing.mock.file import mock_NWBFile
 
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 

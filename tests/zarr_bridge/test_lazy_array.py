@@ -8,8 +8,12 @@ import zarr
 from zarr.storage import MemoryStore
 
 from hdmf_zarr.zarr_bridge import store_io
-from hdmf_zarr.zarr_bridge.lazy_array import (LazyArray, open_async_array,
-                                              parsed_one_element_plan, unparsed_document)
+from hdmf_zarr.zarr_bridge.lazy_array import (
+    LazyArray,
+    open_async_array,
+    parsed_one_element_plan,
+    unparsed_document,
+)
 
 
 def _array(fmt, shape=(4,), dtype="int16", **kw):

@@ -7,8 +7,12 @@ import zarr
 from zarr.storage import MemoryStore, WrapperStore
 
 from hdmf_zarr.zarr_bridge import store_io
-from hdmf_zarr.zarr_bridge.prefetched import (PrefetchedStore, concurrent_reads, gather,
-                                              getitem_async)
+from hdmf_zarr.zarr_bridge.prefetched import (
+    PrefetchedStore,
+    concurrent_reads,
+    gather,
+    getitem_async,
+)
 from hdmf_zarr.zarr_bridge.runtime import run
 
 

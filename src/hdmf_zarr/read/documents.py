@@ -151,7 +151,7 @@ def _load_documents(store, layout: Layout, use_consolidated: bool, root: dict | 
     if layout.consolidated_in_root():
         if root is None:
             root = store_io.get_json(store, "zarr.json")
-        nodes = {"": _v3_node(root, "zarr.json")}  # (a FormatError unless a JSON object)
+        nodes = {"": _v3_node(root, "zarr.json")}  # type: ignore[arg-type]  # None: FormatError
         cons = root.get("consolidated_metadata") if use_consolidated and \
             isinstance(root, dict) else None
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):

@@ -38,7 +38,7 @@ NUMERIC_V3 = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uin
 #: Zarr 3 data type names of text arrays.
 TEXT_V3 = frozenset({"string", "variable_length_utf8"})
 
-_METADATA = {2: ArrayV2Metadata, 3: ArrayV3Metadata}
+_METADATA: dict[int, Any] = {2: ArrayV2Metadata, 3: ArrayV3Metadata}
 
 
 def open_async_array(store, path: str, document: dict, zarr_format: int) -> AsyncArray:
@@ -98,7 +98,7 @@ class LazyArray(zarr.Array):
         state["_hdmf_zarr_dtype"] = dtype
         state["_hdmf_zarr_document"] = document
 
-    @property  # type: ignore[override]
+    @property
     def _async_array(self) -> AsyncArray:
         aa = self.__dict__["_hdmf_zarr_async"]
         if aa is None:
@@ -113,8 +113,8 @@ class LazyArray(zarr.Array):
         """True once Zarr has parsed the array's metadata."""
         return self.__dict__["_hdmf_zarr_async"] is not None
 
-    @property
-    def shape(self) -> tuple:  # type: ignore[override]
+    @property  # type: ignore[misc]
+    def shape(self) -> tuple:
         # once Zarr has parsed the array its metadata is authoritative (resize and append
         # change it in place)
         known = self.__dict__["_hdmf_zarr_shape"]
@@ -123,7 +123,7 @@ class LazyArray(zarr.Array):
         return known
 
     @property
-    def ndim(self) -> int:  # type: ignore[override]
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
@@ -132,7 +132,7 @@ class LazyArray(zarr.Array):
         return self.__dict__["_hdmf_zarr_dtype"]
 
     @property
-    def dtype(self):  # type: ignore[override]
+    def dtype(self):
         dtype = self.known_dtype
         return dtype if dtype is not None else super().dtype
 
@@ -194,7 +194,7 @@ def parsed_one_element_plan(array: Any, v2_compressors: frozenset | set) -> tupl
     if dtype.kind not in "biufc":
         return None
     if isinstance(meta, ArrayV3Metadata):
-        if tuple(meta.chunk_grid.chunk_shape) != shape:
+        if tuple(meta.chunk_grid.chunk_shape) != shape:  # type: ignore[attr-defined]
             return None
         decoders = _v3_decoders(meta.codecs)
         # the bytes serializer, not the data type, fixes the byte order in Zarr 3

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import warnings
 from functools import cache
+from typing import Any
 
 import numcodecs
 import numpy as np
@@ -49,7 +50,7 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
     store = MemoryStore()
     dtype = str if dtype_key == "text" else np.dtype(dtype_key)
     shape = (1,) * ndim
-    kw = {"fill_value": ""} if dtype_key == "text" else {}
+    kw: dict[str, Any] = {"fill_value": ""} if dtype_key == "text" else {}
     if separator is not None:
         kw["chunk_key_encoding"] = {"name": "default", "separator": separator}
     if zarr_format == 2 and dtype_key != "text":
@@ -58,7 +59,7 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         zarr.create_array(store, name="a", shape=shape, dtype=dtype, chunks=shape,
-                          zarr_format=zarr_format, **kw)
+                          zarr_format=zarr_format, **kw)  # type: ignore[arg-type]
     return json.dumps(get_json(store, "a/zarr.json" if zarr_format == 3 else "a/.zarray"))
 
 
