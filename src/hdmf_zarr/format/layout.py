@@ -257,6 +257,32 @@ class Layout:
         which Zarr-Python 3 cannot open, may occur."""
         return False
 
+    def codec_ids(self, meta: dict, where: str = "") -> list[str]:
+        """Every codec id (2.2: filters and compressor) or name (3.2: the codec chain, the
+        inner and index codecs of a shard included) of an array document.
+
+        Raises
+        ------
+        FormatError
+            When a codec list or entry has the wrong JSON type.
+        """
+        raise NotImplementedError
+
+    def is_known_codec(self, name: str) -> bool:
+        """True when the installed codec registry (numcodecs for 2.2, Zarr's for 3.2) knows
+        the codec id or name (FORMAT.md 5 refuses unknown ones)."""
+        raise NotImplementedError
+
+    def plain_numeric_dtype(self, meta: dict) -> np.dtype | None:
+        """The numpy dtype of a plain numeric array, read off its document; None for any
+        other data type (Zarr then says)."""
+        raise NotImplementedError
+
+    def is_text_array(self, meta: dict) -> bool:
+        """True when the array document describes variable-length text (2.3: ``|O``; 3.3:
+        ``string``)."""
+        raise NotImplementedError
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):
@@ -309,6 +335,30 @@ def _to_json(value: Any, where: str) -> Any:
 
 
 # --- added for stream
+def layout_for(zarr_format: int) -> Layout:
+    """The layout of Zarr format ``zarr_format`` (2: ``L2``, 3: ``L3``), one shared object
+    per format (layouts hold no state).
+
+    Raises
+    ------
+    ValueError
+        For any other format number.
+    """
+    from .layout2 import L2
+    from .layout3 import L3
+
+    found = _LAYOUTS.get(zarr_format)
+    if found is None:
+        cls = {L2.zarr_format: L2, L3.zarr_format: L3}.get(zarr_format)
+        if cls is None:
+            raise ValueError(f"no layout for Zarr format {zarr_format!r}")
+        found = _LAYOUTS[zarr_format] = cls()
+    return found
+
+
+_LAYOUTS: dict[int, Layout] = {}
+
+
 def layout_of_root_document(name: str, document: Any) -> Layout | None:
     """The layout a root group document names (FORMAT.md 4), or None when it names none.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from .dtypes import DataKind
 from .layout import Layout, RefTarget, _ref_target
@@ -101,6 +103,39 @@ class L2(Layout):
 
     def has_object_arrays(self) -> bool:
         return True
+
+    def codec_ids(self, meta: dict, where: str = "") -> list[str]:
+        filters = meta.get("filters")
+        if filters is not None and not isinstance(filters, list):
+            raise FormatError(f"filters must be a list or null, not {filters!r}", where)
+        out = []
+        for f in filters or ():
+            if not isinstance(f, dict) or not isinstance(f.get("id"), str):
+                raise FormatError(f"malformed filter entry {f!r}", where)
+            out.append(f["id"])
+        comp = meta.get("compressor")
+        if comp is not None:
+            if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
+                raise FormatError(f"malformed compressor {comp!r}", where)
+            out.append(comp["id"])
+        return out
+
+    def is_known_codec(self, name: str) -> bool:
+        from numcodecs.registry import codec_registry
+
+        return name in codec_registry
+
+    def plain_numeric_dtype(self, meta: dict) -> np.dtype | None:
+        spec = meta.get("dtype")
+        if isinstance(spec, str) and spec[1:2] in ("b", "i", "u", "f") and len(spec) <= 4:
+            try:
+                return np.dtype(spec)
+            except TypeError:
+                return None
+        return None
+
+    def is_text_array(self, meta: dict) -> bool:
+        return meta.get("dtype") == "|O"
 
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:

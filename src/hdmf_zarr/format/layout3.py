@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..errors import FormatError
 from .dtypes import DataKind
 from .layout import Layout, RefTarget
 from .layout2 import L3_like_path
@@ -94,3 +97,48 @@ class L3(Layout):
 
     def consolidated_in_root(self) -> bool:
         return True
+
+    def codec_ids(self, meta: dict, where: str = "") -> list[str]:
+        seq = meta.get("codecs")
+        if seq is None:
+            return []
+        if not isinstance(seq, list):
+            raise FormatError(f"codecs must be a list, not {seq!r}", where)
+        out = []
+        for c in seq:
+            name = c.get("name") if isinstance(c, dict) else c
+            if not isinstance(name, str):
+                raise FormatError(f"malformed codec entry {c!r}", where)
+            out.append(name)
+            if name == "sharding_indexed" and isinstance(c, dict):
+                cfg = c.get("configuration")
+                if not isinstance(cfg, dict):
+                    raise FormatError("sharding_indexed has no configuration object", where)
+                out += self.codec_ids({"codecs": cfg.get("codecs") or []}, where)
+                out += self.codec_ids({"codecs": cfg.get("index_codecs") or []}, where)
+        return out
+
+    def is_known_codec(self, name: str) -> bool:
+        from zarr.registry import get_codec_class
+
+        try:
+            get_codec_class(name)
+        except Exception:  # Zarr raises KeyError, or what a broken entry point raises
+            return False
+        return True
+
+    def plain_numeric_dtype(self, meta: dict) -> np.dtype | None:
+        name = meta.get("data_type")
+        return np.dtype(name) if isinstance(name, str) and name in _NUMERIC_TYPES else None
+
+    def is_text_array(self, meta: dict) -> bool:
+        data_type = meta.get("data_type")
+        if isinstance(data_type, dict):
+            data_type = data_type.get("name")
+        return isinstance(data_type, str) and data_type in _TEXT_TYPES
+
+
+#: Zarr 3 data type names of plain numeric arrays and of text arrays (FORMAT.md 3.3)
+_NUMERIC_TYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                            "uint32", "uint64", "float16", "float32", "float64"})
+_TEXT_TYPES = frozenset({"string", "variable_length_utf8"})

@@ -14,10 +14,9 @@ import numpy as np
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.documents import check_node_document
+from ..format.layout import Layout, layout_for
 from ..format.limits import check_read_size
 from ..zarr_bridge.lazy_array import (
-    NUMERIC_V3,
-    TEXT_V3,
     LazyArray,
     open_async_array,
     unparsed_document,
@@ -278,79 +277,11 @@ class TextArray(ZarrArray):
 
 
 
-def _codec_ids(meta: dict, zarr_format: int, where: str = "") -> list[str]:
-    """Every codec id or name of an array document (inner codecs of a shard included).
-
-    Raises
-    ------
-    FormatError
-        When a codec list or entry has the wrong JSON type.
-    """
-    if zarr_format == 3:
-        seq = meta.get("codecs")
-        if seq is None:
-            return []
-        if not isinstance(seq, list):
-            raise FormatError(f"codecs must be a list, not {seq!r}", where)
-        out = []
-        for c in seq:
-            name = c.get("name") if isinstance(c, dict) else c
-            if not isinstance(name, str):
-                raise FormatError(f"malformed codec entry {c!r}", where)
-            out.append(name)
-            if name == "sharding_indexed" and isinstance(c, dict):
-                cfg = c.get("configuration")
-                if not isinstance(cfg, dict):
-                    raise FormatError("sharding_indexed has no configuration object", where)
-                out += _codec_ids({"codecs": cfg.get("codecs") or []}, 3, where)
-                out += _codec_ids({"codecs": cfg.get("index_codecs") or []}, 3, where)
-        return out
-    filters = meta.get("filters")
-    if filters is not None and not isinstance(filters, list):
-        raise FormatError(f"filters must be a list or null, not {filters!r}", where)
-    out = []
-    for f in filters or ():
-        if not isinstance(f, dict) or not isinstance(f.get("id"), str):
-            raise FormatError(f"malformed filter entry {f!r}", where)
-        out.append(f["id"])
-    comp = meta.get("compressor")
-    if comp is not None:
-        if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
-            raise FormatError(f"malformed compressor {comp!r}", where)
-        out.append(comp["id"])
-    return out
-
-
-def _check_codecs(meta: dict, zarr_format: int, where: str) -> None:
+def _check_codecs(meta: dict, layout: Layout, where: str) -> None:
     """Refuse unknown codec ids at once (FORMAT.md 5), before the array is parsed lazily."""
-    if zarr_format == 3:
-        from zarr.registry import get_codec_class
-
-        for name in _codec_ids(meta, 3, where):
-            try:
-                get_codec_class(name)
-            except Exception:
-                raise UnknownCodecError(f"unknown codec: {name!r}", where) from None
-    else:
-        from numcodecs.registry import codec_registry
-
-        for cid in _codec_ids(meta, 2, where):
-            if cid not in codec_registry:
-                raise UnknownCodecError(f"unknown codec: {cid!r}", where)
-
-
-def _quick_dtype(meta: dict, zarr_format: int) -> np.dtype | None:
-    """The numpy dtype of a plain numeric array read off its document (None: ask Zarr)."""
-    if zarr_format == 3:
-        name = meta.get("data_type")
-        return np.dtype(name) if isinstance(name, str) and name in NUMERIC_V3 else None
-    spec = meta.get("dtype")
-    if isinstance(spec, str) and spec[1:2] in ("b", "i", "u", "f") and len(spec) <= 4:
-        try:
-            return np.dtype(spec)
-        except TypeError:
-            return None
-    return None
+    for name in layout.codec_ids(meta, where):
+        if not layout.is_known_codec(name):
+            raise UnknownCodecError(f"unknown codec: {name!r}", where)
 
 
 def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
@@ -369,10 +300,11 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
         When the shape is malformed; other malformed metadata raises on first use.
     """
     where = "/" + path.strip("/")
+    layout = layout_for(zarr_format)
     # the checks ``hdmf-zarr info`` makes too (shape, chunk grid, codecs, sharding...)
-    check_node_document(meta, "zarr.json" if zarr_format == 3 else ".zarray", where)
+    check_node_document(meta, layout.array_document_name(), where)
     shape = meta["shape"]
-    _check_codecs(meta, zarr_format, where)
+    _check_codecs(meta, layout, where)
 
     def factory():
         try:
@@ -383,15 +315,9 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
                 raise UnknownCodecError(f"unknown codec: {exc}", where) from None
             raise FormatError(f"Zarr cannot open this array: {exc}", where) from None
 
-    if zarr_format == 3:
-        data_type = meta.get("data_type")
-        text = (data_type if isinstance(data_type, str) else
-                (data_type or {}).get("name") if isinstance(data_type, dict) else None) in TEXT_V3
-    else:
-        text = meta.get("dtype") == "|O"
-    cls = TextArray if text else ZarrArray
+    cls = TextArray if layout.is_text_array(meta) else ZarrArray
     # the document, for readers that need only a few of its fields (read.scalars)
-    return cls(factory=factory, shape=tuple(shape), dtype=_quick_dtype(meta, zarr_format),
+    return cls(factory=factory, shape=tuple(shape), dtype=layout.plain_numeric_dtype(meta),
                document=(store, path.strip("/"), meta, zarr_format))
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numcodecs
 import numpy as np
 
+from ..format.layout import layout_for
 from ..format.limits import decoded_chunk_limit
 from ..zarr_bridge import store_io
 from ..zarr_bridge.bounded_decode import decompress
@@ -78,50 +79,66 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
     shape = meta.get("shape")
     if not isinstance(shape, list):
         return None
-    if zarr_format == 3:
-        name = meta.get("data_type")
-        grid = meta.get("chunk_grid") or {}
-        encoding = meta.get("chunk_key_encoding") or {}
-        if not isinstance(name, str) or name not in NUMERIC_V3 or \
-                grid.get("name") != "regular" or \
-                (grid.get("configuration") or {}).get("chunk_shape") != shape or \
-                encoding.get("name") != "default" or meta.get("storage_transformers"):
-            return None
-        sep = (encoding.get("configuration") or {}).get("separator", "/")
-        try:
-            found = _v3_decoders(json.dumps(meta.get("codecs")))
-        except TypeError:
-            return None
-        if found is None or sep not in ("/", "."):
-            return None
-        endian, decoders = found
-        dtype = np.dtype(name)
-        if dtype.itemsize > 1 and endian in ("little", "big"):
-            dtype = dtype.newbyteorder("<" if endian == "little" else ">")
-        key = "c" + "".join(sep + "0" for _ in shape)
-    else:
-        spec = meta.get("dtype")
-        if not isinstance(spec, str) or spec[1:2] not in ("b", "i", "u", "f") or \
-                meta.get("chunks") != shape or meta.get("filters") or \
-                meta.get("order", "C") != "C":
-            return None
-        try:
-            dtype = np.dtype(spec)
-        except TypeError:
-            return None
-        compressor = meta.get("compressor")
-        if compressor is None:
-            decoders = []
-        elif isinstance(compressor, dict) and compressor.get("id") in _V2_COMPRESSORS:
-            try:
-                decoders = [numcodecs_codec(compressor)]
-            except Exception:  # a configuration numcodecs refuses: Zarr reports
-                return None
-        else:
-            return None
-        sep = meta.get("dimension_separator") or "."
-        key = sep.join("0" for _ in shape) if shape else "0"
+    found = _PLANS[layout_for(zarr_format).array_document_name()](meta, shape)
+    if found is None:
+        return None
+    key, dtype, decoders = found
     return store, (f"{path}/{key}" if path else key), dtype, decoders
+
+
+def _v3_plan(meta: dict, shape: list) -> tuple | None:
+    """(chunk key, dtype, decoders) of a one-chunk Zarr 3 array (FORMAT.md 3.2, 3.3)."""
+    name = meta.get("data_type")
+    grid = meta.get("chunk_grid") or {}
+    encoding = meta.get("chunk_key_encoding") or {}
+    if not isinstance(name, str) or name not in NUMERIC_V3 or \
+            grid.get("name") != "regular" or \
+            (grid.get("configuration") or {}).get("chunk_shape") != shape or \
+            encoding.get("name") != "default" or meta.get("storage_transformers"):
+        return None
+    sep = (encoding.get("configuration") or {}).get("separator", "/")
+    try:
+        found = _v3_decoders(json.dumps(meta.get("codecs")))
+    except TypeError:
+        return None
+    if found is None or sep not in ("/", "."):
+        return None
+    endian, decoders = found
+    dtype = np.dtype(name)
+    if dtype.itemsize > 1 and endian in ("little", "big"):
+        dtype = dtype.newbyteorder("<" if endian == "little" else ">")
+    key = "c" + "".join(sep + "0" for _ in shape)
+    return key, dtype, decoders
+
+
+def _v2_plan(meta: dict, shape: list) -> tuple | None:
+    """(chunk key, dtype, decoders) of a one-chunk Zarr 2 array (FORMAT.md 2.2)."""
+    spec = meta.get("dtype")
+    if not isinstance(spec, str) or spec[1:2] not in ("b", "i", "u", "f") or \
+            meta.get("chunks") != shape or meta.get("filters") or \
+            meta.get("order", "C") != "C":
+        return None
+    try:
+        dtype = np.dtype(spec)
+    except TypeError:
+        return None
+    compressor = meta.get("compressor")
+    if compressor is None:
+        decoders = []
+    elif isinstance(compressor, dict) and compressor.get("id") in _V2_COMPRESSORS:
+        try:
+            decoders = [numcodecs_codec(compressor)]
+        except Exception:  # a configuration numcodecs refuses: Zarr reports
+            return None
+    else:
+        return None
+    sep = meta.get("dimension_separator") or "."
+    key = sep.join("0" for _ in shape) if shape else "0"
+    return key, dtype, decoders
+
+
+#: the plan of an array, by the name of its document (the layout's array document)
+_PLANS = {"zarr.json": _v3_plan, ".zarray": _v2_plan}
 
 
 def decode_chunk(data: bytes, dtype: np.dtype, decoders: Sequence, count: int):
