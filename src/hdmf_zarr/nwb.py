@@ -41,6 +41,11 @@ class NWBZarrIO(ZarrIO):
     Takes the arguments of :class:`~hdmf_zarr.backend.ZarrIO` plus ``load_namespaces`` (read the
     namespaces cached in the file, so extensions need not be installed; default True) and
     ``extensions`` (paths of extension namespace files, or a TypeMap, to load).
+
+    On a remote store (S3, HTTP) opening takes two sequential round trips and ``read()`` one;
+    ``prefetch=True`` also fetches every small dataset (at most 1 MiB each, 64 MiB in all; an
+    int sets the total in bytes) in ``read()``'s round trip, for loops over many series
+    (docs/performance.md, "Streaming").
     """
 
     #: the reader an HDF5 file given as ``path`` is sent to

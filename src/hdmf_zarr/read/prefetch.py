@@ -186,7 +186,8 @@ class ReadWave:
         for item in self._scalars:
             raw = item[1]
             if isinstance(raw, ObjectArrayV2):
-                fetch.object_keys += _object_chunk_keys(raw)
+                if self.read_only:  # else read below, from the store itself
+                    fetch.object_keys += _object_chunk_keys(raw)
                 continue
             plan = None if isinstance(raw, TextArray) else scalar_plan(raw)
             if plan is not None and plan[0] is self.store:

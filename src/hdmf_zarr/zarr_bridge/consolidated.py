@@ -13,11 +13,8 @@ from . import store_io
 
 __all__ = ["write_consolidated"]
 
-_V2_DOCS = (".zgroup", ".zarray", ".zattrs")
-
-
-def _document_keys(store, zarr_format: int) -> list[str]:
-    names = ("zarr.json",) if zarr_format == 3 else _V2_DOCS
+def _document_keys(store, layout: Layout) -> list[str]:
+    names = layout.node_document_names()
     return [k for k in store_io.list_prefix(store, "") if k.rpartition("/")[2] in names]
 
 
@@ -39,14 +36,14 @@ def write_consolidated(store, layout: Layout, documents: dict | None = None) -> 
         The number of node documents consolidated.
     """
     if documents is None:
-        keys = _document_keys(store, layout.zarr_format)
+        keys = _document_keys(store, layout)
         docs = {}
     else:
         keys = [k for k, v in documents.items() if v is None]
         docs = {k: v for k, v in documents.items() if v is not None}
     raw = store_io.get_many(store, keys)
     docs.update({k: store_io.loads_json(v, k) for k, v in raw.items() if v is not None})
-    if layout.zarr_format == 2:
+    if not layout.consolidated_in_root():  # .zmetadata (FORMAT.md 2.7)
         doc = {"metadata": dict(sorted(docs.items())), "zarr_consolidated_format": 1}
         store_io.set_bytes(store, ".zmetadata", store_io.dumps_json(doc))
         return len(docs)

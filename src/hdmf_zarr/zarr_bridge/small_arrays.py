@@ -23,6 +23,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 
+from ..format.layout import layout_for
 from .codec_cache import numcodecs_codec
 from .store_io import dumps_json
 
@@ -60,7 +61,7 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
         warnings.simplefilter("ignore")
         zarr.create_array(store, name="a", shape=shape, dtype=dtype, chunks=shape,
                           zarr_format=zarr_format, **kw)  # type: ignore[arg-type]
-    return json.dumps(get_json(store, "a/zarr.json" if zarr_format == 3 else "a/.zarray"))
+    return json.dumps(get_json(store, "a/" + layout_for(zarr_format).array_document_name()))
 
 
 @cache
@@ -68,13 +69,12 @@ def _zstd(level: int, checksum: bool) -> numcodecs.Zstd:
     return numcodecs.Zstd(level=level, checksum=checksum)
 
 
-def _chunk_name(doc: dict, zarr_format: int, ndim: int) -> str:
+def _chunk_name(doc: dict, zarr_format: int) -> str:
     """Key of chunk ``(0, ..., 0)`` under the encoding the array's document names."""
-    if zarr_format == 3:
-        from zarr.core.chunk_key_encodings import parse_chunk_key_encoding
-
-        return parse_chunk_key_encoding(doc["chunk_key_encoding"]).encode_chunk_key((0,) * ndim)
-    return (doc.get("dimension_separator") or ".").join("0" * ndim) if ndim else "0"
+    name = layout_for(zarr_format).first_chunk_key(doc)
+    if name is None:
+        raise ValueError(f"unknown chunk key encoding in {doc!r}")
+    return name
 
 
 def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: bool,
@@ -151,7 +151,7 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
                 return None  # Zarr's defaults changed: let Zarr write it
             cfg = zstd[0].get("configuration", {})
             payload = _zstd(cfg.get("level", 0), cfg.get("checksum", False)).encode(raw)
-            items[f"{key}/{_chunk_name(doc, 3, len(shape))}"] = bytes(payload)
+            items[f"{key}/{_chunk_name(doc, 3)}"] = bytes(payload)
         items[f"{key}/zarr.json"] = dumps_json(doc)
         documents[f"{key}/zarr.json"] = doc
         return items, documents
@@ -162,7 +162,7 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
     if data.size:
         chunk = np.ascontiguousarray(data, dtype=np.dtype(dtype_key))
         codec = numcodecs_codec(doc["compressor"])
-        items[f"{key}/{_chunk_name(doc, 2, len(shape))}"] = bytes(codec.encode(chunk))
+        items[f"{key}/{_chunk_name(doc, 2)}"] = bytes(codec.encode(chunk))
     items[f"{key}/.zarray"] = dumps_json(doc)
     items[f"{key}/.zattrs"] = dumps_json(attributes)
     documents[f"{key}/.zarray"] = doc
