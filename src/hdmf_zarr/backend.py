@@ -30,7 +30,8 @@ from .format.layout2 import L2
 from .format.layout3 import L3
 from .read.builders import StoreReader, construct_failure
 from .read.documents import detect_layout, layout_of_root_documents
-from .read.opening import RootFetch, fetch_root
+from .read.opening import UNFETCHED as _UNKNOWN
+from .read.opening import OpenedStore, RootFetch, fetch_root
 from .read.prefetch import prefetch_budget
 from .read.specs import cached_namespaces, load_cached_namespaces
 from .storage import is_url, open_store
@@ -78,10 +79,6 @@ _EXPORT_PARALLEL_ARGS = tuple(
 _EXPORT_PARALLEL_NAMES = tuple(a["name"] for a in _EXPORT_PARALLEL_ARGS)
 _READ_ONLY = ("r", "r-")
 _CREATE = ("w", "w-", "x")
-#: ``check_complete``'s marker when it was not fetched (it is then read from the store)
-_UNKNOWN: object = object()
-#: what NWBZarrIO hands to ZarrIO.open: (store, location, parsed root documents, root fetch)
-OpenedStore = tuple
 
 
 class ZarrIO(HDMFIO):

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from ..storage._atomic import WRITE_MARKER_KEY
 from ..zarr_bridge import store_io
 
-__all__ = ["RootFetch", "fetch_root", "parse_write_marker", "root_keys"]
+__all__ = ["RootFetch", "fetch_root", "parse_write_marker", "root_keys", "UNFETCHED",
+           "OpenedStore"]
+
+#: A marker value meaning "not fetched" (``backend.check_complete`` then reads the store).
+UNFETCHED: object = object()
+#: What ``NWBZarrIO`` hands to ``ZarrIO.open``: (store, location, parsed root documents,
+#: :class:`RootFetch`).
+OpenedStore = tuple
 
 #: Root keys fetched on opening in mode ``r`` (consolidated metadata read) and in the other
 #: reading modes (``r-``, ``r+``, ``a``: the L2 root documents themselves).
