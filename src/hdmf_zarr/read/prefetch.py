@@ -25,11 +25,12 @@ import numpy as np
 
 from ..errors import FormatError
 from ..zarr_bridge import store_io
+from ..zarr_bridge.lazy_array import unparsed_document
 from ..zarr_bridge.object_array import ObjectArrayV2
 from ..zarr_bridge.prefetched import PrefetchedStore, gather, getitem_async
 from ..zarr_bridge.runtime import run
 from .lazy import TextArray, ZarrArray, _to_python_text, remember_whole
-from .scalars import decode_chunk, scalar_plan
+from .scalars import decode_chunk, scalar_plan, single_chunk_plan
 
 __all__ = ["ReadWave", "TableGroup", "prefetch_budget", "DEFAULT_PREFETCH_BYTES",
            "PREFETCH_DATASET_BYTES", "TABLE_BYTES", "estimated_bytes"]
@@ -197,9 +198,24 @@ class ReadWave:
                 zarr_scalars.append(item)
         for raw in self._objects:
             fetch.object_keys += _object_chunk_keys(raw)
+        # one-chunk numeric arrays: their chunk in the batch of keys, decoded with numcodecs
+        # (cheap to start: a wave of a thousand arrays leaves no gap between its requests)
+        chunked, zarr_arrays = [], []
+        for raw in self._arrays:
+            document = unparsed_document(raw)
+            plan = single_chunk_plan(*document) if document is not None else None
+            if plan is not None and plan[0] is self.store:
+                fetch.keys.append(plan[1])
+                chunked.append((raw, plan))
+            else:
+                zarr_arrays.append(raw)
         fetch.reads = [(raw, index) for _db, raw, index in zarr_scalars] + \
-            [(raw, ...) for raw in self._arrays]
+            [(raw, ...) for raw in zarr_arrays]
         found, values = fetch.run()
+        for raw, (_store, key, dtype, decoders) in chunked:
+            whole = _decoded_whole(found.get(key), dtype, decoders, tuple(raw.shape))
+            if whole is not None:  # else (absent, odd): read through Zarr when sliced
+                remember_whole(raw, whole)
         array_values = values[len(zarr_scalars):]
         scalar_values = values[:len(zarr_scalars)]
         late = [item for item, key, dtype, decoders in plans
@@ -214,7 +230,7 @@ class ReadWave:
                 raise FormatError(f"cannot read the scalar value: {value}",
                                   "/" + raw.path) from value
             db["data"] = scalar_value(text_value(value) if isinstance(raw, TextArray) else value)
-        for raw, value in zip(self._arrays, array_values):
+        for raw, value in zip(zarr_arrays, array_values):
             if not isinstance(value, BaseException):
                 remember_whole(raw, value)  # a failure is reported when the data is read
         for db, raw, index in self._scalars:
@@ -242,6 +258,21 @@ class ReadWave:
             return False
         item[0]["data"] = scalar_value(flat[0])
         return True
+
+
+def _decoded_whole(data: bytes | None, dtype, decoders, shape: tuple) -> np.ndarray | None:
+    """A one-chunk array decoded from its fetched chunk, in native byte order; None when the
+    chunk is absent or does not decode to the array's shape (Zarr then reads it)."""
+    if data is None:
+        return None
+    try:
+        flat = decode_chunk(data, dtype, decoders, math.prod(shape))
+    except Exception:  # a chunk that does not decode: Zarr reports it when read
+        return None
+    if flat is None:
+        return None
+    whole = flat.reshape(shape)
+    return whole if whole.dtype.isnative else whole.astype(whole.dtype.newbyteorder("="))
 
 
 class TableGroup:
