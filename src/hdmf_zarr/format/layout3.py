@@ -22,6 +22,58 @@ class L3(Layout):
     links_attr = "_LINKS"
     dtype_attr = "_DTYPE"
 
+    node_documents = ("zarr.json",)
+    group_document = "zarr.json"
+    array_documents = ("zarr.json",)
+    node_marker_documents = ("zarr.json",)
+    attributes_document = None
+    identifying_documents = ("zarr.json",)
+    consolidated_key = "zarr.json"
+
+    scalar_shape = ()
+    scalar_reference_compounds = False
+    stores_bytes = False
+    uses_numcodecs = False
+    supports_sharding = True
+    stores_dimension_names = True
+    text_fill_value = ""
+    spec_object_codec = None
+
+    def is_metadata_name(self, name: str) -> bool:
+        """``zarr.json`` only (FORMAT.md 3.1; chunk keys start with ``c``)."""
+        return name == "zarr.json"
+
+    def attributes_in(self, document: Any) -> dict | None:
+        """The ``attributes`` of a ``zarr.json`` (FORMAT.md 3.1); None when the document is
+        missing or not a JSON object."""
+        if not isinstance(document, dict):
+            return None
+        return dict(document.get("attributes") or {})
+
+    def with_attributes(self, document: Any, attributes: dict) -> dict:
+        """The ``zarr.json`` with ``attributes`` replaced (FORMAT.md 3.1)."""
+        return {**document, "attributes": attributes}
+
+    @property
+    def default_codec_options(self) -> dict[str, Any]:
+        """Zarr's ``"auto"`` compressors and filters (zstd for numeric data, FORMAT.md 3.1)."""
+        return {"compressors": "auto", "filters": "auto"}
+
+    def _string_field_dtype(self, rows: Any, index: int, reserve: int | None) -> Any:
+        longest = reserve or 0
+        for row in rows:
+            longest = max(longest, len(row[index]))
+        return f"<U{max(longest, COMPOUND_DTYPE_MIN_STRING_LENGTH)}"  # FORMAT.md 3.4
+
+    def compound_attributes(self, kind: DataKind) -> dict:
+        """``_REFERENCE_FIELDS`` naming the reference fields, when there are some (3.4)."""
+        refs = [f.name for f in kind.fields if f.kind == "reference"]
+        return {"_REFERENCE_FIELDS": refs} if refs else {}
+
+    def null_dataset_reference(self) -> str:
+        """A null reference element is the empty path ``""`` (FORMAT.md 3.5)."""
+        return self.encode_dataset_reference("", None, None)
+
     @property
     def chunk_key_encoding(self) -> dict:
         """Chunk keys ``c.i.j`` (FORMAT.md 3.1): Zarr's ``default`` encoding with the ``.``
