@@ -16,7 +16,8 @@ from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, Refer
 
 from .errors import NotHdmfStoreError, StoreModeError
 from .format.names import check_name, join_path
-from .write.writer import BuilderWriter, _root_of
+from .write.paths import root_of
+from .write.writer import BuilderWriter
 from .zarr_bridge import store_io
 
 __all__ = ["node_path", "write_group", "write_dataset", "write_link", "write_attributes",
@@ -99,7 +100,7 @@ def _writer(io, builder: Builder, link_data=True, exhaust_dci=True,
             export_source=None) -> BuilderWriter:
     writer = _DirectWriter(io, io._store, io._layout, link_data=link_data,
                            exhaust_dci=exhaust_dci, export_source=export_source)
-    root = _root_of(builder)
+    root = root_of(builder)
     writer._root = root  # references inside the builder's own tree stay in this file
     writer._root_object_id = getattr(root, "attributes", {}).get("object_id")
     return writer
@@ -136,9 +137,8 @@ def root_group(io):
     if io._store is None:
         return None
     if io.mode not in ("r", "r-"):
-        names = [n for n in io._layout.group_documents({})]
-        if not any(store_io.exists(io._store, n) for n in names):
-            docs = io._layout.group_documents({})
+        docs = io._layout.group_documents({})
+        if not any(store_io.exists(io._store, n) for n in docs):
             with io._write_session():
                 io._begin_write()
                 store_io.set_many(io._store, {n: store_io.dumps_json(d)
@@ -248,21 +248,18 @@ def _update_attributes(io, path: str, change) -> None:
     """Read the attributes of the node at ``path``, apply ``change`` (a function changing the
     dict in place) and store them."""
     store = io._store
-    if io._layout.zarr_format == 3:
-        key = store_io.node_key(path, "zarr.json")
-        doc = store_io.get_json(store, key)
-        if not isinstance(doc, dict):
-            raise NotHdmfStoreError("no Zarr node here", path)
-        attrs = dict(doc.get("attributes") or {})
-        change(attrs)
-        doc = {**doc, "attributes": attrs}
-    else:
-        if not any(store_io.exists(store, store_io.node_key(path, n))
-                   for n in (".zgroup", ".zarray")):
-            raise NotHdmfStoreError("no Zarr node here", path)
-        key = store_io.node_key(path, ".zattrs")
-        doc = dict(store_io.get_json(store, key) or {})
-        change(doc)
+    layout = io._layout
+    # the attributes live in .zattrs (L2) or in zarr.json (L3): FORMAT.md 2.1, 3.1
+    if not any(store_io.exists(store, store_io.node_key(path, n))
+               for n in layout.node_marker_documents):
+        raise NotHdmfStoreError("no Zarr node here", path)
+    key = store_io.node_key(path, layout.document_holding_attributes())
+    doc = store_io.get_json(store, key)
+    attrs = layout.attributes_in(doc)
+    if attrs is None:
+        raise NotHdmfStoreError("no Zarr node here", path)
+    change(attrs)
+    doc = layout.with_attributes(doc, attrs)
     with io._write_session():
         io._begin_write()
         store_io.set_many(store, {key: store_io.dumps_json(doc)})

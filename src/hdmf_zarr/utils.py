@@ -128,7 +128,8 @@ class ZarrDataIO(DataIO):
              "doc": "shard shape (layout L3), 'auto' or True for the default policy, False for "
                     "none", "default": None},
             {"name": "link_data", "type": bool,
-             "doc": "link to a zarr.Array of another store instead of copying it", "default": False},
+             "doc": "link to a zarr.Array of another store instead of copying it",
+             "default": False},
             allow_positional=True)
     def __init__(self, **kwargs):
         (chunks, fillvalue, compressor, filters, link_data, compressors, serializer,
@@ -264,7 +265,7 @@ class ZarrDataIO(DataIO):
         return list(codecs_from_h5py(h5dataset, 3)["compressors"])
 
     @classmethod
-    def from_h5py_dataset(cls, h5dataset, **kwargs) -> "ZarrDataIO":
+    def from_h5py_dataset(cls, h5dataset, **kwargs) -> ZarrDataIO:
         """A ``ZarrDataIO`` over an HDF5 dataset that keeps its storage settings.
 
         The dataset's chunk shape becomes ``chunks``, its filters the ``compressors``
@@ -386,7 +387,7 @@ class ZarrSpecReader(SpecReader):
         key = path.strip("/")
         doc = None
         if self._documents is not None:
-            doc = self._documents.get(key if self._layout.zarr_format == 3 else key + "/.zarray")
+            doc = self._documents.get(self._layout.consolidated_array_key(key))
         text = read_text_scalar(self._store, path, self._layout, doc)
         from .errors import FormatError
 

@@ -237,7 +237,7 @@ def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> Dat
             nd = numpy_dtype_for_name(name.lower())
             if nd is not None:
                 return DataKind("numeric", nd, name=nd.name)
-        if isinstance(builder_dtype, np.dtype) or isinstance(builder_dtype, type):
+        if isinstance(builder_dtype, (np.dtype, type)):
             try:
                 bd = np.dtype(builder_dtype)
                 if bd.kind in "biuf":

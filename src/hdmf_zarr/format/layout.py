@@ -112,6 +112,12 @@ class Layout:
     #: Store key of the consolidated metadata (FORMAT.md 2.7, 3.7).
     consolidated_key: str = ""
 
+    def consolidated_array_key(self, key: str) -> str:
+        """The key of the array document at store key ``key`` (no leading ``/``) in the
+        consolidated metadata (L2 ``<key>/.zarray``, FORMAT.md 2.7; L3 the node path itself,
+        3.7)."""
+        raise NotImplementedError
+
     def is_metadata_name(self, name: str) -> bool:
         """True when the last key component ``name`` is a document of this layout (node
         documents, consolidated metadata), False for chunk and shard keys (FORMAT.md 2.1,

@@ -51,6 +51,10 @@ class L2(Layout):
     text_fill_value = None
     spec_object_codec = "json2"
 
+    def consolidated_array_key(self, key: str) -> str:
+        """``<key>/.zarray`` (FORMAT.md 2.7)."""
+        return f"{key}/.zarray"
+
     def is_metadata_name(self, name: str) -> bool:
         """``.zgroup``, ``.zarray``, ``.zattrs``, ``.zmetadata`` (any name starting ``.z``;
         chunk keys are numbers, FORMAT.md 2.1, 2.3, 2.7)."""

@@ -39,6 +39,10 @@ class L3(Layout):
     text_fill_value = ""
     spec_object_codec = None
 
+    def consolidated_array_key(self, key: str) -> str:
+        """The node path itself (FORMAT.md 3.7)."""
+        return key
+
     def is_metadata_name(self, name: str) -> bool:
         """``zarr.json`` only (FORMAT.md 3.1; chunk keys start with ``c``)."""
         return name == "zarr.json"

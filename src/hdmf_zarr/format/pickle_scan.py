@@ -133,7 +133,7 @@ def prescan(data: bytes, max_opcodes: int | None = None) -> int:
         start = pos
         if kind == _FIXED:
             pos += size
-        elif kind == _LINE or kind == _PAIR:
+        elif kind in (_LINE, _PAIR):
             for _ in range(1 if kind == _LINE else 2):
                 newline = find(b"\n", pos)
                 if newline < 0:

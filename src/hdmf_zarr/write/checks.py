@@ -17,9 +17,12 @@ Data whose shape is not known without reading it is not checked.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import UnstorableValueError, UnsupportedDataError
+from ..format.layout import Layout
 
 __all__ = ["spec_of", "sub_spec", "check_dataset", "check_codecs"]
 
@@ -130,7 +133,7 @@ def _allowed(spec_shape) -> list:
         else [list(spec_shape)]
 
 
-def check_codecs(data, path: str, zarr_format: int) -> None:
+def check_codecs(data: Any, path: str, zarr_format: Layout | int) -> None:
     """Translate the codecs a ``ZarrDataIO`` asks for, so that an unknown codec id is an error
     before the first key is stored.
 

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..errors import UnsupportedDataError
+from ..format.layout import Layout
+from ..format.select import as_layout
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "MAX_UNSHARDED_OBJECTS", "MAX_SHARDS", "SHARD_MIN_BYTES",
            "SHARD_MAX_BYTES", "default_chunks", "default_shards", "inner_chunks",
@@ -247,9 +250,10 @@ def check_shards(shards, chunks: Sequence[int], shape: Sequence[int], path: str,
     return out
 
 
-def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zarr_format: int,
-                 path: str, *, buffer_shape: Sequence[int] | None = None,
-                 growing_first_axis: bool = False):
+def plan_storage(shape: Sequence[int], itemsize: int | None, chunks: Any, shards: Any,
+                 zarr_format: Layout | int, path: str, *,
+                 buffer_shape: Sequence[int] | None = None,
+                 growing_first_axis: bool = False) -> tuple[Any, tuple[int, ...] | None]:
     """Chunk and shard shape of an array Zarr creates.
 
     Parameters
@@ -263,8 +267,9 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
         User chunk shape; True/None pick the default.
     shards : tuple of int, bool or None
         User shard shape; None/True pick the default policy (L3), False disables sharding.
-    zarr_format : int
-        2 (layout L2) or 3 (layout L3).
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number; shards need
+        ``Layout.supports_sharding`` (FORMAT.md 3.8).
     path : str
         Dataset path, for messages.
     buffer_shape : tuple of int, optional
@@ -284,8 +289,9 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
         asked for in layout L2 or for a scalar.
     """
     ndim = len(shape)
+    layout = as_layout(zarr_format)
     explicit_shards = shards not in (None, True, False)
-    if explicit_shards and zarr_format != 3:
+    if explicit_shards and not layout.supports_sharding:
         raise UnsupportedDataError(
             "sharding needs layout L3 (zarr_format=3); layout L2 stores one object per chunk",
             path)
@@ -306,7 +312,7 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
                 chunk_shape = tuple(min(c, max(1, s)) for c, s in zip(chunk_shape, shape))
     else:
         chunk_shape = check_chunks(chunks, shape, path, growing_first_axis=growing_first_axis)
-    if zarr_format != 3 or shards is False or chunk_shape == "auto":
+    if not layout.supports_sharding or shards is False or chunk_shape == "auto":
         return chunk_shape, None
     if explicit_shards:
         return chunk_shape, check_shards(shards, chunk_shape, shape, path,
@@ -370,7 +376,7 @@ def nbytes_of(shape: Sequence[int], itemsize: int) -> int:
 
 
 
-def check_settings(data, path: str, zarr_format: int) -> None:
+def check_settings(data: Any, path: str, zarr_format: Layout | int) -> None:
     """Check the chunk and shard shapes and the codecs a ``ZarrDataIO`` asks for against its
     numeric data and the layout, before the first key of a write is stored (the writer's
     ``check_tree``), so that a refused dataset leaves the store as it was.
@@ -384,8 +390,8 @@ def check_settings(data, path: str, zarr_format: int) -> None:
         The dataset's data; only a wrapper with ``io_settings`` is checked.
     path : str
         Dataset path, for messages.
-    zarr_format : int
-        2 (layout L2) or 3 (layout L3).
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number.
 
     Raises
     ------
@@ -415,14 +421,14 @@ def check_settings(data, path: str, zarr_format: int) -> None:
         return
     if dtype.kind not in "biuf" or any(s != s for s in shape):
         return
-    if zarr_format == 2 and shape == ():
-        shape = (1,)
+    layout = as_layout(zarr_format)
+    shape = layout.stored_shape(shape)
     try:
         if "chunks" in settings or "shards" in settings:
             plan_storage(shape, dtype.itemsize, settings.get("chunks"), settings.get("shards"),
-                         zarr_format, path, growing_first_axis=growing)
+                         layout, path, growing_first_axis=growing)
         if any(k in settings for k in ("compressor", "compressors", "filters", "serializer")):
-            codec_kwargs(settings, zarr_format, dtype, path, warn=False)
+            codec_kwargs(settings, layout, dtype, path, warn=False)
     except HdmfZarrError:
         raise
     except Exception:  # depends on more than the settings: the write itself reports it

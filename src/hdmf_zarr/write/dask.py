@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import UnsupportedDataError
 from .chunking import block_shape
-from .iterators import progress_bar
+from .progress import progress_bar
 
 __all__ = ["is_dask_array", "store_dask_array", "active_client"]
 

@@ -41,7 +41,8 @@ import numpy as np
 
 from ..errors import HdmfZarrError, UnstorableValueError, UnsupportedDataError
 from .chunking import aligned_regions, block_shape, region_count
-from .iterators import check_block, progress_bar
+from .data import check_block
+from .progress import progress_bar
 
 __all__ = ["ParallelJob", "IteratorSource", "HDF5Source", "ZarrSource", "source_for_array",
            "store_is_shareable", "write_jobs", "resolve_context"]

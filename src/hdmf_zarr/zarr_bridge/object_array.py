@@ -25,8 +25,12 @@ from ..format import limits
 from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .bounded_decode import DecodedSizeError, decompress
-from .object_codecs import _U32  # noqa: F401 - object_array_write imports it from here
-from .object_codecs import _decode_json2, _decode_vlen, _parse_json2_config
+from .object_codecs import (
+    _U32,  # noqa: F401 - object_array_write imports it from here
+    _decode_json2,
+    _decode_vlen,
+    _parse_json2_config,
+)
 from .store_io import get_many
 
 __all__ = [
@@ -99,7 +103,8 @@ def _parse_dtype(spec: Any, path: str) -> np.dtype:
         raise FormatError(f".zarray dtype {spec!r} is not an object dtype", path)
     fields = []
     for entry in spec:
-        if not isinstance(entry, list) or len(entry) not in (2, 3) \
+        # a field is [name, dtype] or [name, dtype, shape]
+        if not isinstance(entry, list) or not 2 <= len(entry) <= 3 \
                 or not isinstance(entry[0], str) or not isinstance(entry[1], str):
             raise FormatError(f"malformed structured dtype field {entry!r}", path)
         name, code = entry[0], entry[1]

@@ -22,9 +22,19 @@ from zarr.abc.store import Store
 from ..errors import UnstorableValueError
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .object_array import (
-    _MAX_NDIM, _U32, _UNSUPPORTED_OBJECT_CODECS, JSON2_FILTER, MAX_CHUNK_ELEMENTS,
-    MAX_ENCODED_CHUNK_BYTES, OBJECT_CODECS, PICKLE_FILTER, _filled, _get_codec, _is_int,
-    _node_path)
+    _MAX_NDIM,
+    _U32,
+    _UNSUPPORTED_OBJECT_CODECS,
+    JSON2_FILTER,
+    MAX_CHUNK_ELEMENTS,
+    MAX_ENCODED_CHUNK_BYTES,
+    OBJECT_CODECS,
+    PICKLE_FILTER,
+    _filled,
+    _get_codec,
+    _is_int,
+    _node_path,
+)
 from .store_io import dumps_json, set_many
 
 __all__ = ["write_object_array_v2", "encode_object_array_v2"]
