@@ -12,6 +12,8 @@ object closes.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 
 from .errors import NotHdmfStoreError, StoreModeError
@@ -19,6 +21,7 @@ from .format.names import check_name, join_path
 from .write.paths import root_of
 from .write.writer import BuilderWriter
 from .zarr_bridge import store_io
+from .zarr_bridge.private_state import wrapped_store
 
 __all__ = ["node_path", "write_group", "write_dataset", "write_link", "write_attributes",
            "open_node", "root_group"]
@@ -49,7 +52,7 @@ def node_path(io, node) -> str:
 def _same_store(store, io) -> bool:
     from .storage import store_location
 
-    inner = getattr(store, "_store", None)  # a read-only or wrapping view of our store
+    inner = wrapped_store(store)  # a read-only or wrapping view of our store
     if inner is not None and inner is io._store:
         return True
     try:
@@ -116,7 +119,7 @@ def open_node(io, path: str, group: bool):
     a process where its data type is not registered)."""
     import zarr
 
-    mode = "r" if io.mode in ("r", "r-") else "r+"
+    mode: Literal["r", "r+"] = "r" if io.mode in ("r", "r-") else "r+"
     try:
         if group:
             # without the consolidated metadata: zarr parses every array's metadata in it, and

@@ -533,8 +533,8 @@ def format_tree(nodes: list[NodeInfo], *, max_depth: int | None = None) -> str:
     arrays = [n for n in nodes if n.kind == "array"]
     stored = sum(n.stored_bytes or 0 for n in arrays)
     sized = [n for n in arrays if n.uncompressed_bytes is not None and n.stored_bytes]
-    raw = sum(n.uncompressed_bytes for n in sized)
-    raw_stored = sum(n.stored_bytes for n in sized)
+    raw = sum(n.uncompressed_bytes or 0 for n in sized)
+    raw_stored = sum(n.stored_bytes or 0 for n in sized)
     layout = ""
     if nodes:
         layout = f"layout L{nodes[0].zarr_format} (Zarr format {nodes[0].zarr_format}): "

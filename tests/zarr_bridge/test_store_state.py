@@ -7,8 +7,8 @@ import zarr
 from zarr.storage import MemoryStore, ZipStore
 
 from hdmf_zarr.zarr_bridge.runtime import run
-from hdmf_zarr.zarr_bridge.store_state import ensure_open, is_open
 from hdmf_zarr.zarr_bridge.store_io import list_prefix
+from hdmf_zarr.zarr_bridge.store_state import ensure_open, is_open
 
 
 def _zip(tmp_path):

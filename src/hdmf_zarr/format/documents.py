@@ -10,7 +10,7 @@ is a string, a sharding configuration that is a list, a shape of floats...) is a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import FormatError
 
@@ -20,7 +20,7 @@ _MAX_NDIM = 32
 _MAX_EXTENT = 2**63
 
 
-def _fail(what: str, where: str):
+def _fail(what: str, where: str) -> NoReturn:
     raise FormatError(what, where)
 
 

@@ -9,7 +9,7 @@ the format version themselves (DESIGN.md, "The flow of data").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class Layout:
     """
 
     #: The Zarr format number of the arrays and groups (``zarr_format`` of Zarr-Python).
-    zarr_format: int = 0
+    zarr_format: Literal[2, 3]
     #: ``"L2"`` or ``"L3"``, for messages.
     name: str = ""
     #: Group attribute holding the links (FORMAT.md 2.4, 3.5).
@@ -329,8 +329,9 @@ class Layout:
                 elif isinstance(value, list):
                     out.dtype = value
                     out.reference_fields.extend(
-                        f.get("name") for f in value
-                        if isinstance(f, dict) and f.get("dtype") in ("object", "object_reference"))
+                        f["name"] for f in value
+                        if isinstance(f, dict) and isinstance(f.get("name"), str)
+                        and f.get("dtype") in ("object", "object_reference"))
                 else:
                     out.dtype = value
             elif key == "_REFERENCE_FIELDS":

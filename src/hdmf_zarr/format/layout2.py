@@ -130,7 +130,8 @@ class L2(Layout):
                 if f.kind == "reference":
                     fd = "object"
                 elif f.kind == "numeric":
-                    fd = f.dtype.name
+                    # stored as float64 when unknown (Layout.compound_storage_dtype)
+                    fd = f.dtype.name if f.dtype is not None else "float64"
                 elif f.kind == "text":
                     fd = "str"
                 else:
@@ -138,6 +139,7 @@ class L2(Layout):
                 out.append({"name": f.name, "dtype": fd})
             return out
         if kind.kind == "numeric":
+            assert kind.dtype is not None  # classify gives numeric kinds their dtype
             return kind.dtype.name
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]

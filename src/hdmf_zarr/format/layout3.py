@@ -112,6 +112,7 @@ class L3(Layout):
         if kind.kind == "compound":
             return None
         if kind.kind == "numeric":
+            assert kind.dtype is not None  # classify gives numeric kinds their dtype
             return kind.dtype.name
         if kind.kind == "reference":
             return "object_reference"

@@ -192,7 +192,8 @@ def object_read_itemsize(dtype: np.dtype) -> int:
     """Bytes charged per element when reading an object array of ``dtype`` (``object`` or a
     structured dtype with object fields): :data:`OBJECT_ELEMENT_BYTES` per object field plus
     the other fields' bytes."""
-    if dtype.fields is None:
+    fields = dtype.fields
+    if fields is None:
         return OBJECT_ELEMENT_BYTES
-    objects = sum(1 for name in dtype.names if dtype.fields[name][0].hasobject)
+    objects = len([name for name, spec in fields.items() if spec[0].hasobject])
     return dtype.itemsize + objects * OBJECT_ELEMENT_BYTES

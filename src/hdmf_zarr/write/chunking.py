@@ -133,13 +133,7 @@ def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int, *
         return None
     nbytes = _prod(shape) * itemsize
     if buffer_shape is not None and len(buffer_shape) == len(shape):
-        cand = []
-        for b, c, s in zip(buffer_shape, chunks, shape):
-            b = min(int(b), int(s))
-            if b % c and b != s:
-                cand = None
-                break
-            cand.append(-(-b // c) * c)
+        cand = _buffer_shard(buffer_shape, chunks, shape)
         if cand is not None:
             cand_bytes = _prod(cand) * itemsize
             count = _prod(-(-int(s) // k) for s, k in zip(shape, cand))
@@ -150,6 +144,19 @@ def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int, *
     if tuple(shard) == tuple(chunks):
         return None
     return tuple(shard)
+
+
+def _buffer_shard(buffer_shape: Sequence[int], chunks: Sequence[int],
+                  shape: Sequence[int]) -> list[int] | None:
+    """The iterator's buffer rounded up to whole chunks, or None when a buffer edge falls
+    inside a chunk (other than at the end of the data)."""
+    out = []
+    for b, c, s in zip(buffer_shape, chunks, shape):
+        b = min(int(b), int(s))
+        if b % c and b != s:
+            return None
+        out.append(-(-b // c) * c)
+    return out
 
 
 def _largest_divisor_at_most(n: int, limit: int) -> int:
@@ -299,6 +306,7 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks: Any, shards
         if explicit_shards:
             raise UnsupportedDataError("a scalar dataset cannot be sharded", path)
         return (), None
+    chunk_shape: tuple[int, ...] | str
     if chunks in (None, True):
         if explicit_shards and itemsize is not None:
             user_shards = _as_shape(shards, ndim, "shard shape", path)
@@ -312,7 +320,7 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks: Any, shards
                 chunk_shape = tuple(min(c, max(1, s)) for c, s in zip(chunk_shape, shape))
     else:
         chunk_shape = check_chunks(chunks, shape, path, growing_first_axis=growing_first_axis)
-    if not layout.supports_sharding or shards is False or chunk_shape == "auto":
+    if not layout.supports_sharding or shards is False or isinstance(chunk_shape, str):
         return chunk_shape, None
     if explicit_shards:
         return chunk_shape, check_shards(shards, chunk_shape, shape, path,
@@ -408,6 +416,8 @@ def check_settings(data: Any, path: str, zarr_format: Layout | int) -> None:
     if not isinstance(settings, dict) or not settings:
         return
     inner = getattr(data, "data", None)
+    if inner is None:
+        return
     try:
         maxshape = getattr(inner, "maxshape", None)
         if maxshape is not None and not hasattr(inner, "shape"):  # a data chunk iterator

@@ -165,8 +165,10 @@ def to_numcodecs(codec, where: str, dtype: np.dtype | None = None):
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if isinstance(codec, BloscCodec):
-        shuffle = getattr(codec.shuffle, "value", codec.shuffle)
-        if "shuffle" in getattr(codec, "_tunable_attrs", ()) or shuffle is None:
+        from ..zarr_bridge.private_state import blosc_shuffle_is_automatic
+
+        shuffle = str(getattr(codec.shuffle, "value", codec.shuffle))
+        if blosc_shuffle_is_automatic(codec):
             # left to Zarr, which picks it from the item size when the array is created
             shuffle = ("autoshuffle" if dtype is None else
                        "bitshuffle" if np.dtype(dtype).itemsize == 1 else "shuffle")

@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..format.dtypes import struct_fields
 from ..format.layout import Layout
 from ..format.select import as_layout
 
@@ -179,7 +180,7 @@ def _shuffle_itemsize(dtype: np.dtype) -> int | None:
     """
     def fixed(dt: np.dtype) -> bool:
         if dt.fields is not None:
-            return all(fixed(dt.fields[f][0]) for f in dt.names)
+            return all(fixed(field) for _, field in struct_fields(dt))
         if dt.subdtype is not None:
             return fixed(dt.subdtype[0])
         return dt.kind in "biufc"
@@ -238,7 +239,7 @@ def _numcodecs_wrappers() -> dict:
         try:  # zarr >= 3.1.3 hosts the wrappers
             from zarr.codecs.numcodecs import Shuffle, Zlib
         except ImportError:  # pragma: no cover - older zarr 3.1
-            from numcodecs.zarr3 import Shuffle, Zlib
+            from numcodecs.zarr3 import Shuffle, Zlib  # type: ignore[no-redef]
     return {"zlib": Zlib, "shuffle": Shuffle}
 
 
@@ -300,13 +301,13 @@ def codecs_from_h5py(dset: Any, zarr_format: Layout | int) -> dict:
     for filter_id, cd_values, name in _read_pipeline(dset):
         mapped = _map_filter(filter_id, cd_values, itemsize, path, name)
         if mapped.role == "drop":
-            notes.append(mapped.note)
+            notes.append(mapped.note or _filter_label(filter_id, name))
             continue
         if mapped.role == "skip":
             continue
         if mapped.note:
             notes.append(mapped.note)
-        if mapped.role == "filter":
+        if mapped.role == "filter" and mapped.config is not None:
             filter_configs.append(mapped.config)
         elif compressor_config is None:
             compressor_config = mapped.config

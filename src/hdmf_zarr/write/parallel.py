@@ -312,7 +312,7 @@ def resolve_context(context):
 _WORKER: dict = {}
 #: as in the serial writer: every chunk is stored, also one equal to the fill value (the
 #: setting is not kept in the array's metadata, so every process that writes must pass it)
-_ARRAY_CONFIG = {"write_empty_chunks": True}
+_ARRAY_CONFIG: Any = {"write_empty_chunks": True}
 
 
 def _init_worker(payload: bytes, max_threads: int | None) -> None:
@@ -437,7 +437,7 @@ def write_jobs(store, zarr_format: int, jobs: list[ParallelJob], *, number_of_jo
 def _write_here(store, zarr_format, jobs, tasks, advance) -> None:
     import zarr
 
-    arrays = {}
+    arrays: dict[int, Any] = {}
     for index, bounds in tasks:
         job = jobs[index]
         arr = arrays.get(index)

@@ -22,6 +22,7 @@ from zarr.abc.store import Store
 
 from ..errors import FormatError, UnknownCodecError
 from ..format import limits
+from ..format.dtypes import struct_fields
 from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .bounded_decode import DecodedSizeError, decompress
@@ -81,8 +82,8 @@ def _filled(shape: tuple[int, ...], dtype: np.dtype, fill: Any) -> np.ndarray:
         out.fill(fill)
         return out
     out = np.zeros(shape, dtype=dtype)
-    for name in dtype.names:
-        if dtype.fields[name][0].hasobject:
+    for name, field in struct_fields(dtype):
+        if field.hasobject:
             out[name][...] = None
     return out
 
@@ -101,7 +102,7 @@ def _parse_dtype(spec: Any, path: str) -> np.dtype:
         return np.dtype(object)
     if not isinstance(spec, list) or not spec or len(spec) > 4096:
         raise FormatError(f".zarray dtype {spec!r} is not an object dtype", path)
-    fields = []
+    fields: list[tuple] = []
     for entry in spec:
         # a field is [name, dtype] or [name, dtype, shape]
         if not isinstance(entry, list) or not 2 <= len(entry) <= 3 \
@@ -302,6 +303,7 @@ class ObjectArrayV2:
         if self._object_codec == "json2":
             self._json_encoding, self._json_strict = _parse_json2_config(self._object_config,
                                                                          where)
+        self._fill: str | bytes | None
         if self._object_codec == "vlen-utf8":
             self._fill = ""
         elif self._object_codec == "vlen-bytes":
