@@ -100,6 +100,9 @@ class Layout:
     node_documents: tuple[str, ...] = ()
     #: The document of a group node (FORMAT.md 2.1, 3.1).
     group_document: str = ""
+    #: The document holding an array's metadata: shape, chunks, dtype, codecs (FORMAT.md 2.3
+    #: ``.zarray``, 3.1 ``zarr.json``).
+    array_document: str = ""
     #: The documents Zarr writes for an array (FORMAT.md 2.1, 3.1).
     array_documents: tuple[str, ...] = ()
     #: Documents whose presence means a node (group or array) exists at a path.

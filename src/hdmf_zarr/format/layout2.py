@@ -36,6 +36,7 @@ class L2(Layout):
 
     node_documents = (".zgroup", ".zarray", ".zattrs")
     group_document = ".zgroup"
+    array_document = ".zarray"
     array_documents = (".zarray", ".zattrs")
     node_marker_documents = (".zgroup", ".zarray")
     attributes_document = ".zattrs"

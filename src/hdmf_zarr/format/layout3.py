@@ -24,6 +24,7 @@ class L3(Layout):
 
     node_documents = ("zarr.json",)
     group_document = "zarr.json"
+    array_document = "zarr.json"
     array_documents = ("zarr.json",)
     node_marker_documents = ("zarr.json",)
     attributes_document = None
