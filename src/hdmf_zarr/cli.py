@@ -278,7 +278,7 @@ def _summary(dst: Path, dst_kind: str) -> tuple[str, int, int]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hdmf_zarr")
-def main():
+def main() -> None:
     """Zarr storage for HDMF and NWB: convert, inspect and validate files."""
 
 
@@ -315,7 +315,7 @@ def main():
               help="--store h5: leading chunk indices that pick a container.")
 def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chunks: str | None,
             shards: str | None, compressor: str | None, jobs: int, progress: bool,
-            store_kind: str | None, consolidate_depth: int):
+            store_kind: str | None, consolidate_depth: int) -> None:
     """Convert SRC to DST: HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending .nwb/.h5/.hdf5),
     or Zarr -> Zarr."""
     started = time.perf_counter()
@@ -406,7 +406,7 @@ def _key_bar(desc: str):
                    "one SQLite file.")
 @click.option("--consolidate-depth", type=click.IntRange(min=0), default=1, show_default=True,
               help="--store h5: leading chunk indices that pick a container.")
-def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
+def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int) -> None:
     """Pack the directory store SRC into a container store: into DST, or (--store h5 without
     DST) in place, moving loose chunk files into HDF5 containers one container at a time."""
     from .errors import HdmfZarrError
@@ -432,7 +432,7 @@ def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
 @main.command()
 @click.argument("src", type=click.Path(exists=True, path_type=str))
 @click.argument("dst", type=click.Path(path_type=str))
-def unpack(src: str, dst: str):
+def unpack(src: str, dst: str) -> None:
     """Copy the store SRC (zip, SQLite, or a directory of H5NestedStore/ZipNestedStore
     containers) into DST, a new plain directory store."""
     from .errors import HdmfZarrError
@@ -456,7 +456,7 @@ def unpack(src: str, dst: str):
               help="Show nodes down to this depth only (0: the root).")
 @click.option("--no-consolidated", is_flag=True,
               help="Ignore consolidated metadata and list the store.")
-def info(path: str, depth: int | None, no_consolidated: bool):
+def info(path: str, depth: int | None, no_consolidated: bool) -> None:
     """Print the groups and arrays of the Zarr store at PATH with their sizes."""
     from .errors import HdmfZarrError
     from .inspect import format_tree, walk_store
@@ -485,7 +485,7 @@ def info(path: str, depth: int | None, no_consolidated: bool):
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=str))
-def validate(path: str):
+def validate(path: str) -> None:
     """Validate the NWB file at PATH against the specifications cached in it."""
     import pynwb
 

@@ -12,7 +12,7 @@ object closes.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 
@@ -27,7 +27,7 @@ __all__ = ["node_path", "write_group", "write_dataset", "write_link", "write_att
            "open_node", "root_group"]
 
 
-def node_path(io, node) -> str:
+def node_path(io: Any, node: Any) -> str:
     """Absolute path (``/a/b``; ``/`` for the root) of a zarr node of ``io``'s store.
 
     Raises
@@ -114,7 +114,7 @@ def _check_builder(builder, cls, what: str) -> None:
         raise TypeError(f"{what} needs a {cls.__name__}, not {type(builder).__name__}")
 
 
-def open_node(io, path: str, group: bool):
+def open_node(io: Any, path: str, group: bool) -> Any:
     """The zarr node written at ``path`` (None when zarr cannot open it: an L2 object array in
     a process where its data type is not registered)."""
     import zarr
@@ -134,7 +134,7 @@ def open_node(io, path: str, group: bool):
         return None
 
 
-def root_group(io):
+def root_group(io: Any) -> Any:
     """The root ``zarr.Group`` of ``io``'s open store (None when closed). In a writable mode an
     empty root group is created first when the store has none (FORMAT.md 2.1 / 3.1)."""
     if io._store is None:
@@ -156,8 +156,8 @@ def _begin(io, what: str) -> None:
         raise StoreModeError(f"{what}: the store is not open", io.source or "<store>")
 
 
-def write_group(io, parent, builder: GroupBuilder, link_data=True, exhaust_dci=True,
-                export_source=None):
+def write_group(io: Any, parent: Any, builder: GroupBuilder, link_data: bool = True,
+                exhaust_dci: bool = True, export_source: str | None = None) -> Any:
     """Write ``builder`` (and everything below it) as the group ``builder.name`` of the zarr
     group ``parent``; return the new ``zarr.Group``."""
     _begin(io, "write_group")
@@ -174,8 +174,9 @@ def write_group(io, parent, builder: GroupBuilder, link_data=True, exhaust_dci=T
     return open_node(io, path, group=True)
 
 
-def write_dataset(io, parent, builder: DatasetBuilder, link_data=True, exhaust_dci=True,
-                  force_data=None, export_source=None):
+def write_dataset(io: Any, parent: Any, builder: DatasetBuilder, link_data: bool = True,
+                  exhaust_dci: bool = True, force_data: Any = None,
+                  export_source: str | None = None) -> Any:
     """Write ``builder`` as the dataset ``builder.name`` of the zarr group ``parent``; return
     the new ``zarr.Array`` (None for an L2 object array zarr cannot open, see
     :func:`open_node`). ``force_data``, when given, is written instead of ``builder.data``."""
@@ -198,7 +199,8 @@ def write_dataset(io, parent, builder: DatasetBuilder, link_data=True, exhaust_d
     return open_node(io, path, group=False)
 
 
-def write_link(io, parent, builder: LinkBuilder, export_source=None):
+def write_link(io: Any, parent: Any, builder: LinkBuilder,
+               export_source: str | None = None) -> Any:
     """Add the link ``builder`` to the zarr group ``parent`` (a link entry of its attributes,
     FORMAT.md 2.4 / 3.5; an entry of the same name is replaced). A link to a dataset of another
     file that belongs to no store is written as a copy of the dataset, which is returned."""
@@ -228,7 +230,7 @@ def write_link(io, parent, builder: LinkBuilder, export_source=None):
     return None
 
 
-def write_attributes(io, obj, attributes: dict) -> None:
+def write_attributes(io: Any, obj: Any, attributes: dict) -> None:
     """Set ``attributes`` (name -> value; values as builders carry them: scalars, strings,
     lists, arrays, references as builders) on the zarr group or array ``obj``, keeping its other
     attributes (FORMAT.md 2.3 / 3.3)."""

@@ -131,7 +131,8 @@ def _kind_of_value(value) -> tuple[str, np.dtype | None]:
     return "unknown", None
 
 
-def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> DataKind:
+def classify(builder_dtype: Any, data: Any, *,
+             array_dtype: np.dtype | None = None) -> DataKind:
     """Classify a dataset from its builder dtype and its data.
 
     Parameters

@@ -8,6 +8,7 @@ the format version themselves (DESIGN.md, "The flow of data").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -278,7 +279,9 @@ class Layout:
         return {}
 
     # ----------------------------------------------------------------- attributes (write side)
-    def encode_attribute(self, value: Any, where: str, ref_encoder) -> Any:
+    def encode_attribute(self, value: Any, where: str,
+                         ref_encoder: Callable[[Any], tuple[str, str | None, str | None]]
+                         ) -> Any:
         """Turn one builder attribute value into a JSON value.
 
         Parameters

@@ -105,11 +105,13 @@ class L2(Layout):
         """A null reference element is ``None`` (JSON ``null``, FORMAT.md 2.5)."""
         return None
 
-    def attribute_reference(self, path, object_id, root_object_id) -> dict:
+    def attribute_reference(self, path: str, object_id: str | None,
+                            root_object_id: str | None) -> dict:
         return {"value": self.encode_dataset_reference(path, object_id, root_object_id),
                 "zarr_dtype": "object"}
 
-    def encode_dataset_reference(self, path, object_id, root_object_id) -> dict:
+    def encode_dataset_reference(self, path: str, object_id: str | None,
+                                 root_object_id: str | None) -> dict:
         # key order of FORMAT.md 2.5
         return {"source": ".", "path": path, "object_id": object_id,
                 "source_object_id": root_object_id}

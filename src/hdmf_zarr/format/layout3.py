@@ -93,10 +93,12 @@ class L3(Layout):
         return {"zarr.json": {"zarr_format": 3, "node_type": "group",
                               "attributes": attributes}}
 
-    def attribute_reference(self, path, object_id, root_object_id) -> dict:
+    def attribute_reference(self, path: str, object_id: str | None,
+                            root_object_id: str | None) -> dict:
         return {"_REFERENCE": {"source": ".", "path": path}}
 
-    def encode_dataset_reference(self, path, object_id, root_object_id) -> str:
+    def encode_dataset_reference(self, path: str, object_id: str | None,
+                                 root_object_id: str | None) -> str:
         return path
 
     def decode_dataset_reference(self, value: Any, where: str) -> RefTarget | None:

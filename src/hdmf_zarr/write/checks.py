@@ -30,7 +30,7 @@ _TEXT = {"text", "utf", "utf8", "utf-8", "str", "ascii", "bytes", "isodatetime",
 _NUMERIC_PREFIXES = ("numeric", "float", "int", "uint", "double", "long", "short")
 
 
-def spec_of(type_map, attributes: dict, cache: dict | None = None):
+def spec_of(type_map: Any, attributes: dict, cache: dict | None = None) -> Any:
     """The specification of a typed builder (from its ``namespace`` and
     ``neurodata_type``/``data_type`` attributes), or None when it is untyped or unknown.
 
@@ -51,7 +51,7 @@ def spec_of(type_map, attributes: dict, cache: dict | None = None):
     return spec
 
 
-def sub_spec(parent_spec, name: str, kind: str, cache: dict | None = None):
+def sub_spec(parent_spec: Any, name: str, kind: str, cache: dict | None = None) -> Any:
     """The spec of the child ``name`` (``kind``: ``group`` or ``dataset``) of a group spec.
 
     ``cache`` as in :func:`spec_of` (hdmf's ``get_group``/``get_dataset`` go through docval;
@@ -163,7 +163,7 @@ def check_codecs(data: Any, path: str, zarr_format: Layout | int) -> None:
         pass
 
 
-def check_dataset(builder, path: str, spec, *, strict: bool = True) -> None:
+def check_dataset(builder: Any, path: str, spec: Any, *, strict: bool = True) -> None:
     """Check one dataset builder against its spec (see the module docstring).
 
     ``strict=False`` (an export: existing files are copied as they are, as HDF5IO does) turns

@@ -197,7 +197,7 @@ def _as_shape(value, ndim: int, what: str, path: str) -> tuple[int, ...]:
     return out
 
 
-def check_chunks(chunks, shape: Sequence[int], path: str, *,
+def check_chunks(chunks: Any, shape: Sequence[int], path: str, *,
                  growing_first_axis: bool = False) -> tuple[int, ...]:
     """Validate a user chunk shape against the data shape.
 
@@ -232,7 +232,7 @@ def check_chunks(chunks, shape: Sequence[int], path: str, *,
     return out
 
 
-def check_shards(shards, chunks: Sequence[int], shape: Sequence[int], path: str, *,
+def check_shards(shards: Any, chunks: Sequence[int], shape: Sequence[int], path: str, *,
                  growing_first_axis: bool = False) -> tuple[int, ...]:
     """Validate a user shard shape (FORMAT.md 3.8: a multiple of the chunk shape on every axis).
 

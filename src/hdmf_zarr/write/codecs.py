@@ -82,7 +82,7 @@ def _describe(codec) -> str:
 
 
 # ------------------------------------------------------------------------ numcodecs -> Zarr 3
-def to_zarr3(codec, where: str, dtype: np.dtype | None = None):
+def to_zarr3(codec: Any, where: str, dtype: np.dtype | None = None) -> Any:
     """The Zarr 3 codec equivalent to a numcodecs codec (a Zarr 3 codec is returned as is).
 
     Parameters
@@ -137,7 +137,7 @@ def to_zarr3(codec, where: str, dtype: np.dtype | None = None):
 
 
 # ------------------------------------------------------------------------ Zarr 3 -> numcodecs
-def to_numcodecs(codec, where: str, dtype: np.dtype | None = None):
+def to_numcodecs(codec: Any, where: str, dtype: np.dtype | None = None) -> Any:
     """The numcodecs codec equivalent to a Zarr 3 codec (a numcodecs codec is returned as is).
 
     Parameters

@@ -20,7 +20,7 @@ __all__ = ["to_text", "to_bytes", "encode_block", "compound_rows", "is_lazy_arra
            "check_block", "data_shape"]
 
 
-def to_text(value, where: str) -> str:
+def to_text(value: Any, where: str) -> str:
     """One text element as ``str`` (bytes decoded as UTF-8, datetimes as ISO 8601)."""
     if isinstance(value, str):
         return value
@@ -39,7 +39,7 @@ def to_text(value, where: str) -> str:
     return str(value)
 
 
-def to_bytes(value, where: str) -> bytes:
+def to_bytes(value: Any, where: str) -> bytes:
     """One ascii/bytes element as ``bytes`` (text encoded as UTF-8)."""
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value)
@@ -52,7 +52,7 @@ def to_bytes(value, where: str) -> bytes:
     return str(value).encode("utf-8")
 
 
-def is_lazy_array(data) -> bool:
+def is_lazy_array(data: Any) -> bool:
     """True for array-likes read block by block (h5py, zarr, hdmf datasets, our lazy arrays)."""
     if isinstance(data, (np.ndarray, np.generic)):
         return False

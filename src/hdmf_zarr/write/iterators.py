@@ -29,7 +29,7 @@ from .progress import progress_bar
 
 __all__ = ["ChunkWriter", "IteratorWrites", "iterator_buffer_shape", "iterator_total"]
 
-def iterator_buffer_shape(dci) -> tuple | None:
+def iterator_buffer_shape(dci: Any) -> tuple | None:
     """The buffer shape of a ``GenericDataChunkIterator`` (None for other iterators)."""
     shape = getattr(dci, "buffer_shape", None)
     if shape is None:
@@ -40,7 +40,7 @@ def iterator_buffer_shape(dci) -> tuple | None:
         return None
 
 
-def iterator_total(dci) -> int | None:
+def iterator_total(dci: Any) -> int | None:
     """Number of buffers an iterator will yield, when it can be known in advance."""
     n = getattr(dci, "num_buffers", None)
     if isinstance(n, int):
@@ -88,7 +88,8 @@ class ChunkWriter:
         Show a tqdm bar (unless the iterator shows its own: ``display_progress``).
     """
 
-    def __init__(self, arr, dci, path: str, *, progress: bool = False):
+    def __init__(self, arr: Any, dci: AbstractDataChunkIterator, path: str, *,
+                 progress: bool = False) -> None:
         self.arr = arr
         self.dci = dci
         self.path = path
@@ -101,7 +102,7 @@ class ChunkWriter:
         self.written = 0
 
     @property
-    def bar(self):
+    def bar(self) -> Any:
         """The progress bar, shown from the first buffer on (not while queued)."""
         if self._bar is None:
             self._bar = progress_bar(self._show, desc=self.path,

@@ -231,7 +231,7 @@ class ObjectArrayV2:
     """
 
     def __init__(self, store: Store, path: str, meta: dict, *,
-                 allow_record_scalars: bool = False):
+                 allow_record_scalars: bool = False) -> None:
         self._store = store
         self._prefix, self._path = _node_path(path)
         self._allow_record_scalars = bool(allow_record_scalars)
@@ -434,7 +434,7 @@ class ObjectArrayV2:
             for coords, key in zip(batch, keys):
                 yield coords, self._decode_chunk(raws[key])
 
-    def read_chunk(self, coords) -> np.ndarray:
+    def read_chunk(self, coords: tuple[int, ...]) -> np.ndarray:
         """Decode one chunk.
 
         Parameters
