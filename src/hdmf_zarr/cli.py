@@ -4,7 +4,7 @@
     HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending ``.nwb``, ``.h5`` or ``.hdf5``) and Zarr -> Zarr,
     through ``export`` of pynwb's ``NWBHDF5IO`` and this package's ``NWBZarrIO``. For a Zarr
     destination ``--chunks``, ``--shards`` and ``--compressor`` apply to the *large* datasets:
-    numeric, not scalar, at least 1 MiB (``write.writer.LARGE_DATASET_BYTES``); ``--jobs N``
+    numeric, not scalar, at least 1 MiB (``write.options.LARGE_DATASET_BYTES``); ``--jobs N``
     copies those datasets with N worker processes. Progress bars are on (``--no-progress``).
 ``hdmf-zarr pack SRC [DST] --store h5|zip|sqlite`` / ``hdmf-zarr unpack SRC DST``
     Move a directory store into a container store (in place for ``h5`` without DST) and back
