@@ -32,7 +32,7 @@ import click
 from tqdm import tqdm
 
 from .convert_options import zarr_write_args
-from .format.select import layout_of_documents
+from .format.select import LAYOUTS, layout_of_documents
 
 __all__ = ["main"]
 
@@ -125,8 +125,11 @@ def _zarr_is_hdmf(path: Path) -> bool:
 
     store = _open_read_store(path)
     try:
-        root = get_json(store, "zarr.json")
-        attrs = root.get("attributes") if isinstance(root, dict) else get_json(store, ".zattrs")
+        attrs = None
+        for layout in LAYOUTS:  # L3 first, as detection (FORMAT.md 4)
+            attrs = layout.attributes_in(get_json(store, layout.document_holding_attributes()))
+            if attrs is not None:
+                break
         if _is_typed_root(attrs):
             return True
         nodes = walk_store(store)
