@@ -220,6 +220,33 @@ class Layout:
         """Target of one stored reference element (None for a null reference)."""
         raise NotImplementedError
 
+    # --- added for backend
+    #: the documents whose presence makes a key prefix a node (group or array) of the layout
+    node_document_names: tuple[str, ...] = ()
+    #: the document that makes a key prefix a group (FORMAT.md 2.1, 3.1)
+    group_document_name: str = ""
+    #: the document that holds a node's attributes
+    attributes_document_name: str = ""
+    #: the key of the document that holds (or is) the consolidated metadata (2.7, 3.7)
+    consolidated_key: str = ""
+
+    def attributes_in(self, document: Any) -> dict:
+        """The attributes held by a node's :attr:`attributes_document_name` (None: absent)."""
+        raise NotImplementedError
+
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the bytes stored at :attr:`consolidated_key` (None: absent) hold
+        consolidated metadata."""
+        raise NotImplementedError
+
+    @staticmethod
+    def for_format(zarr_format: int | None) -> Layout:
+        """The layout written for a requested Zarr format: L2 for 2, L3 otherwise (None)."""
+        from .layout2 import L2
+        from .layout3 import L3
+
+        return L2() if zarr_format == 2 else L3()
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):

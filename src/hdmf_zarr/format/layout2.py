@@ -74,6 +74,20 @@ class L2(Layout):
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]
 
+    # --- added for backend
+    node_document_names = (".zgroup", ".zarray")
+    group_document_name = ".zgroup"
+    attributes_document_name = ".zattrs"
+    consolidated_key = ".zmetadata"
+
+    def attributes_in(self, document: Any) -> dict:
+        """``.zattrs`` is the attributes (2.2)."""
+        return document or {}
+
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """``.zmetadata`` is the consolidated metadata: present or not (2.7)."""
+        return raw is not None
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

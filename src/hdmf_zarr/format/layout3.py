@@ -60,3 +60,23 @@ class L3(Layout):
         if kind.kind == "reference":
             return "object_reference"
         return "str"
+
+    # --- added for backend
+    node_document_names = ("zarr.json",)
+    group_document_name = "zarr.json"
+    attributes_document_name = "zarr.json"
+    consolidated_key = "zarr.json"
+
+    def attributes_in(self, document: Any) -> dict:
+        """The ``attributes`` member of a node's ``zarr.json`` (3.1)."""
+        return (document or {}).get("attributes") or {}
+
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the root ``zarr.json`` has a ``consolidated_metadata`` object (3.7)."""
+        if raw is None:
+            return False
+        import json
+
+        document = json.loads(raw)
+        return isinstance(document, dict) and isinstance(
+            document.get("consolidated_metadata"), dict)
