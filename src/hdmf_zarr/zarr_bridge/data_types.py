@@ -29,8 +29,13 @@ from zarr.core.buffer.cpu import Buffer
 from zarr.core.dtype import data_type_registry
 
 from .legacy_codecs import Json2Records, RestrictedPickle
-from .legacy_dtypes import (ObjectJson2, ObjectPickle, StructuredObjects, VLenBytesLegacy,
-                            VLenUTF8Legacy)
+from .legacy_dtypes import (
+    ObjectJson2,
+    ObjectPickle,
+    StructuredObjects,
+    VLenBytesLegacy,
+    VLenUTF8Legacy,
+)
 from .struct_dtype import STRUCT_NAME, Struct
 
 __all__ = ["register_data_types", "Buffer", "STRUCT_TYPE"]
