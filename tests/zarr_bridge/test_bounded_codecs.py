@@ -127,3 +127,22 @@ def test_bounding_a_wrapper_warns_nothing():
         warnings.simplefilter("always")
         bounded_codec(codec)
     assert caught == []
+
+
+def test_the_restricted_pickle_filter_is_handed_to_zarr_under_its_own_id():
+    from numcodecs.pickles import Pickle
+
+    from hdmf_zarr.zarr_bridge.bounded_codecs import RestrictedPickleFilter
+    from hdmf_zarr.zarr_bridge.legacy_codecs import RestrictedPickle
+
+    ours = numcodecs.get_codec({"id": "pickle"})
+    assert isinstance(ours, RestrictedPickle)  # what Zarr resolves an L2 pickle filter to
+    bounded = bounded_codec(V2Codec(filters=(ours,), compressor=None))
+    (wrapped,) = bounded.filters
+    assert isinstance(wrapped, RestrictedPickleFilter) and wrapped.codec_id != "pickle"
+    chunk = np.array([1, "a", None], dtype=object)
+    assert wrapped.decode(ours.encode(chunk)).tolist() == [1, "a", None]
+    assert wrapped.get_config() == ours.get_config()
+    # numcodecs' general Pickle keeps its id: Zarr's own refusal (>= 3.4) still applies to it
+    general = Pickle()
+    assert bounded_codec(V2Codec(filters=(general,), compressor=None)).filters == (general,)

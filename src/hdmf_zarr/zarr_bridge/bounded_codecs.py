@@ -52,8 +52,8 @@ from zarr.registry import register_pipeline
 
 from .bounded_decode import decompress, spec_limit
 
-__all__ = ["BoundedCodecPipeline", "BoundedV2Codec", "bounded_codec", "install",
-           "PIPELINE_PATH"]
+__all__ = ["BoundedCodecPipeline", "BoundedV2Codec", "RestrictedPickleFilter", "bounded_codec",
+           "install", "PIPELINE_PATH"]
 
 #: the ``codec_pipeline.path`` Zarr uses by default, and the one :func:`install` selects
 ZARR_DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
@@ -147,15 +147,55 @@ class BoundedV2Codec(_ZarrV2Codec):
             return await plain._decode_single(plain_bytes, chunk_spec)
 
 
+class RestrictedPickleFilter:
+    """The :class:`~.legacy_codecs.RestrictedPickle` filter of a Zarr format 2 array as
+    :class:`BoundedV2Codec` hands it to Zarr: the same decoder under the id
+    ``hdmf_zarr.restricted_pickle``.
+
+    Zarr >= 3.4 refuses to decode with any filter whose id is ``pickle`` unless
+    ``array.allow_unsafe_pickle_decode`` is set, because numcodecs' pickle codec runs the general
+    unpickler. The restricted decoder never does (FORMAT.md 2.5, 5), so plain Zarr keeps reading
+    the pickled L2 arrays of hdmf-zarr 0.13 with it, as on Zarr 3.1; numcodecs' own ``Pickle``
+    (any other class) is passed on unchanged and Zarr's refusal applies to it.
+    """
+
+    codec_id = "hdmf_zarr.restricted_pickle"
+
+    def __init__(self, codec: Any) -> None:
+        self.codec = codec
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """The restricted decoding of ``buf`` (see :class:`~.legacy_codecs.RestrictedPickle`)."""
+        return self.codec.decode(buf, out=out)
+
+    def encode(self, buf: Any) -> Any:
+        """numcodecs' pickle encoding of ``buf``."""
+        return self.codec.encode(buf)
+
+    def get_config(self) -> dict:
+        """The configuration of the pickle codec (its id stays ``pickle``)."""
+        return self.codec.get_config()
+
+
+def _safe_filters(filters: Any) -> Any:
+    if not filters:
+        return filters
+    from .legacy_codecs import RestrictedPickle
+
+    return tuple(RestrictedPickleFilter(f) if isinstance(f, RestrictedPickle) else f
+                 for f in filters)
+
+
 def bounded_codec(codec: Codec) -> Codec:
     """The codec the pipeline decodes with in place of ``codec``: the bounded subclass of a Zarr
-    codec listed above (same configuration), else ``codec`` itself.
+    codec listed above (same configuration), else ``codec`` itself. A ``V2Codec`` also gets its
+    restricted pickle filter as :class:`RestrictedPickleFilter`.
 
     Relies on Zarr's codecs being dataclasses (frozen) whose whole state is their ``__dict__``.
     """
     kind = type(codec)
     if kind is _ZarrV2Codec:
-        return BoundedV2Codec(filters=codec.filters, compressor=codec.compressor)
+        return BoundedV2Codec(filters=_safe_filters(codec.filters), compressor=codec.compressor)
     sub = _BOUNDED.get(kind)
     if sub is None:
         return codec

@@ -199,6 +199,13 @@ class StructuredObjects(Structured):
     def _from_json_v3(cls, data):
         raise DataTypeValidationError(f"{cls.__name__} is a Zarr format 2 data type")
 
+    @classmethod
+    def _from_json_resolved(cls, data, *, resolver):
+        """Zarr >= 3.2 creates every data type through this method; its ``Structured`` version
+        resolves each field in the registry, which has no type for a ``|O`` field. Read the
+        document with :meth:`_from_json_v2` as on Zarr 3.1."""
+        return cls.from_json(data, zarr_format=resolver.zarr_format)
+
     def to_json(self, zarr_format):
         if zarr_format != 2:
             raise ValueError("a structured object array is a Zarr format 2 data type")
