@@ -19,8 +19,13 @@ from zarr.core.codec_pipeline import BatchedCodecPipeline
 
 import hdmf_zarr  # noqa: F401 - selects the bounded pipeline
 from hdmf_zarr.zarr_bridge import bounded_codecs
-from hdmf_zarr.zarr_bridge.bounded_codecs import (PIPELINE_PATH, BoundedCodecPipeline,
-                                                  BoundedV2Codec, bounded_codec, install)
+from hdmf_zarr.zarr_bridge.bounded_codecs import (
+    PIPELINE_PATH,
+    BoundedCodecPipeline,
+    BoundedV2Codec,
+    bounded_codec,
+    install,
+)
 from hdmf_zarr.zarr_bridge.bounded_decode import DecodedSizeError
 from hdmf_zarr.zarr_bridge.store_io import get_bytes, set_bytes
 
@@ -98,7 +103,7 @@ def test_filters_still_run_after_the_bounded_decompression(zarr_format):
 
 def test_inner_chunks_of_a_shard_are_bounded():
     store = zarr.storage.MemoryStore()
-    codecs = dict(compressors=ZstdCodec(level=1), zarr_format=3)
+    codecs = {"compressors": ZstdCodec(level=1), "zarr_format": 3}
     big = zarr.create_array(store, name="big", shape=(20000,), chunks=(20000,),
                             shards=(20000,), dtype="f8", **codecs)
     big[:] = 0.5

@@ -21,7 +21,7 @@ __all__ = ["ZarrExporting", "EXPORT_PARALLEL_ARGS", "EXPORT_PARALLEL_NAMES"]
 #: the parallel keywords export takes directly (hdmf-zarr 0.13/0.14), passed on to
 #: write_builder; None: not given (``write_args`` or the write_builder default applies)
 EXPORT_PARALLEL_ARGS = tuple(
-    {**a, "default": None, "doc": a["doc"] + " (default: write_args, else write_builder's)"}
+    {**a, "default": None, "doc": f"{a['doc']} (default: write_args, else write_builder's)"}
     for a in LARGE_DATA_ARGS
     if a["name"] in ("number_of_jobs", "max_threads_per_process", "multiprocessing_context"))
 EXPORT_PARALLEL_NAMES = tuple(a["name"] for a in EXPORT_PARALLEL_ARGS)

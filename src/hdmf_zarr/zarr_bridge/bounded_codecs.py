@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import zarr
 import zarr.codecs.numcodecs as _wrappers
@@ -111,13 +111,14 @@ _BOUNDED: dict[type, type] = {_ZarrZstd: ZstdCodec, _ZarrGzip: GzipCodec, _ZarrB
 
 for _name in dir(_wrappers):
     _cls = getattr(_wrappers, _name)
+    _codec_name = str(getattr(_cls, "codec_name", ""))
     if isinstance(_cls, type) and issubclass(_cls, BytesBytesCodec) and \
-            getattr(_cls, "codec_name", "").startswith("numcodecs."):
+            _codec_name.startswith("numcodecs."):
         # the numcodecs.* bytes-to-bytes wrappers (Blosc, Zstd, Zlib, GZip, BZ2, LZMA, LZ4,
         # Shuffle and the checksums): a subclass of the same name, importable from here
         _sub = type(_name, (_BoundedWrapper, _cls),
                     {"__module__": __name__, "__qualname__": f"numcodecs_{_name}",
-                     "__doc__": f"Zarr's ``{_cls.codec_name}`` codec, decoding with the bound."})
+                     "__doc__": f"Zarr's ``{_codec_name}`` codec, decoding with the bound."})
         globals()[f"numcodecs_{_name}"] = _sub
         _BOUNDED[_cls] = _sub
 
@@ -195,13 +196,14 @@ def bounded_codec(codec: Codec) -> Codec:
     """
     kind = type(codec)
     if kind is _ZarrV2Codec:
-        return BoundedV2Codec(filters=_safe_filters(codec.filters), compressor=codec.compressor)
+        v2 = cast(_ZarrV2Codec, codec)
+        return BoundedV2Codec(filters=_safe_filters(v2.filters), compressor=v2.compressor)
     sub = _BOUNDED.get(kind)
     if sub is None:
         return codec
     # the same state under the subclass, without running __init__ again (the numcodecs.*
     # wrappers warn on every construction that they are not in the Zarr 3 specification)
-    copy = object.__new__(sub)
+    copy: Codec = object.__new__(sub)
     copy.__dict__.update(vars(codec))
     return copy
 

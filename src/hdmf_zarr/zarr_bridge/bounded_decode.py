@@ -25,6 +25,7 @@ import lzma
 import math
 import re
 import zlib
+from typing import Literal
 
 import numcodecs
 import numcodecs.compat
@@ -34,7 +35,7 @@ from ..format import limits
 
 __all__ = ["DecodedSizeError", "decompress", "spec_limit"]
 
-_U32_LE = "little"
+_U32_LE: Literal["little"] = "little"
 
 
 class DecodedSizeError(ValueError):
