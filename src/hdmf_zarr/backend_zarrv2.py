@@ -283,6 +283,7 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
     """
     from zarr.abc.store import Store
 
+    from .format.layout2 import L2
     from .storage import open_store
     from .storage._access import store_access
     from .zarr_bridge import store_io
@@ -295,7 +296,7 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
         except NotHdmfStoreError:
             return False
         try:
-            doc = store_io.get_json(store, ".zgroup")
+            doc = store_io.get_json(store, L2.group_document_name)
         except ValueError:  # not JSON: not a format-2 group
             return False
         finally:
@@ -303,4 +304,4 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
                 close = getattr(store, "close", None)
                 if close is not None:
                     close()
-    return isinstance(doc, dict) and doc.get("zarr_format") == 2
+    return L2().is_group_document(doc)

@@ -239,6 +239,11 @@ class Layout:
         consolidated metadata."""
         raise NotImplementedError
 
+    def is_group_document(self, document: Any) -> bool:
+        """True when ``document``, parsed from a node's :attr:`group_document_name`, states this
+        layout's Zarr format (for L2 a ``.zgroup``: the node is a group of that format)."""
+        return isinstance(document, dict) and document.get("zarr_format") == self.zarr_format
+
     @staticmethod
     def for_format(zarr_format: int | None) -> Layout:
         """The layout written for a requested Zarr format: L2 for 2, L3 otherwise (None)."""
