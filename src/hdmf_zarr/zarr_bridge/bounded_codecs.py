@@ -10,11 +10,15 @@ bounds do not apply). The pipeline is Zarr's ``BatchedCodecPipeline`` whose
 :meth:`~BoundedCodecPipeline.from_codecs` replaces
 
 - the ``V2Codec`` Zarr wraps around the numcodecs filters and compressor of every Zarr format 2
-  array by :class:`BoundedV2Codec`, which decompresses with the bound before the filters run;
+  array by :class:`BoundedV2Codec`, which decompresses with the bound before the filters run
+  (its restricted pickle filter handed over as :class:`RestrictedPickleFilter`);
 - Zarr's own ``zstd``, ``gzip`` and ``blosc`` codecs and its ``numcodecs.*`` bytes-to-bytes
   wrappers (``zarr.codecs.numcodecs``) by subclasses of the same name and configuration that
   decode with the bound.
 
+A process that selects another pipeline (Zarr 3.4's ``FusedCodecPipeline``, say) or resets
+``zarr.config`` after importing this package reads without these bounds; calling
+:func:`install` again selects the bounded pipeline once the configuration names Zarr's default.
 The array's metadata keeps Zarr's own codec objects (``array.compressors`` and equality with
 ``zarr.codecs.ZstdCodec(...)`` are unchanged); only the pipeline's copies differ.
 
