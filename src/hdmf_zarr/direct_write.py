@@ -170,7 +170,7 @@ def write_group(io: Any, parent: Any, builder: GroupBuilder, link_data: bool = T
         io._begin_write()
         writer.write_group(builder, path)
         writer.flush()
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True
     return open_node(io, path, group=True)
 
 
@@ -195,7 +195,7 @@ def write_dataset(io: Any, parent: Any, builder: DatasetBuilder, link_data: bool
         io._begin_write()
         writer.write_dataset(builder, path)
         writer.flush()
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True
     return open_node(io, path, group=False)
 
 
@@ -269,4 +269,4 @@ def _update_attributes(io, path: str, change) -> None:
         io._begin_write()
         store_io.set_many(store, {key: store_io.dumps_json(doc)})
     io._documents[key] = doc
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True

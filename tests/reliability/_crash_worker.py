@@ -102,7 +102,7 @@ def write(scenario: str, store: str, path: str, flags: str | None = None) -> Non
                 fh.write(repr(time.monotonic()))  # system-wide clock: comparable across processes
             os.replace(tmp, os.path.join(flags, name))  # never seen empty
 
-    import hdmf_zarr.backend as backend
+    import hdmf_zarr.io.write as backend  # (ZarrIO writes through hdmf_zarr.io.write)
 
     begin = backend.begin_write
 

@@ -416,6 +416,17 @@ class Layout:
         3.5)."""
         raise NotImplementedError
 
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the bytes stored at :attr:`consolidated_key` (None: absent) hold
+        consolidated metadata (FORMAT.md 2.7, 3.7)."""
+        raise NotImplementedError
+
+    def is_group_document(self, document: Any) -> bool:
+        """True when ``document``, parsed from a node's :attr:`group_document`, states this
+        layout's Zarr format (for L2 a ``.zgroup``: the node is a group of that format)."""
+        return isinstance(document, dict) and document.get("zarr_format") == self.zarr_format
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):

@@ -147,6 +147,11 @@ class L2(Layout):
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]
 
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """``.zmetadata`` is the consolidated metadata: present or not (2.7)."""
+        return raw is not None
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

@@ -120,3 +120,14 @@ class L3(Layout):
         if kind.kind == "reference":
             return "object_reference"
         return "str"
+
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the root ``zarr.json`` has a ``consolidated_metadata`` object (3.7)."""
+        if raw is None:
+            return False
+        import json
+
+        document = json.loads(raw)
+        return isinstance(document, dict) and isinstance(
+            document.get("consolidated_metadata"), dict)
