@@ -59,7 +59,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
         store instance.
     mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
     storage_options : dict, optional
-        fsspec options for URLs.
+        fsspec options for URLs. For S3, ``max_concurrency`` defaults to 1 (one GET per key
+        read; ``storage._remote``).
     force_overwrite : bool, optional
         Mode ``w`` only: replace an existing path that is not a Zarr store (see
         :func:`check_replaceable`). Without it such a path is refused.
@@ -91,10 +92,9 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
         path = path[len("file://"):]
     path = os.path.expanduser(path) if path.startswith("~") else path
     if is_url(path):
-        from zarr.storage import FsspecStore
+        from ._remote import fsspec_store
 
-        store = FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
-        return store, path.rstrip("/")
+        return fsspec_store(path, storage_options, read_only=read_only), path.rstrip("/")
     location = os.path.abspath(path)
     if mode == "w" and not force_overwrite:
         check_replaceable(location)
