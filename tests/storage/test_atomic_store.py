@@ -7,14 +7,12 @@ import os
 import pickle
 
 import pytest
+from _harness import run_coroutine_tests
 from zarr.core.buffer import cpu
 from zarr.testing.store import StoreTests
 
 from hdmf_zarr.storage import AtomicLocalStore, open_store
 from hdmf_zarr.storage._atomic import METADATA_DOCUMENTS
-
-from _harness import run_coroutine_tests
-
 
 
 @run_coroutine_tests

@@ -87,7 +87,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
     if isinstance(path, Path):
         path = str(path)
     if not isinstance(path, str):
-        raise TypeError(f"path must be a str, pathlib.Path or zarr Store, not {type(path).__name__}")
+        raise TypeError("path must be a str, pathlib.Path or zarr Store, not "
+                        f"{type(path).__name__}")
     if path.startswith("file://"):
         path = path[len("file://"):]
     path = os.path.expanduser(path) if path.startswith("~") else path

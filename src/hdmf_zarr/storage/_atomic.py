@@ -31,7 +31,8 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
-from ._chunkkeys import get_many_batched, resolve_byte_range
+from ._chunkkeys import get_many_batched
+from ._files import fsync_path, read_range, replace_file, write_replace
 from ._keys import check_key, inside_root, open_inside
 
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
@@ -45,51 +46,6 @@ WRITE_MARKER_KEY = ".hdmf_zarr_write_in_progress"
 
 #: The names of the Zarr metadata documents written atomically.
 METADATA_DOCUMENTS = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
-
-
-def _fsync_dir(path: str) -> None:
-    """fsync a directory (makes a rename or a new entry durable); ignored where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _replace_file(path: Path, data: bytes, durable: bool) -> None:
-    """Write ``data`` to ``path`` through a temporary name in the same directory and
-    ``os.replace``; with ``durable`` the temporary file and the directory are fsync-ed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_replace(str(path), data, durable)
-
-
-def _write_replace(path: str, data, durable: bool) -> None:
-    """:func:`_replace_file` with the parent directory already made (``data``: any bytes-like
-    object)."""
-    head, name = os.path.split(path)
-    tmp = os.path.join(head, f".{name}.{uuid.uuid4().hex}.partial")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            view = memoryview(data).cast("B")
-            while view:
-                view = view[os.write(fd, view):]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(head)
 
 
 class AtomicLocalStore(LocalStore):
@@ -124,12 +80,7 @@ class AtomicLocalStore(LocalStore):
         if fd is None:
             return None
         with os.fdopen(fd, "rb") as fh:
-            if byte_range is None:
-                return fh.read()
-            size = fh.seek(0, os.SEEK_END)
-            start, stop = resolve_byte_range(size, byte_range)
-            fh.seek(start)
-            return fh.read(stop - start)
+            return read_range(fh, byte_range)
 
     def _write_path(self, key: str) -> Path:
         """The file of ``key`` for a write; refuses keys and directories leading out."""
@@ -228,7 +179,7 @@ class AtomicLocalStore(LocalStore):
             raise TypeError(f"AtomicLocalStore.set(): value must be a Buffer, not "
                             f"{type(value).__name__}")
         path = self._write_path(key)
-        _replace_file(path, value.to_bytes(), durable=path.exists())
+        replace_file(path, value.to_bytes(), durable=path.exists())
 
     async def set(self, key: str, value: Buffer) -> None:
         """Store ``value`` at ``key``; metadata documents are replaced atomically."""
@@ -288,7 +239,7 @@ class AtomicLocalStore(LocalStore):
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
             durable = self._is_document(key) and os.path.exists(path)
-            _write_replace(path, value.as_buffer_like(), durable)
+            write_replace(path, value.as_buffer_like(), durable)
 
     def __repr__(self) -> str:
         return f"AtomicLocalStore('{self.root}')"
@@ -363,7 +314,7 @@ def begin_write(store: Store, mode: str) -> str:
 
     token = uuid.uuid4().hex
     doc = {"writer": "hdmf_zarr", "version": __version__, "mode": mode, "pid": os.getpid(),
-           "started": datetime.datetime.now(datetime.timezone.utc).isoformat(), "token": token}
+           "started": datetime.datetime.now(datetime.UTC).isoformat(), "token": token}
     raw = json.dumps(doc).encode("utf-8")
     root = local_root(store)
     if isinstance(store, LocalStore) and root is not None:
@@ -382,8 +333,8 @@ def begin_write(store: Store, mode: str) -> str:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(root)
-        _fsync_dir(os.path.dirname(os.path.abspath(root)) or ".")
+        fsync_path(root)
+        fsync_path(os.path.dirname(os.path.abspath(root)) or ".")
         return token
     proto = default_buffer_prototype()
     if read_write_marker(store) is not None:
@@ -398,7 +349,7 @@ def begin_write(store: Store, mode: str) -> str:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(root)
+        fsync_path(root)
     return token
 
 
@@ -438,7 +389,7 @@ def end_write(store: Store, token: str | None = None) -> None:
             return
     _sync(store.delete(WRITE_MARKER_KEY))
     if root is not None:
-        _fsync_dir(root)
+        fsync_path(root)
 
 
 def _sync_filesystem(root: str) -> None:

@@ -2,9 +2,11 @@
 
 A nested store (:class:`~hdmf_zarr.storage.H5NestedStore`,
 :class:`~hdmf_zarr.storage.ZipNestedStore`) looks like a plain nested directory store except
-that the chunk files of each array are grouped into container files (HDF5 or zip). This module holds the rules that decide which key goes where
-(written once, used by both stores); ``_nested`` holds :class:`NestedContainerStore`, the
-directory handling, listing, locking and ``consolidate`` common to both.
+that the chunk files of each array are grouped into container files (HDF5 or zip). This module
+holds the rules that decide which key goes where (written once, used by both stores);
+``_nestedkeys`` applies them to a store directory and ``_nested`` holds
+:class:`NestedContainerStore`, the directory handling, listing, locking and ``consolidate``
+common to both.
 
 Rules
 -----
@@ -55,7 +57,6 @@ from zarr.abc.store import (
     SuffixByteRequest,
 )
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
-
 
 __all__ = [
     "CONTAINER_SUFFIXES",

@@ -211,7 +211,7 @@ class BatchQueue:
                     error = None
                     try:
                         commit(merged)
-                    except BaseException as exc:  # noqa: BLE001 - raised in every waiting thread
+                    except BaseException as exc:
                         error = exc
                     for t in batch:
                         t.error = error

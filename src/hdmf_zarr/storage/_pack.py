@@ -292,18 +292,18 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
     if target is None:
         if kind != "h5":
             raise ValueError(f"packing into {kind!r} needs a target path")
-        from ._atomic import _fsync_dir, _replace_file
+        from ._files import fsync_path, replace_file
         from ._h5nested import H5NestedStore
 
         if resuming:  # the depth the interrupted pack used
             consolidate_depth = _marker_depth(marker, consolidate_depth)
         else:
             doc = {"store": "H5NestedStore", "consolidate_depth": consolidate_depth}
-            _replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
-            _fsync_dir(source)
+            replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
+            fsync_path(source)
         result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
         os.remove(marker)
-        _fsync_dir(source)
+        fsync_path(source)
         return {**result, "target": os.path.abspath(source)}
     from ._atomic import AtomicLocalStore
 
