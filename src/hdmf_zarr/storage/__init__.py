@@ -13,6 +13,7 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
+from ..zarr_bridge.runtime import run
 from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
 from ._h5nested import H5NestedStore
 from ._pack import STORE_KINDS, copy_store, nested_store_kind, pack, unpack
@@ -105,12 +106,10 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
                                  location)
         if read_only and not os.path.isfile(location):
             raise NotHdmfStoreError("no such zip file", location)
-        from zarr.core.sync import sync
-
         if read_only:
             from ._boundedzip import BoundedZipStore
 
-            return sync(BoundedZipStore.open(location, mode="r")), location
+            return run(BoundedZipStore.open(location, mode="r")), location
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location
@@ -246,7 +245,7 @@ def store_location(store: Store) -> str | None:
     return None
 
 
-def _object_store_location(inner) -> str | None:
+def _object_store_location(inner: Any) -> str | None:
     """Location of an obstore store (inside Zarr's ``ObjectStore``): a local path or a URL;
     None for memory stores and kinds without one."""
     kind = type(inner).__name__
@@ -280,6 +279,12 @@ def array_location(data: Any) -> tuple[str, str] | None:
     return None
 
 
+class _StagingStore(LocalStore):
+    """The ``LocalStore`` of a :class:`StagedZip`'s staging directory, naming its zip."""
+
+    hdmf_zarr_staged_zip: StagedZip | None = None
+
+
 class StagedZip:
     """A zip store written once: the write goes to a staging directory beside the zip file, and
     :meth:`pack` stores every key into the zip exactly once (a zip member cannot be replaced, and
@@ -298,7 +303,7 @@ class StagedZip:
         parent = os.path.dirname(location) or "."
         os.makedirs(parent, exist_ok=True)
         self.staging = tempfile.mkdtemp(prefix=".staging-", suffix=".zarr", dir=parent)
-        self.store = LocalStore(self.staging)
+        self.store = _StagingStore(self.staging)
         self.store.hdmf_zarr_staged_zip = self
 
     def pack(self) -> None:

@@ -24,13 +24,14 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
+from typing import NoReturn
 
-from zarr.abc.store import Store
-from zarr.core.buffer import Buffer
+from zarr.abc.store import ByteRequest, Store
 from zarr.storage import LocalStore
 
+from ..zarr_bridge.runtime import Buffer, BufferPrototype, default_buffer_prototype, run
 from ._chunkkeys import get_many_batched
 from ._files import fsync_path, read_range, replace_file, write_replace
 from ._keys import check_key, inside_root, open_inside
@@ -74,7 +75,7 @@ class AtomicLocalStore(LocalStore):
     """
 
     # ------------------------------------------------------------------ keys inside the root
-    def _read_key(self, key: str, byte_range=None) -> bytes | None:
+    def _read_key(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
         """The bytes of ``key`` (or of ``byte_range`` of it), None when missing."""
         fd = open_inside(str(self.root), key)
         if fd is None:
@@ -100,10 +101,9 @@ class AtomicLocalStore(LocalStore):
                               "store", root)
         return path
 
-    async def get(self, key: str, prototype=None, byte_range=None):
+    async def get(self, key: str, prototype: BufferPrototype | None = None,
+                  byte_range: ByteRequest | None = None) -> Buffer | None:
         """Read ``key`` (see the class notes for the keys refused)."""
-        from zarr.core.buffer import default_buffer_prototype
-
         if prototype is None:
             prototype = default_buffer_prototype()
         if not self._is_open:
@@ -111,17 +111,18 @@ class AtomicLocalStore(LocalStore):
         data = await asyncio.to_thread(self._read_key, key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
-    def get_sync(self, key: str, *, prototype=None, byte_range=None):
+    def get_sync(self, key: str, *, prototype: BufferPrototype | None = None,
+                 byte_range: ByteRequest | None = None) -> Buffer | None:
         """Blocking :meth:`get`."""
-        from zarr.core.buffer import default_buffer_prototype
-
         if prototype is None:
             prototype = default_buffer_prototype()
         self._ensure_open_sync()
         data = self._read_key(key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
-    async def get_partial_values(self, prototype, key_ranges):
+    async def get_partial_values(
+            self, prototype: BufferPrototype,
+            key_ranges: Iterable[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Read several ``(key, byte_range)`` pairs (None for missing keys)."""
         return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
 
@@ -213,7 +214,9 @@ class AtomicLocalStore(LocalStore):
             items.append((key, value))
         await asyncio.to_thread(self._put_batch, items)
 
-    async def _get_many(self, requests):
+    async def _get_many(
+            self, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]]
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
         """Zarr's batch read, as ``_chunkkeys.get_many_batched`` describes it (requests and
         results): whole keys read as files in one thread (1000 small chunks on tmpfs in 20 ms
         instead of 170 ms)."""
@@ -258,20 +261,12 @@ def local_root(store: Store) -> str | None:
     return None
 
 
-def _sync(coro):
-    from zarr.core.sync import sync
-
-    return sync(coro)
-
-
 def read_write_marker(store: Store) -> dict | None:
     """The content of the write-in-progress marker of ``store``, or None when there is none.
 
     An unparsable marker is returned as ``{}``: its presence is what counts.
     """
-    from zarr.core.buffer import default_buffer_prototype
-
-    buf = _sync(store.get(WRITE_MARKER_KEY, prototype=default_buffer_prototype()))
+    buf = run(store.get(WRITE_MARKER_KEY, prototype=default_buffer_prototype()))
     if buf is None:
         return None
     try:
@@ -308,8 +303,6 @@ def begin_write(store: Store, mode: str) -> str:
         When the store already holds a marker: another writer is writing it (or was interrupted
         after this store was opened).
     """
-    from zarr.core.buffer import default_buffer_prototype
-
     from .. import __version__
 
     token = uuid.uuid4().hex
@@ -339,7 +332,7 @@ def begin_write(store: Store, mode: str) -> str:
     proto = default_buffer_prototype()
     if read_write_marker(store) is not None:
         _refuse_second_writer(store, root)
-    _sync(store.set_if_not_exists(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
+    run(store.set_if_not_exists(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
     if (read_write_marker(store) or {}).get("token") != token:
         _refuse_second_writer(store, root)
     if root is not None:
@@ -353,7 +346,7 @@ def begin_write(store: Store, mode: str) -> str:
     return token
 
 
-def _refuse_second_writer(store: Store, root: str | None):
+def _refuse_second_writer(store: Store, root: str | None) -> NoReturn:
     from ..errors import StoreModeError
 
     other = read_write_marker(store) or {}
@@ -387,7 +380,7 @@ def end_write(store: Store, token: str | None = None) -> None:
         marker = read_write_marker(store)
         if marker is None or marker.get("token") != token:
             return
-    _sync(store.delete(WRITE_MARKER_KEY))
+    run(store.delete(WRITE_MARKER_KEY))
     if root is not None:
         fsync_path(root)
 

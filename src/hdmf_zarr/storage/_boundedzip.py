@@ -13,10 +13,12 @@ from __future__ import annotations
 import zipfile
 import zlib
 
+from zarr.abc.store import ByteRequest
 from zarr.storage import ZipStore
 
 from ..errors import FormatError
 from ..format import limits
+from ..zarr_bridge.runtime import Buffer, BufferPrototype
 
 __all__ = ["BoundedZipStore"]
 
@@ -37,7 +39,8 @@ class BoundedZipStore(ZipStore):
             raise FormatError(f"not a readable zip file ({type(exc).__name__}: {exc})",
                               str(self.path)) from None
 
-    def _get(self, key, prototype, byte_range=None):
+    def _get(self, key: str, prototype: BufferPrototype,
+             byte_range: ByteRequest | None = None) -> Buffer | None:
         if not self._is_open:
             self._sync_open()
         try:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +55,11 @@ from zarr.abc.store import (
     ByteRequest,
     OffsetByteRequest,
     RangeByteRequest,
+    Store,
     SuffixByteRequest,
 )
-from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+
+from ..zarr_bridge.runtime import Buffer, BufferPrototype, default_buffer_prototype
 
 __all__ = [
     "CONTAINER_SUFFIXES",
@@ -305,7 +308,10 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
-async def get_many_batched(store, requests, read_whole):
+async def get_many_batched(
+        store: Store, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]],
+        read_whole: Callable[[list[str]], dict[str, bytes]]
+) -> AsyncGenerator[tuple[str, Buffer | None], None]:
     """The body of a store's ``_get_many``: whole keys read by ``read_whole`` in one worker
     thread (one thread hand-off for the batch, not one per key), byte ranges through the
     store's own ``get``. Used by ``AtomicLocalStore`` and ``SQLiteStore``.
@@ -323,7 +329,8 @@ async def get_many_batched(store, requests, read_whole):
     (str, Buffer or None)
         Whole keys first, in request order, then the byte ranges; None for absent keys.
     """
-    whole, ranged = [], []
+    whole: list[tuple[str, BufferPrototype, ByteRequest | None]] = []
+    ranged: list[tuple[str, BufferPrototype, ByteRequest | None]] = []
     for request in requests:
         (whole if request[2] is None else ranged).append(request)
     if whole:

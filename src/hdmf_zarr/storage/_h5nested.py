@@ -144,7 +144,7 @@ class H5NestedStore(NestedContainerStore):
     def _c_members(self, path: str) -> list[str]:
         names: list[str] = []
 
-        def visit(name: str, obj) -> None:
+        def visit(name: str, obj: object) -> None:
             if isinstance(obj, h5py.Dataset):
                 names.append(name)
 

@@ -9,6 +9,7 @@ is :class:`~hdmf_zarr.storage._threaded.ThreadedStore`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -43,6 +44,13 @@ __all__ = ["NestedContainerStore"]
 
 _MISSING = object()
 _NOWHERE = -1  # "keep" value of _remove_copies: remove every copy
+#: ``(key, array, chunk indices, keep)`` of a chunk whose other copies ``_remove_copies`` removes
+_Copy = tuple[str, ArrayKeys, tuple[int, ...], int | None]
+
+
+def _is_empty(fd: int | None) -> bool:
+    """True when the locked container file ``fd`` is empty (created for its lock) or absent."""
+    return fd is None or os.fstat(fd).st_size == 0
 
 
 class NestedContainerStore(ArrayLookup, ThreadedStore):
@@ -214,14 +222,14 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
         """Remove members from the container ``path``; return how many members remain."""
         raise NotImplementedError
 
-    def _in_container(self, path: str, op: Callable[[str], Any]) -> Any:
-        """Run ``op(path)`` under a shared lock; _MISSING when there is no container."""
+    def _in_container(self, path: str, op: Callable[..., Any], *args: Any) -> Any:
+        """Run ``op(path, *args)`` under a shared lock; _MISSING when there is no container."""
         with file_lock(path, exclusive=False, create=False) as fd:
             if fd is None:
                 return _MISSING
-            if os.fstat(fd).st_size == 0:  # created for its lock, nothing written yet
+            if _is_empty(fd):  # created for its lock, nothing written yet
                 return None
-            return op(path)
+            return op(path, *args)
 
     # ------------------------------------------------------------------ sync core: read
     def _lookup(self, key: str, loose: Callable[[str], Any],
@@ -238,7 +246,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
                 result = loose(self._abs(key))
             else:
                 path, member = self._container(info, idx, depth)
-                result = self._in_container(path, lambda p, m=member: member_op(p, m))
+                result = self._in_container(path, member_op, member)
                 if result is _MISSING:
                     result = None
             if result is not None:
@@ -263,13 +271,13 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
 
     def _commit_container(self, path: str, items: list[tuple[str, bytes]]) -> None:
         with file_lock(path, exclusive=True, create=True) as fd:
-            self._c_write(path, items, os.fstat(fd).st_size == 0)
+            self._c_write(path, items, _is_empty(fd))
 
     def _delete_members(self, path: str, members: set[str]) -> None:
         with file_lock(path, exclusive=True, create=False) as fd:
             if fd is None:
                 return
-            remaining = 0 if os.fstat(fd).st_size == 0 else self._c_delete(path, members)
+            remaining = 0 if _is_empty(fd) else self._c_delete(path, members)
             if remaining == 0:
                 os.unlink(path)
         if remaining == 0:
@@ -285,7 +293,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
             return
         self._prune(os.path.dirname(path))
 
-    def _remove_copies(self, pairs: Iterable[tuple[str, ArrayKeys, tuple[int, ...], Any]]) -> None:
+    def _remove_copies(self, pairs: Iterable[_Copy]) -> None:
         """Remove the stored copies of chunks except the one in ``keep`` (a depth, or None for
         the loose file); containers are only opened when they exist."""
         by_container: dict[str, set[str]] = {}
@@ -304,7 +312,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
     def _set_sync(self, items: list[tuple[str, bytes]]) -> None:
         self._check_writable()
         groups: dict[str, list[tuple[str, bytes]]] = {}
-        cleanup = []
+        cleanup: list[_Copy] = []
         # metadata documents first: chunks sent in the same batch then find their array
         items = sorted(items, key=lambda kv: kv[0].rsplit("/", 1)[-1] not in METADATA_NAMES)
         for key, _data in items:
@@ -336,8 +344,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
                 self._write_loose(key, data)
                 cleanup.append((key, info, idx, None))
         for path, members in groups.items():
-            self._queue.submit(path, members,
-                               lambda batch, p=path: self._commit_container(p, batch))
+            self._queue.submit(path, members, functools.partial(self._commit_container, path))
         self._remove_copies(cleanup)
 
     def _write_document(self, key: str, name: str, data: bytes) -> None:
@@ -388,7 +395,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
         depth = info.depth(self._depth)
         path, member = self._container(info, idx, depth)
         with file_lock(path, exclusive=True, create=True) as fd:
-            fresh = os.fstat(fd).st_size == 0
+            fresh = _is_empty(fd)
             if not fresh and self._c_size(path, member) is not None:
                 return
             if os.path.exists(self._abs(key)):
@@ -396,7 +403,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
             for other in range(info.ndim):
                 if other != depth:
                     opath, omember = self._container(info, idx, other)
-                    size = self._in_container(opath, lambda p, m=omember: self._c_size(p, m))
+                    size = self._in_container(opath, self._c_size, omember)
                     if size not in (None, _MISSING):
                         return
             self._c_write(path, [(member, data)], fresh)
@@ -556,13 +563,13 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
         for path, entries in sorted(plan.items()):
             tmp = path + ".partial"
             with file_lock(path, exclusive=True, create=True) as fd:
-                existing = os.fstat(fd).st_size > 0
+                existing = not _is_empty(fd)
                 if existing:
                     shutil.copyfile(path, tmp)
                 elif os.path.exists(tmp):
                     os.unlink(tmp)
-                items = ((member, read_file(src, None)) for member, src, *_ in entries)
-                self._c_write(tmp, items, not existing)
+                loose = ((member, read_file(src, None)) for member, src, *_ in entries)
+                self._c_write(tmp, ((m, d) for m, d in loose if d is not None), not existing)
                 fsync_path(tmp)
                 if on_container is not None:
                     on_container(path, len(entries))
