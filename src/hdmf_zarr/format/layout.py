@@ -220,6 +220,29 @@ class Layout:
         """Target of one stored reference element (None for a null reference)."""
         raise NotImplementedError
 
+    # --- added for storage
+    #: Name of the metadata document of an array in this layout (``.zarray``, ``zarr.json``).
+    array_document: str = ""
+
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        """How the array metadata document ``doc`` of this layout names its chunk keys
+        (FORMAT.md 2.3 for L2, 3.1 for L3).
+
+        Parameters
+        ----------
+        doc : dict
+            A parsed ``array_document`` (any JSON object: it is checked here).
+
+        Returns
+        -------
+        (bool, object) or None
+            ``(default, separator)``: ``default`` True for Zarr 3's ``default`` encoding (``c``
+            then the indices), False for indices only (L2, Zarr 3's ``v2`` encoding);
+            ``separator`` as declared (the caller accepts only ``"/"`` and ``"."``). None when
+            ``doc`` is not an array document of this layout or declares another encoding.
+        """
+        raise NotImplementedError
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):

@@ -74,6 +74,14 @@ class L2(Layout):
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]
 
+    # --- added for storage
+    array_document = ".zarray"
+
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        if doc.get("zarr_format") != 2:
+            return None
+        return False, doc.get("dimension_separator") or "."
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

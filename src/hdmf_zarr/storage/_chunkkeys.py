@@ -59,9 +59,13 @@ from zarr.abc.store import (
     SuffixByteRequest,
 )
 
+from ..format.layout import Layout
+from ..format.layout2 import L2
+from ..format.layout3 import L3
 from ..zarr_bridge.runtime import Buffer, BufferPrototype, default_buffer_prototype
 
 __all__ = [
+    "ARRAY_DOCUMENTS",
     "CONTAINER_SUFFIXES",
     "METADATA_NAMES",
     "ArrayKeys",
@@ -79,6 +83,11 @@ METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmet
 
 #: Container suffix -> the store class that writes such containers.
 CONTAINER_SUFFIXES = {".h5shard": "H5NestedStore", ".zipshard": "ZipNestedStore"}
+
+#: Array document name -> the layout whose array metadata documents have that name.
+_ARRAY_LAYOUTS: dict[str, Layout] = {layout.array_document: layout for layout in (L3(), L2())}
+#: The names of array metadata documents, the Zarr 3 one first.
+ARRAY_DOCUMENTS = tuple(_ARRAY_LAYOUTS)
 
 _INDEX = re.compile(r"0|[1-9][0-9]{0,18}")
 _CHUNKISH = re.compile(r"(?:c|0|[1-9][0-9]{0,18})(?:\.(?:0|[1-9][0-9]{0,18}))*")
@@ -214,7 +223,8 @@ def array_keys_from_document(prefix: str, name: str, raw: bytes) -> ArrayKeys | 
     prefix : str
         Key of the directory holding the document.
     name : str
-        ``"zarr.json"`` or ``".zarray"``.
+        The document's name: one of :data:`ARRAY_DOCUMENTS` (``"zarr.json"``, ``".zarray"``);
+        the layout with that array document parses it (``Layout.array_chunk_key_encoding``).
     raw : bytes
         The document.
 
@@ -233,24 +243,11 @@ def array_keys_from_document(prefix: str, name: str, raw: bytes) -> ArrayKeys | 
     ndim = len(doc["shape"])
     if ndim > _MAX_DIMS:
         return None
-    if name == "zarr.json":
-        if doc.get("node_type") != "array" or doc.get("zarr_format") != 3:
-            return None
-        enc = doc.get("chunk_key_encoding", {"name": "default"})
-        if isinstance(enc, str):
-            enc = {"name": enc}
-        if not isinstance(enc, dict) or enc.get("name") not in ("default", "v2"):
-            return None
-        default = enc["name"] == "default"
-        config = enc.get("configuration") or {}
-        sep = config.get("separator", "/" if default else ".") if isinstance(config, dict) else None
-    elif name == ".zarray":
-        if doc.get("zarr_format") != 2:
-            return None
-        default = False
-        sep = doc.get("dimension_separator") or "."
-    else:
+    layout = _ARRAY_LAYOUTS.get(name)
+    encoding = None if layout is None else layout.array_chunk_key_encoding(doc)
+    if encoding is None:
         return None
+    default, sep = encoding
     if sep not in ("/", "."):
         return None
     return ArrayKeys(prefix, ndim, default, sep)

@@ -20,6 +20,7 @@ from zarr.abc.store import ByteRequest
 
 from ..errors import NotHdmfStoreError
 from ._chunkkeys import (
+    ARRAY_DOCUMENTS,
     CONTAINER_SUFFIXES,
     METADATA_NAMES,
     ArrayKeys,
@@ -355,7 +356,7 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
             created = not os.path.exists(self._abs(key))
             self._write_loose(key, data)
             self._forget_arrays(prefix)
-            if created and self._write_direct and name in ("zarr.json", ".zarray"):
+            if created and self._write_direct and name in ARRAY_DOCUMENTS:
                 info = self._array(prefix)
                 if info is not None and info.ndim > 0:
                     self._adopt_loose(info)

@@ -15,6 +15,7 @@ from typing import ClassVar
 from ..errors import NotHdmfStoreError
 from ._chunkkeys import (
     _MAX_DIMS,
+    ARRAY_DOCUMENTS,
     CONTAINER_SUFFIXES,
     ArrayKeys,
     array_keys_from_document,
@@ -48,7 +49,7 @@ class ArrayLookup:
         info = self._arrays.get(prefix)
         if info is not None:
             return info
-        for name in ("zarr.json", ".zarray"):
+        for name in ARRAY_DOCUMENTS:
             path = self._abs(f"{prefix}/{name}" if prefix else name)
             try:
                 with open(path, "rb") as fh:
@@ -61,7 +62,7 @@ class ArrayLookup:
                 with self._arrays_lock:
                     self._arrays[prefix] = info
                 return info
-            if name == "zarr.json":
+            if name == ARRAY_DOCUMENTS[0]:  # a Zarr 3 document that is not an array's
                 return None
         return None
 
