@@ -109,7 +109,7 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
         if read_only:
             from ._boundedzip import BoundedZipStore
 
-            return run(BoundedZipStore.open(location, mode="r")), location
+            return run(BoundedZipStore.open(location)), location
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location

@@ -116,7 +116,7 @@ class AtomicLocalStore(LocalStore):
         """Blocking :meth:`get`."""
         if prototype is None:
             prototype = default_buffer_prototype()
-        self._ensure_open_sync()
+        self._open_sync()
         data = self._read_key(key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
@@ -150,9 +150,20 @@ class AtomicLocalStore(LocalStore):
 
         return await asyncio.to_thread(size)
 
-    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
+    def _open_sync(self) -> None:
+        """Open the store from synchronous code: as ``LocalStore._open`` (the root is made
+        unless read-only, and must exist)."""
+        if not self._is_open:
+            if not self.read_only:
+                self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.exists():
+                raise FileNotFoundError(f"{self.root} does not exist")
+            self._is_open = True
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key`` unless the key is already stored."""
         self._write_path(key)
-        return await super()._set(key, value, exclusive=exclusive)
+        return await super().set_if_not_exists(key, value)
 
     async def delete(self, key: str) -> None:
         """Remove ``key`` (a directory key removes the directory)."""
@@ -185,6 +196,7 @@ class AtomicLocalStore(LocalStore):
     async def set(self, key: str, value: Buffer) -> None:
         """Store ``value`` at ``key``; metadata documents are replaced atomically."""
         if not self._is_document(key):
+            self._write_path(key)
             return await super().set(key, value)
         if not self._is_open:
             await self._open()
@@ -195,7 +207,7 @@ class AtomicLocalStore(LocalStore):
         self._write_path(key)
         if not self._is_document(key):
             return super().set_sync(key, value)
-        self._ensure_open_sync()
+        self._open_sync()
         self._put_document(key, value)
 
     async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:

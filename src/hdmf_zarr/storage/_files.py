@@ -12,7 +12,7 @@ import contextlib
 import os
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from zarr.abc.store import ByteRequest
 
@@ -39,7 +39,7 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def read_range(fh: BinaryIO, byte_range: ByteRequest | None) -> bytes:
+def read_range(fh: IO[bytes], byte_range: ByteRequest | None) -> bytes:
     """The bytes of an open binary file that ``byte_range`` selects (None: all of it).
 
     Parameters
