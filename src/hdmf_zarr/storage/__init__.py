@@ -14,6 +14,7 @@ from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
 from ..zarr_bridge.runtime import run
+from ..zarr_bridge.wrapped_store import inner_store
 from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
 from ._h5nested import H5NestedStore
 from ._pack import STORE_KINDS, copy_store, nested_store_kind, pack, unpack
@@ -239,8 +240,8 @@ def store_location(store: Store) -> str | None:
             if protocol and protocol not in ("file", "local") and "://" not in str(value):
                 return f"{protocol}://{value}"
             return str(value)
-    wrapped = getattr(store, "_store", None)
-    if isinstance(wrapped, Store):
+    wrapped = inner_store(store)
+    if wrapped is not None:
         return store_location(wrapped)
     return None
 
