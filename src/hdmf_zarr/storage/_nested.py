@@ -62,27 +62,9 @@ class NestedContainerStore(ArrayLookup, ThreadedStore):
 
     Parameters
     ----------
-    root : str or os.PathLike
-        Directory of the store (created on first write unless ``read_only``).
-    consolidate_depth : int, optional
-        Number of leading chunk indices that pick an array's container (default 1; clamped to
-        ``ndim - 1``, so a container holds at least a row of chunks; 0 = one container per
-        array).
-    write_direct : bool, optional
-        True (default): chunks go straight into their containers. False: the store writes
-        loose chunk files like a plain nested directory store (turn them into containers later
-        with :meth:`consolidate`); it reads containers either way.
-    read_only : bool, optional
-        Refuse writes.
-
-    Raises
-    ------
-    NotHdmfStoreError
-        When ``root`` exists and is not a directory.
-    ValueError
-        When ``consolidate_depth`` is negative.
-    TypeError
-        When ``root`` is not a path, or ``consolidate_depth`` not an int.
+    root, consolidate_depth, write_direct, read_only
+        As documented for :class:`~hdmf_zarr.storage.H5NestedStore`, which also lists the
+        errors raised.
     """
 
     #: File name suffix of this store's containers.
