@@ -383,3 +383,22 @@ def test_http_one_get_per_key(tmp_path, fmt):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@LAYOUTS
+def test_s3_nwb_read_sends_no_head_per_key(s3_counted, fmt):
+    """Opening and reading an NWB file from S3 sends GETs, not a HEAD before each of them: at
+    most one HEAD (an ``exists`` probe of the reader) where it sent one per key read."""
+    proxy, counted, direct, bucket = s3_counted
+    url = f"{bucket}/noheads{fmt}.nwb.zarr"
+    nwb = _nwbfile()
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=direct) as io:
+        io.write(nwb)
+    proxy.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(url, "r", storage_options=counted) as io:
+            read = io.read()
+            np.testing.assert_array_equal(read.acquisition["ts2"].data[:], np.arange(50.0) * 3)
+    assert proxy.counts["GET"] >= 10, dict(proxy.counts)
+    assert proxy.counts["HEAD"] <= 1, [r for r in proxy.requests if r[0] == "HEAD"]
