@@ -15,8 +15,9 @@ from zarr.storage import LocalStore, MemoryStore, ZipStore
 from ..errors import NotHdmfStoreError, StoreModeError
 from ..zarr_bridge.runtime import run
 from ..zarr_bridge.wrapped_store import inner_store
-from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
+from ._atomic import AtomicLocalStore
 from ._h5nested import H5NestedStore
+from ._marker import WRITE_MARKER_KEY
 from ._pack import STORE_KINDS, copy_store, nested_store_kind, pack, unpack
 from ._sqlite import SQLiteStore
 from ._zipnested import ZipNestedStore
