@@ -9,8 +9,8 @@ when its ``max_concurrency`` is above 1 (its default is 10), first asks for the 
 whole value with a ``HEAD`` request, to split values larger than its block size (50 MiB) into
 concurrent range requests: every key read then costs two round trips. Zarr's keys are documents
 and chunks, far below that size, so :func:`fsspec_options` sets ``max_concurrency=1`` for S3
-unless the caller chose a value: one ``GET`` per key. (The option also bounds s3fs's multipart
-uploads of values above 50 MiB to one part at a time, which Zarr chunks do not reach in
+unless the caller chose a value: one ``GET`` per key. (The option also makes s3fs upload the
+50 MiB parts of a value of 100 MiB or more one at a time, sizes Zarr chunks do not reach in
 practice; pass ``storage_options={"max_concurrency": n}`` to choose otherwise.)
 """
 
