@@ -427,6 +427,26 @@ class Layout:
         layout's Zarr format (for L2 a ``.zgroup``: the node is a group of that format)."""
         return isinstance(document, dict) and document.get("zarr_format") == self.zarr_format
 
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        """How the array metadata document ``doc`` of this layout names its chunk keys
+        (FORMAT.md 2.3 for L2, 3.1 for L3).
+
+        Parameters
+        ----------
+        doc : dict
+            A parsed ``array_document`` (any JSON object: it is checked here).
+
+        Returns
+        -------
+        (bool, object) or None
+            ``(default, separator)``: ``default`` True for Zarr 3's ``default`` encoding (``c``
+            then the indices), False for indices only (L2, Zarr 3's ``v2`` encoding);
+            ``separator`` as declared (the caller accepts only ``"/"`` and ``"."``). None when
+            ``doc`` is not an array document of this layout or declares another encoding.
+        """
+        raise NotImplementedError
+
 
 def _ref_target(value: Any, where: str) -> RefTarget:
     if not isinstance(value, dict):

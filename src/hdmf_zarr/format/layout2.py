@@ -152,6 +152,12 @@ class L2(Layout):
         """``.zmetadata`` is the consolidated metadata: present or not (2.7)."""
         return raw is not None
 
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        if doc.get("zarr_format") != 2:
+            return None
+        return False, doc.get("dimension_separator") or "."
+
 
 def L3_like_path(value: str, where: str) -> RefTarget | None:
     """A reference stored as a plain path string (L3 style), ``""`` meaning null."""

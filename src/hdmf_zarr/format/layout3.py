@@ -131,3 +131,17 @@ class L3(Layout):
         document = json.loads(raw)
         return isinstance(document, dict) and isinstance(
             document.get("consolidated_metadata"), dict)
+
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        if doc.get("node_type") != "array" or doc.get("zarr_format") != 3:
+            return None
+        enc = doc.get("chunk_key_encoding", {"name": "default"})
+        if isinstance(enc, str):
+            enc = {"name": enc}
+        if not isinstance(enc, dict) or enc.get("name") not in ("default", "v2"):
+            return None
+        default = enc["name"] == "default"
+        config = enc.get("configuration") or {}
+        sep = config.get("separator", "/" if default else ".") if isinstance(config, dict) else None
+        return default, sep
