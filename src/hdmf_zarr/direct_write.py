@@ -21,7 +21,7 @@ from .format.names import check_name, join_path
 from .write.paths import root_of
 from .write.writer import BuilderWriter
 from .zarr_bridge import store_io
-from .zarr_bridge.private_state import wrapped_store
+from .zarr_bridge.wrapped_store import inner_store
 
 __all__ = ["node_path", "write_group", "write_dataset", "write_link", "write_attributes",
            "open_node", "root_group"]
@@ -52,7 +52,7 @@ def node_path(io: Any, node: Any) -> str:
 def _same_store(store, io) -> bool:
     from .storage import store_location
 
-    inner = wrapped_store(store)  # a read-only or wrapping view of our store
+    inner = inner_store(store)  # a read-only or wrapping view of our store
     if inner is not None and inner is io._store:
         return True
     try:
