@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC
 
 import numpy as np
 from hdmf.data_utils import GenericDataChunkIterator
@@ -170,7 +171,7 @@ def _iterator(cfg) -> SyntheticRecording:
 
 
 def _nwbfile(cfg, it):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from pynwb import NWBFile
     from pynwb.ecephys import ElectricalSeries
@@ -178,7 +179,7 @@ def _nwbfile(cfg, it):
     from hdmf_zarr import ZarrDataIO
 
     nwb = NWBFile(session_description="bench", identifier="bench-large",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     device = nwb.create_device(name="probe")
     group = nwb.create_electrode_group(name="shank", description="d", location="x", device=device)
     for _ in range(N_CHANNELS):

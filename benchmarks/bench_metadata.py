@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -40,7 +40,7 @@ BACKENDS = ("hdf5", "L3", "L2")
 
 def _nwbfile(identifier: str) -> NWBFile:
     return NWBFile(session_description="bench", identifier=identifier,
-                   session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                   session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def build_many(nwb: NWBFile, n_series=1000, n_rows=5000, n_cols=20) -> None:
@@ -57,7 +57,8 @@ def build_many(nwb: NWBFile, n_series=1000, n_rows=5000, n_cols=20) -> None:
     table = DynamicTable(name="table", description="wide table", columns=columns)
     lengths = rng.integers(0, 5, n_rows)
     ragged = rng.random(int(lengths.sum()))
-    table.add_column(name="ragged", description="ragged", data=np.split(ragged, np.cumsum(lengths)[:-1]),
+    table.add_column(name="ragged", description="ragged",
+                     data=np.split(ragged, np.cumsum(lengths)[:-1]),
                      index=True)
     mod.add(table)
 

@@ -170,11 +170,10 @@ def test_user_code_014_style(tmp_path):
     from hdmf_zarr.backend_zarrv2 import UnsafePickleCodecError  # noqa: F401
 
     out = tmp_path / "from_h5.nwb.zarr"
-    with NWBHDF5IO(str(REAL_H5), "r") as read_io:
-        with NWBZarrIO(str(out), mode="w") as export_io:
-            export_io.export(src_io=read_io, write_args=dict(link_data=False),
-                             number_of_jobs=2, max_threads_per_process=1,
-                             multiprocessing_context="spawn")
+    with NWBHDF5IO(str(REAL_H5), "r") as read_io, NWBZarrIO(str(out), mode="w") as export_io:
+        export_io.export(src_io=read_io, write_args={"link_data": False},
+                         number_of_jobs=2, max_threads_per_process=1,
+                         multiprocessing_context="spawn")
     with NWBHDF5IO(str(REAL_H5), "r") as read_io:
         source = read_io.read()
         nwbfile = NWBZarrIO.read_nwb(str(out))

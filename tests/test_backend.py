@@ -7,14 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from hdmf.backends.errors import UnsupportedOperation
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO, ZarrIO
-from hdmf_zarr.errors import (InvalidNameError, NotHdmfStoreError, StoreModeError,
-                              UnstorableValueError)
+from hdmf_zarr.errors import (
+    InvalidNameError,
+    NotHdmfStoreError,
+    StoreModeError,
+    UnstorableValueError,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 LEGACY = SHARED / "legacy"

@@ -9,11 +9,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 from zarr.storage import LocalStore
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import StoreModeError
 
@@ -42,9 +42,9 @@ def _read_ts(path):
 def test_mode_w_refuses_a_directory_that_is_not_a_store(tmp_path, fmt):
     path = tmp_path / "mydir"
     before = _user_dir(path)
-    with pytest.raises(StoreModeError, match="not a Zarr store.*force_overwrite") as exc:
-        with NWBZarrIO(str(path), mode="w", zarr_format=fmt) as io:
-            io.write(_nwb())
+    with pytest.raises(StoreModeError, match="not a Zarr store.*force_overwrite") as exc, \
+            NWBZarrIO(str(path), mode="w", zarr_format=fmt) as io:
+        io.write(_nwb())
     assert str(path) in str(exc.value)
     assert snapshot_files(path) == before
 

@@ -13,12 +13,12 @@ and 18).
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from click.testing import CliRunner
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 from zarr.storage import LocalStore
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import IncompleteWriteError, IncompleteWriteWarning, StoreModeError
@@ -104,19 +104,17 @@ def test_interrupted_write_reads_in_mode_r_minus_and_info_reports_it(tmp_path, f
         return original(self, builder, path, *args, **kwargs)
 
     monkeypatch.setattr(BuilderWriter, "write_dataset", write_dataset)
-    with pytest.raises(KeyboardInterrupt):
-        with NWBZarrIO(path, "w", zarr_format=fmt) as io:
-            io.write(nwb)
+    with pytest.raises(KeyboardInterrupt), NWBZarrIO(path, "w", zarr_format=fmt) as io:
+        io.write(nwb)
     monkeypatch.undo()
     with pytest.raises(IncompleteWriteError):
         NWBZarrIO(path, "r")
-    with pytest.warns(IncompleteWriteWarning):
-        with NWBZarrIO(path, "r-") as io:
-            root = io.read_builder()  # what the store holds, the root's attributes included
-            assert root.attributes["neurodata_type"] == "NWBFile"
-            assert root.attributes["namespace"] == "core"
-            with pytest.raises(IncompleteWriteError, match="interrupted.*read_builder"):
-                io.read()  # not a whole NWB file: said so, instead of a missing part
+    with pytest.warns(IncompleteWriteWarning), NWBZarrIO(path, "r-") as io:
+        root = io.read_builder()  # what the store holds, the root's attributes included
+        assert root.attributes["neurodata_type"] == "NWBFile"
+        assert root.attributes["namespace"] == "core"
+        with pytest.raises(IncompleteWriteError, match="interrupted.*read_builder"):
+            io.read()  # not a whole NWB file: said so, instead of a missing part
     if kind == "dir":
         before = snapshot_files(path)
         result = CliRunner().invoke(main, ["info", path])

@@ -9,17 +9,16 @@ import json
 import os
 import pickle
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numcodecs
 import numpy as np
 import pytest
-from _shared import snapshot_files
-from hdmf.build import BuildManager
 from pynwb import TimeSeries, get_manager
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import snapshot_files
 from roundtrip._compare import assert_container_equal, assert_values_equal, materialize
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,7 +42,7 @@ def copy_of(tmp_path):
 
 def _check_documented(nwbfile) -> None:
     """The values /work/shared/data/legacy/README.md documents for both stores."""
-    assert nwbfile.session_start_time == datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert nwbfile.session_start_time == datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert len(nwbfile.units) == 5
     assert len(nwbfile.epochs) == 2
     assert len(nwbfile.trials) == 4
@@ -140,12 +139,12 @@ def test_v2_readers_refuse_write_and_export(copy_of, tmp_path):
         nwbfile = io.read()
         with pytest.raises(StoreModeError, match="read-only"):
             io.write(nwbfile)
-        with NWBZarrIO(str(src), "r") as other:
-            with pytest.raises(StoreModeError, match="read-only"):
-                io.export(src_io=other)
-    with ZarrV2IO(str(src), "r", manager=get_manager()) as io:
-        with pytest.raises(StoreModeError, match="read-only"):
-            io.write(mock_NWBFile())
+        with NWBZarrIO(str(src), "r") as other, \
+                pytest.raises(StoreModeError, match="read-only"):
+            io.export(src_io=other)
+    with ZarrV2IO(str(src), "r", manager=get_manager()) as io, \
+            pytest.raises(StoreModeError, match="read-only"):
+        io.write(mock_NWBFile())
     assert snapshot_files(src) == before
 
 
@@ -170,10 +169,10 @@ def test_allow_pickle_true_never_runs_a_hostile_pickle(copy_of, tmp_path):
 
     chunk = src / "units" / "electrode_group" / "0"
     chunk.write_bytes(numcodecs.Blosc(cname="lz4").encode(pickle.dumps(_System(), protocol=5)))
-    with pytest.raises(UnsafePickleCodecError, match="units/electrode_group"):
-        with NWBZarrV2IO(str(src), "r", allow_pickle=True) as io:
-            nwbfile = io.read()
-            materialize(nwbfile.units["electrode_group"].data)
+    with pytest.raises(UnsafePickleCodecError, match="units/electrode_group"), \
+            NWBZarrV2IO(str(src), "r", allow_pickle=True) as io:
+        nwbfile = io.read()
+        materialize(nwbfile.units["electrode_group"].data)
     assert not canary.exists(), "allow_pickle=True ran a hostile pickle"
 
 
@@ -258,9 +257,9 @@ def test_convert_to_v3_raises_incomplete_conversion_before_writing(copy_of, tmp_
     src = copy_of(LEGACY[0])
     _break_link(src)
     dest = tmp_path / "converted.nwb.zarr"
-    with pytest.warns(UserWarning, match="lick_copy"):
-        with pytest.raises(IncompleteConversionError, match="lick_copy/timestamps") as info:
-            NWBZarrV2IO.convert_to_v3(str(src), str(dest))
+    with pytest.warns(UserWarning, match="lick_copy"), \
+            pytest.raises(IncompleteConversionError, match="lick_copy/timestamps") as info:
+        NWBZarrV2IO.convert_to_v3(str(src), str(dest))
     assert len(info.value.skipped_entries) == 1
     assert not dest.exists()
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import zarr
-from _shared import snapshot_files
 from hdmf.build import DatasetBuilder, GroupBuilder, LinkBuilder
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO, ZarrIO
 from hdmf_zarr.errors import InvalidNameError, StoreModeError
 
@@ -142,7 +142,7 @@ def test_older_builder_first_form_still_works(tmp_path):
     """``write_group(builder, path)`` as this package had it keeps working."""
     path = tmp_path / "f.zarr"
     with ZarrIO(str(path), "w") as io:
-        io._file  # the root group
+        assert io._file is not None  # the root group
         io.write_group(GroupBuilder("g", attributes={"k": "v"}), "/g")
         io.write_dataset(DatasetBuilder("d", data=[1, 2]), path="/g/d")
     with ZarrIO(str(path), "r") as io:

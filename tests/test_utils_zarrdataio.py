@@ -19,7 +19,7 @@ from hdmf_zarr.errors import UnsupportedDataError
 from hdmf_zarr.utils import ZarrDataIO
 
 sys.path.insert(0, str(Path(__file__).parent / "write"))
-from _large import LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values, write_nwb  # noqa: E402
+from _large import LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values, write_nwb
 
 NODE = "acquisition/ts/data"
 DATA = (np.arange(200 * 10, dtype="<i4").reshape(200, 10) % 89) * 7

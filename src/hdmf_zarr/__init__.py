@@ -8,7 +8,8 @@ Public names: :class:`ZarrIO` (``hdmf_zarr.backend``), :class:`NWBZarrIO` (``hdm
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 # Zarr data types and codecs (registered on import). Zarr loads this package through its entry
 # points in every process where it is installed, so importing the package must stay light: the

@@ -23,8 +23,12 @@ import warnings
 from hdmf.utils import docval, get_docval, popargs
 
 from .backend import ZarrIO
-from .errors import IncompleteConversionError, NotHdmfStoreError, StoreModeError
-from .errors import UnsafePickleCodecError
+from .errors import (
+    IncompleteConversionError,
+    NotHdmfStoreError,
+    StoreModeError,
+    UnsafePickleCodecError,
+)
 from .nwb import NWBZarrIO, default_storage_options
 from .read.builders import BrokenLinkWarning
 
@@ -242,8 +246,9 @@ class NWBZarrV2IO(NWBZarrIO, ZarrV2IO):
                     str(src.source or source_path), skipped_entries=skipped)
             src.export_to_v3(dest_path, write_args=write_args)
 
-    @staticmethod
-    def read_nwb(path, allow_pickle: bool = False, storage_options: dict | None = None):
+    @staticmethod  # 0.14's order: allow_pickle before storage_options (API-0.14.md)
+    def read_nwb(path, allow_pickle: bool = False,  # type: ignore[override]
+                 storage_options: dict | None = None):
         """Open ``path`` read-only and return its NWBFile, as :meth:`NWBZarrIO.read_nwb`
         (an ``s3://`` URL without ``storage_options`` is read anonymously).
 
@@ -276,10 +281,12 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
         When the store cannot be reached (a remote endpoint that does not answer, access
         refused): a store that cannot be read is not reported as "not format 2".
     """
+    from zarr.abc.store import Store
+
+    from .format.layout2 import L2
     from .storage import open_store
     from .storage._access import store_access
     from .zarr_bridge import store_io
-    from zarr.abc.store import Store
 
     options = default_storage_options(path, storage_options)
     where = None if isinstance(path, Store) else str(path)
@@ -289,7 +296,7 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
         except NotHdmfStoreError:
             return False
         try:
-            doc = store_io.get_json(store, ".zgroup")
+            doc = store_io.get_json(store, L2.group_document)
         except ValueError:  # not JSON: not a format-2 group
             return False
         finally:
@@ -297,4 +304,4 @@ def is_zarr_v2_file(path, storage_options: dict | None = None) -> bool:
                 close = getattr(store, "close", None)
                 if close is not None:
                     close()
-    return isinstance(doc, dict) and doc.get("zarr_format") == 2
+    return L2().is_group_document(doc)

@@ -4,7 +4,7 @@
     HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending ``.nwb``, ``.h5`` or ``.hdf5``) and Zarr -> Zarr,
     through ``export`` of pynwb's ``NWBHDF5IO`` and this package's ``NWBZarrIO``. For a Zarr
     destination ``--chunks``, ``--shards`` and ``--compressor`` apply to the *large* datasets:
-    numeric, not scalar, at least 1 MiB (``write.writer.LARGE_DATASET_BYTES``); ``--jobs N``
+    numeric, not scalar, at least 1 MiB (``write.options.LARGE_DATASET_BYTES``); ``--jobs N``
     copies those datasets with N worker processes. Progress bars are on (``--no-progress``).
 ``hdmf-zarr pack SRC [DST] --store h5|zip|sqlite`` / ``hdmf-zarr unpack SRC DST``
     Move a directory store into a container store (in place for ``h5`` without DST) and back
@@ -31,10 +31,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from .convert_options import zarr_write_args
+from .format.select import LAYOUTS, layout_of_documents
+
 __all__ = ["main"]
 
 HDF5_SUFFIXES = (".nwb", ".h5", ".hdf5")
-_ZARR_ROOT_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
 # FORMAT.md 4: attributes that only an HDMF writer puts on nodes.
 _HDMF_NODE_ATTRIBUTES = ("zarr_link", "zarr_dtype", "_LINKS", "_DTYPE")
 
@@ -62,13 +64,14 @@ def _open_read_store(path):
         # open_store returns (store, location); accept a bare store as well
         return opened[0] if isinstance(opened, tuple) else opened
     import zarr
-    from zarr.core.sync import sync
+
+    from .zarr_bridge.runtime import run
 
     text = str(path)
     if "://" not in text and not os.path.exists(text):
         raise click.ClickException(f"{text}: no such file or directory")
     if text.endswith(".zip"):
-        return sync(zarr.storage.ZipStore.open(text, mode="r"))
+        return run(zarr.storage.ZipStore.open(text, mode="r"))
     return zarr.storage.LocalStore(text, read_only=True)
 
 
@@ -100,11 +103,11 @@ def _zarr_layout(path: Path) -> str | None:
 
     try:
         store = _open_read_store(path)
-    except Exception:  # noqa: BLE001 - any failure means "not a Zarr store we can read"
+    except Exception:
         return None
     try:
         return detect_layout(store)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     finally:
         _close(store)
@@ -122,8 +125,11 @@ def _zarr_is_hdmf(path: Path) -> bool:
 
     store = _open_read_store(path)
     try:
-        root = get_json(store, "zarr.json")
-        attrs = root.get("attributes") if isinstance(root, dict) else get_json(store, ".zattrs")
+        attrs = None
+        for layout in LAYOUTS:  # L3 first, as detection (FORMAT.md 4)
+            attrs = layout.attributes_in(get_json(store, layout.document_holding_attributes()))
+            if attrs is not None:
+                break
         if _is_typed_root(attrs):
             return True
         nodes = walk_store(store)
@@ -152,7 +158,7 @@ def _source_kind(src: Path) -> str:
 def _check_replaceable(dst: Path) -> None:
     """Refuse (before anything is written) to replace a DST that is not a store or HDF5 file."""
     if dst.is_dir() and not dst.is_symlink():
-        looks_like_store = any((dst / m).exists() for m in _ZARR_ROOT_MARKERS)
+        looks_like_store = layout_of_documents(p.name for p in dst.iterdir()) is not None
         if not looks_like_store and any(dst.iterdir()):
             raise click.ClickException(
                 f"{dst}: refusing to overwrite a directory that is not a Zarr store")
@@ -275,7 +281,7 @@ def _summary(dst: Path, dst_kind: str) -> tuple[str, int, int]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hdmf_zarr")
-def main():
+def main() -> None:
     """Zarr storage for HDMF and NWB: convert, inspect and validate files."""
 
 
@@ -312,7 +318,7 @@ def main():
               help="--store h5: leading chunk indices that pick a container.")
 def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chunks: str | None,
             shards: str | None, compressor: str | None, jobs: int, progress: bool,
-            store_kind: str | None, consolidate_depth: int):
+            store_kind: str | None, consolidate_depth: int) -> None:
     """Convert SRC to DST: HDF5 NWB -> Zarr, Zarr -> HDF5 (DST ending .nwb/.h5/.hdf5),
     or Zarr -> Zarr."""
     started = time.perf_counter()
@@ -321,7 +327,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
         raise click.UsageError("--zarr-format applies to a Zarr destination only")
     fmt = int(zarr_format or 3)
     _check_store_kind(dst, dst_kind, store_kind)
-    zarr_args = _zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
+    zarr_args = zarr_write_args(dst_kind, fmt, chunks, shards, compressor, jobs, progress)
     _check_not_nested(src, dst)
     src_kind = _source_kind(src)
     if src_kind == "hdf5" and dst_kind == "hdf5":
@@ -342,7 +348,7 @@ def convert(src: Path, dst: Path, zarr_format: str | None, overwrite: bool, chun
             dst_store = _new_store(staged, store_kind, consolidate_depth)
             _export(src, src_kind, staged, dst_kind, fmt, bar, zarr_args, dst_store)
             _install(staged, dst)
-        except Exception as exc:  # noqa: BLE001 - reported, and the partial output removed
+        except Exception as exc:
             _discard_partial(staged)
             raise click.ClickException(
                 f"converting {src} to {dst} failed: {type(exc).__name__}: {exc}") from exc
@@ -379,108 +385,12 @@ def _new_store(dst: Path, store_kind: str | None, consolidate_depth: int):
     """The destination store instance for ``--store h5``/``sqlite`` (None: ``NWBZarrIO``
     opens DST by its name)."""
     if store_kind in ("h5", "sqlite"):
-        from .storage import SQLiteStore, H5NestedStore
+        from .storage import H5NestedStore, SQLiteStore
 
         if store_kind == "h5":
             return H5NestedStore(str(dst), consolidate_depth=consolidate_depth)
         return SQLiteStore(str(dst))
     return None
-
-
-def _zarr_write_args(dst_kind: str, fmt: int, chunks, shards, compressor, jobs: int,
-                     progress: bool) -> dict:
-    """``write_args`` of a Zarr destination from the convert options (UsageError on bad
-    values or options that do not apply)."""
-    if dst_kind == "hdf5":
-        given = [name for name, value in (("--chunks", chunks), ("--shards", shards),
-                                          ("--compressor", compressor)) if value is not None]
-        if jobs != 1:
-            given.append("--jobs")
-        if given:
-            raise click.UsageError(f"{', '.join(given)} apply to a Zarr destination only")
-        return {}
-    if shards is not None and fmt != 3 and shards.lower() != "none":
-        raise click.UsageError("--shards needs layout L3 (--zarr-format 3)")
-    large: dict = {}
-    if chunks is not None:
-        large["chunks"] = _parse_shape(chunks, "--chunks")
-    if shards is not None:
-        low = shards.lower()
-        large["shards"] = True if low == "auto" else False if low == "none" else \
-            _parse_shape(shards, "--shards")
-    if compressor is not None:
-        large["compressor"] = _parse_compressor(compressor)
-    out = {"number_of_jobs": jobs, "progress": progress}
-    if large:
-        out["large_dataset_settings"] = large
-    return out
-
-
-def _parse_shape(text: str, option: str) -> tuple:
-    try:
-        shape = tuple(int(v) for v in text.replace(" ", "").split(","))
-    except ValueError:
-        raise click.UsageError(f"{option}: {text!r} is not a comma-separated list of integers")
-    if not shape or any(v <= 0 for v in shape):
-        raise click.UsageError(f"{option}: {text!r} must list positive integers")
-    return shape
-
-
-#: Compression levels each codec accepts (zstd's negative levels trade ratio for speed).
-_LEVELS = {"zstd": (-131072, 22), "blosc": (0, 9), "gzip": (0, 9), "zlib": (0, 9)}
-_BLOSC_CNAMES = ("blosclz", "lz4", "lz4hc", "zlib", "zstd")
-_BLOSC_SHUFFLES = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
-_COMPRESSOR_FORMS = ("zstd[:LEVEL], blosc[:CNAME[:LEVEL[:noshuffle|shuffle|bitshuffle]]], "
-                     "gzip[:LEVEL], zlib[:LEVEL], lz4, none")
-
-
-def _parse_compressor(text: str):
-    """A numcodecs codec (translated for layout L3 by ``write.codecs``) or False.
-
-    Every name and level is checked here, before anything is written: numcodecs accepts
-    ``Zstd(level=99)`` and fails only when a large chunk is compressed, and Blosc reports a
-    bad level from C.
-
-    Raises
-    ------
-    click.UsageError
-        Naming the part of ``text`` that is wrong and what is accepted.
-    """
-    import numcodecs
-
-    def bad(reason: str):
-        return click.UsageError(f"--compressor: {text!r}: {reason}")
-
-    def level(name: str, value: str) -> int:
-        low, high = _LEVELS[name]
-        try:
-            number = int(value)
-        except ValueError:
-            raise bad(f"level {value!r} is not an integer") from None
-        if not low <= number <= high:
-            raise bad(f"{name} level {number} is outside {low}..{high}")
-        return number
-
-    name, *args = text.strip().lower().split(":")
-    if name == "none" and not args:
-        return False
-    if name == "lz4" and not args:
-        return numcodecs.LZ4()
-    if name == "zstd" and len(args) <= 1:
-        return numcodecs.Zstd(level=level("zstd", args[0]) if args else 5)
-    if name in ("gzip", "zlib") and len(args) <= 1:
-        cls = numcodecs.GZip if name == "gzip" else numcodecs.Zlib
-        return cls(level=level(name, args[0]) if args else 5)
-    if name == "blosc" and len(args) <= 3:
-        cname = args[0] if args else "zstd"
-        if cname not in _BLOSC_CNAMES:
-            raise bad(f"blosc compressor {cname!r} is not one of {', '.join(_BLOSC_CNAMES)}")
-        clevel = level("blosc", args[1]) if len(args) > 1 else 5
-        if len(args) > 2 and args[2] not in _BLOSC_SHUFFLES:
-            raise bad(f"shuffle {args[2]!r} is not one of {', '.join(_BLOSC_SHUFFLES)}")
-        shuffle = _BLOSC_SHUFFLES[args[2]] if len(args) > 2 else 1
-        return numcodecs.Blosc(cname=cname, clevel=clevel, shuffle=shuffle)
-    raise click.UsageError(f"--compressor: {text!r} is not one of {_COMPRESSOR_FORMS}")
 
 
 # --- pack / unpack --------------------------------------------------------------------------
@@ -499,7 +409,7 @@ def _key_bar(desc: str):
                    "one SQLite file.")
 @click.option("--consolidate-depth", type=click.IntRange(min=0), default=1, show_default=True,
               help="--store h5: leading chunk indices that pick a container.")
-def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
+def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int) -> None:
     """Pack the directory store SRC into a container store: into DST, or (--store h5 without
     DST) in place, moving loose chunk files into HDF5 containers one container at a time."""
     from .errors import HdmfZarrError
@@ -525,7 +435,7 @@ def pack(src: str, dst: str | None, store_kind: str, consolidate_depth: int):
 @main.command()
 @click.argument("src", type=click.Path(exists=True, path_type=str))
 @click.argument("dst", type=click.Path(path_type=str))
-def unpack(src: str, dst: str):
+def unpack(src: str, dst: str) -> None:
     """Copy the store SRC (zip, SQLite, or a directory of H5NestedStore/ZipNestedStore
     containers) into DST, a new plain directory store."""
     from .errors import HdmfZarrError
@@ -549,7 +459,7 @@ def unpack(src: str, dst: str):
               help="Show nodes down to this depth only (0: the root).")
 @click.option("--no-consolidated", is_flag=True,
               help="Ignore consolidated metadata and list the store.")
-def info(path: str, depth: int | None, no_consolidated: bool):
+def info(path: str, depth: int | None, no_consolidated: bool) -> None:
     """Print the groups and arrays of the Zarr store at PATH with their sizes."""
     from .errors import HdmfZarrError
     from .inspect import format_tree, walk_store
@@ -578,7 +488,7 @@ def info(path: str, depth: int | None, no_consolidated: bool):
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=str))
-def validate(path: str):
+def validate(path: str) -> None:
     """Validate the NWB file at PATH against the specifications cached in it."""
     import pynwb
 
@@ -591,7 +501,7 @@ def validate(path: str):
 
             with NWBZarrIO(path, "r") as io:
                 result = pynwb.validate(io=io)
-    except Exception as exc:  # noqa: BLE001 - an unreadable file is a failed validation
+    except Exception as exc:
         raise click.ClickException(
             f"{path}: cannot be validated: {type(exc).__name__}: {exc}") from exc
     # pynwb 4 returns the list of errors; some releases returned (errors, status)

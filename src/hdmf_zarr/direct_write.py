@@ -12,18 +12,22 @@ object closes.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 
 from .errors import NotHdmfStoreError, StoreModeError
 from .format.names import check_name, join_path
-from .write.writer import BuilderWriter, _root_of
+from .write.paths import root_of
+from .write.writer import BuilderWriter
 from .zarr_bridge import store_io
+from .zarr_bridge.wrapped_store import inner_store
 
 __all__ = ["node_path", "write_group", "write_dataset", "write_link", "write_attributes",
            "open_node", "root_group"]
 
 
-def node_path(io, node) -> str:
+def node_path(io: Any, node: Any) -> str:
     """Absolute path (``/a/b``; ``/`` for the root) of a zarr node of ``io``'s store.
 
     Raises
@@ -48,7 +52,7 @@ def node_path(io, node) -> str:
 def _same_store(store, io) -> bool:
     from .storage import store_location
 
-    inner = getattr(store, "_store", None)  # a read-only or wrapping view of our store
+    inner = inner_store(store)  # a read-only or wrapping view of our store
     if inner is not None and inner is io._store:
         return True
     try:
@@ -99,7 +103,7 @@ def _writer(io, builder: Builder, link_data=True, exhaust_dci=True,
             export_source=None) -> BuilderWriter:
     writer = _DirectWriter(io, io._store, io._layout, link_data=link_data,
                            exhaust_dci=exhaust_dci, export_source=export_source)
-    root = _root_of(builder)
+    root = root_of(builder)
     writer._root = root  # references inside the builder's own tree stay in this file
     writer._root_object_id = getattr(root, "attributes", {}).get("object_id")
     return writer
@@ -110,12 +114,12 @@ def _check_builder(builder, cls, what: str) -> None:
         raise TypeError(f"{what} needs a {cls.__name__}, not {type(builder).__name__}")
 
 
-def open_node(io, path: str, group: bool):
+def open_node(io: Any, path: str, group: bool) -> Any:
     """The zarr node written at ``path`` (None when zarr cannot open it: an L2 object array in
     a process where its data type is not registered)."""
     import zarr
 
-    mode = "r" if io.mode in ("r", "r-") else "r+"
+    mode: Literal["r", "r+"] = "r" if io.mode in ("r", "r-") else "r+"
     try:
         if group:
             # without the consolidated metadata: zarr parses every array's metadata in it, and
@@ -130,15 +134,14 @@ def open_node(io, path: str, group: bool):
         return None
 
 
-def root_group(io):
+def root_group(io: Any) -> Any:
     """The root ``zarr.Group`` of ``io``'s open store (None when closed). In a writable mode an
     empty root group is created first when the store has none (FORMAT.md 2.1 / 3.1)."""
     if io._store is None:
         return None
     if io.mode not in ("r", "r-"):
-        names = [n for n in io._layout.group_documents({})]
-        if not any(store_io.exists(io._store, n) for n in names):
-            docs = io._layout.group_documents({})
+        docs = io._layout.group_documents({})
+        if not any(store_io.exists(io._store, n) for n in docs):
             with io._write_session():
                 io._begin_write()
                 store_io.set_many(io._store, {n: store_io.dumps_json(d)
@@ -153,8 +156,8 @@ def _begin(io, what: str) -> None:
         raise StoreModeError(f"{what}: the store is not open", io.source or "<store>")
 
 
-def write_group(io, parent, builder: GroupBuilder, link_data=True, exhaust_dci=True,
-                export_source=None):
+def write_group(io: Any, parent: Any, builder: GroupBuilder, link_data: bool = True,
+                exhaust_dci: bool = True, export_source: str | None = None) -> Any:
     """Write ``builder`` (and everything below it) as the group ``builder.name`` of the zarr
     group ``parent``; return the new ``zarr.Group``."""
     _begin(io, "write_group")
@@ -167,12 +170,13 @@ def write_group(io, parent, builder: GroupBuilder, link_data=True, exhaust_dci=T
         io._begin_write()
         writer.write_group(builder, path)
         writer.flush()
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True
     return open_node(io, path, group=True)
 
 
-def write_dataset(io, parent, builder: DatasetBuilder, link_data=True, exhaust_dci=True,
-                  force_data=None, export_source=None):
+def write_dataset(io: Any, parent: Any, builder: DatasetBuilder, link_data: bool = True,
+                  exhaust_dci: bool = True, force_data: Any = None,
+                  export_source: str | None = None) -> Any:
     """Write ``builder`` as the dataset ``builder.name`` of the zarr group ``parent``; return
     the new ``zarr.Array`` (None for an L2 object array zarr cannot open, see
     :func:`open_node`). ``force_data``, when given, is written instead of ``builder.data``."""
@@ -191,11 +195,12 @@ def write_dataset(io, parent, builder: DatasetBuilder, link_data=True, exhaust_d
         io._begin_write()
         writer.write_dataset(builder, path)
         writer.flush()
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True
     return open_node(io, path, group=False)
 
 
-def write_link(io, parent, builder: LinkBuilder, export_source=None):
+def write_link(io: Any, parent: Any, builder: LinkBuilder,
+               export_source: str | None = None) -> Any:
     """Add the link ``builder`` to the zarr group ``parent`` (a link entry of its attributes,
     FORMAT.md 2.4 / 3.5; an entry of the same name is replaced). A link to a dataset of another
     file that belongs to no store is written as a copy of the dataset, which is returned."""
@@ -225,7 +230,7 @@ def write_link(io, parent, builder: LinkBuilder, export_source=None):
     return None
 
 
-def write_attributes(io, obj, attributes: dict) -> None:
+def write_attributes(io: Any, obj: Any, attributes: dict) -> None:
     """Set ``attributes`` (name -> value; values as builders carry them: scalars, strings,
     lists, arrays, references as builders) on the zarr group or array ``obj``, keeping its other
     attributes (FORMAT.md 2.3 / 3.3)."""
@@ -248,23 +253,20 @@ def _update_attributes(io, path: str, change) -> None:
     """Read the attributes of the node at ``path``, apply ``change`` (a function changing the
     dict in place) and store them."""
     store = io._store
-    if io._layout.zarr_format == 3:
-        key = store_io.node_key(path, "zarr.json")
-        doc = store_io.get_json(store, key)
-        if not isinstance(doc, dict):
-            raise NotHdmfStoreError("no Zarr node here", path)
-        attrs = dict(doc.get("attributes") or {})
-        change(attrs)
-        doc = {**doc, "attributes": attrs}
-    else:
-        if not any(store_io.exists(store, store_io.node_key(path, n))
-                   for n in (".zgroup", ".zarray")):
-            raise NotHdmfStoreError("no Zarr node here", path)
-        key = store_io.node_key(path, ".zattrs")
-        doc = dict(store_io.get_json(store, key) or {})
-        change(doc)
+    layout = io._layout
+    # the attributes live in .zattrs (L2) or in zarr.json (L3): FORMAT.md 2.1, 3.1
+    if not any(store_io.exists(store, store_io.node_key(path, n))
+               for n in layout.node_marker_documents):
+        raise NotHdmfStoreError("no Zarr node here", path)
+    key = store_io.node_key(path, layout.document_holding_attributes())
+    doc = store_io.get_json(store, key)
+    attrs = layout.attributes_in(doc)
+    if attrs is None:
+        raise NotHdmfStoreError("no Zarr node here", path)
+    change(attrs)
+    doc = layout.with_attributes(doc, attrs)
     with io._write_session():
         io._begin_write()
         store_io.set_many(store, {key: store_io.dumps_json(doc)})
     io._documents[key] = doc
-    io.__dict__["_hdmf_zarr_direct_writes"] = True
+    io._direct_writes = True

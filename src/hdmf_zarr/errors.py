@@ -55,7 +55,8 @@ class HdmfZarrError(Exception):
 
 
 class InvalidNameError(HdmfZarrError, ValueError):
-    """A group, dataset, link or attribute name that cannot be stored (``/``, ``.``, ``..``, empty)."""
+    """A group, dataset, link or attribute name that cannot be stored (``/``, ``.``, ``..``,
+    empty)."""
 
 
 class UnstorableValueError(HdmfZarrError, TypeError):

@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.core.sync import sync
 
-from .errors import FormatError
 from .format.documents import check_node_document
+from .format.layout import Layout
+from .format.select import layout_for
+from .zarr_bridge.runtime import run
 from .zarr_bridge.store_io import get_json, get_many, list_prefix, loads_json
+from .zarr_bridge.store_state import ensure_open
 
 __all__ = ["NodeInfo", "detect_layout", "walk_store", "format_tree"]
 
-_L2_DOCUMENTS = (".zgroup", ".zarray", ".zattrs")
 _SIZE_BATCH = 512
 
 # Zarr 3 data types of fixed size (bytes per element).
@@ -125,10 +126,13 @@ class NodeInfo:
 
 # --- detection ------------------------------------------------------------------------------
 
-def _ensure_open(store: Store) -> None:
-    # Stores opened in read mode (ZipStore) open lazily on their first get; listing needs it.
-    if not getattr(store, "_is_open", True):
-        sync(store._ensure_open())
+def _store_layout(store: Store) -> Layout:
+    """The layout of the store's root (``read.builders.detect_layout``); a lazily opened store
+    (ZipStore) is opened first, since listing needs it."""
+    from .read.documents import detect_layout as _detect
+
+    ensure_open(store)
+    return _detect(store)
 
 
 def detect_layout(store: Store) -> str:
@@ -139,10 +143,7 @@ def detect_layout(store: Store) -> str:
     NotHdmfStoreError
         When the store root holds no Zarr group (no documents, or an array root).
     """
-    from .read.builders import detect_layout as _detect
-
-    _ensure_open(store)
-    return _detect(store).name
+    return _store_layout(store).name
 
 
 # --- gathering the documents ----------------------------------------------------------------
@@ -156,14 +157,16 @@ def _split_key(key: str) -> tuple[str, str]:
     return parent, name
 
 
-def _l2_documents(store: Store, keys: list[str] | None, use_consolidated: bool) -> dict:
+def _l2_documents(store: Store, keys: list[str], use_consolidated: bool,
+                  layout: Layout) -> dict:
     """``{key: parsed document}`` for every ``.zgroup``/``.zarray``/``.zattrs`` of an L2 store."""
+    names = layout.node_documents
     if use_consolidated:
-        consolidated = get_json(store, ".zmetadata")
+        consolidated = get_json(store, layout.consolidated_key)
         if isinstance(consolidated, dict) and isinstance(consolidated.get("metadata"), dict):
             return {k: v for k, v in consolidated["metadata"].items()
-                    if _split_key(k)[1] in _L2_DOCUMENTS}
-    wanted = [k for k in keys if _split_key(k)[1] in _L2_DOCUMENTS]
+                    if _split_key(k)[1] in names}
+    wanted = [k for k in keys if _split_key(k)[1] in names]
     raw = get_many(store, wanted)
     return {k: loads_json(v, k) for k, v in raw.items() if v is not None}
 
@@ -177,9 +180,10 @@ def _flatten_v3(metadata: dict, prefix: str, out: dict) -> None:
             _flatten_v3(nested["metadata"], key + "/", out)
 
 
-def _l3_documents(store: Store, keys: list[str] | None, use_consolidated: bool) -> dict:
+def _l3_documents(store: Store, keys: list[str], use_consolidated: bool,
+                  layout: Layout) -> dict:
     """``{node key ('' for the root): zarr.json document}`` of an L3 store."""
-    root = get_json(store, "zarr.json")
+    root = get_json(store, layout.consolidated_key)
     consolidated = root.get("consolidated_metadata") if isinstance(root, dict) else None
     if (use_consolidated and isinstance(consolidated, dict)
             and consolidated.get("kind", "inline") == "inline"
@@ -187,7 +191,7 @@ def _l3_documents(store: Store, keys: list[str] | None, use_consolidated: bool) 
         docs = {"": root}
         _flatten_v3(consolidated["metadata"], "", docs)
         return docs
-    wanted = [k for k in keys if _split_key(k)[1] == "zarr.json"]
+    wanted = [k for k in keys if _split_key(k)[1] in layout.node_documents]
     raw = get_many(store, wanted)
     return {_split_key(k)[0]: loads_json(v, k) for k, v in raw.items() if v is not None}
 
@@ -200,7 +204,7 @@ def _type_fields(node: NodeInfo, attrs: dict) -> None:
     node.neurodata_type = kind if isinstance(kind, str) else None
     namespace = attrs.get("namespace")
     node.namespace = namespace if isinstance(namespace, str) else None
-    links = attrs.get("zarr_link" if node.zarr_format == 2 else "_LINKS")
+    links = attrs.get(layout_for(node.zarr_format).links_attr)
     node.links = len(links) if isinstance(links, list) else 0
 
 
@@ -359,29 +363,22 @@ def _sizes(store: Store, keys: list[str]) -> dict[str, int]:
     async def one(key: str) -> int:
         return await store.getsize(key)
 
-    async def run() -> list[int]:
+    async def all_sizes() -> list[int]:
         out: list[int] = []
         for start in range(0, len(keys), _SIZE_BATCH):
             batch = keys[start:start + _SIZE_BATCH]
             out.extend(await asyncio.gather(*(one(k) for k in batch)))
         return out
 
-    return dict(zip(keys, sync(run()), strict=True))
-
-
-def _is_document(key: str, zarr_format: int) -> bool:
-    name = _split_key(key)[1]
-    if zarr_format == 2:
-        return name.startswith(".z")
-    return name == "zarr.json"
+    return dict(zip(keys, run(all_sizes()), strict=True))
 
 
 def _fill_chunk_sizes(store: Store, nodes: dict[str, NodeInfo], keys: list[str],
-                      zarr_format: int) -> None:
+                      layout: Layout) -> None:
     arrays = {n.path.strip("/"): n.path for n in nodes.values() if n.kind == "array"}
     owned: dict[str, list[str]] = {path: [] for path in arrays.values()}
     for key in keys:
-        if _is_document(key, zarr_format):
+        if layout.is_metadata_name(_split_key(key)[1]):
             continue
         owner = _chunk_owner(key, arrays)
         if owner is not None:
@@ -432,18 +429,20 @@ def walk_store(store: Store, *, use_consolidated: bool = True) -> list[NodeInfo]
     """
     if not isinstance(store, Store):
         raise TypeError(f"walk_store needs a zarr Store, not {type(store).__name__}")
-    layout = detect_layout(store)
-    zarr_format = 3 if layout == "L3" else 2
+    layout = _store_layout(store)
+    zarr_format = layout.zarr_format
     # zip archives made by other tools may list their directories as keys ending in "/"
     keys = [k for k in list_prefix(store, "") if k and not k.endswith("/")]
-    if zarr_format == 2:
-        nodes = _nodes_l2(_l2_documents(store, keys, use_consolidated))
+    if layout.attributes_document is not None:
+        # node documents plus a separate attributes document (L2, FORMAT.md 2.1)
+        nodes = _nodes_l2(_l2_documents(store, keys, use_consolidated, layout))
     else:
-        nodes = _nodes_l3(_l3_documents(store, keys, use_consolidated))
+        # one zarr.json per node, attributes inside (L3, FORMAT.md 3.1)
+        nodes = _nodes_l3(_l3_documents(store, keys, use_consolidated, layout))
     if "/" not in nodes:
         nodes["/"] = NodeInfo(path="/", kind="group", zarr_format=zarr_format, implicit=True)
     _add_implicit_parents(nodes, zarr_format)
-    _fill_chunk_sizes(store, nodes, keys, zarr_format)
+    _fill_chunk_sizes(store, nodes, keys, layout)
     return sorted(nodes.values(), key=_sort_key)
 
 
@@ -534,8 +533,8 @@ def format_tree(nodes: list[NodeInfo], *, max_depth: int | None = None) -> str:
     arrays = [n for n in nodes if n.kind == "array"]
     stored = sum(n.stored_bytes or 0 for n in arrays)
     sized = [n for n in arrays if n.uncompressed_bytes is not None and n.stored_bytes]
-    raw = sum(n.uncompressed_bytes for n in sized)
-    raw_stored = sum(n.stored_bytes for n in sized)
+    raw = sum(n.uncompressed_bytes or 0 for n in sized)
+    raw_stored = sum(n.stored_bytes or 0 for n in sized)
     layout = ""
     if nodes:
         layout = f"layout L{nodes[0].zarr_format} (Zarr format {nodes[0].zarr_format}): "

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from hdmf.data_utils import DataIO
 from hdmf.spec import SpecReader, SpecWriter
 from hdmf.utils import docval, getargs, popargs
+
+from .format.layout import Layout
 
 __all__ = ["ZarrDataIO", "ZarrReference", "ZarrSpecWriter", "ZarrSpecReader"]
 
@@ -39,7 +42,7 @@ class ZarrReference(dict):
     """
 
     def __init__(self, source: str = ".", path: str = "/", object_id: str | None = None,
-                 source_object_id: str | None = None):
+                 source_object_id: str | None = None) -> None:
         super().__init__(source=source, path=path, object_id=object_id,
                          source_object_id=source_object_id)
 
@@ -128,9 +131,10 @@ class ZarrDataIO(DataIO):
              "doc": "shard shape (layout L3), 'auto' or True for the default policy, False for "
                     "none", "default": None},
             {"name": "link_data", "type": bool,
-             "doc": "link to a zarr.Array of another store instead of copying it", "default": False},
+             "doc": "link to a zarr.Array of another store instead of copying it",
+             "default": False},
             allow_positional=True)
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         (chunks, fillvalue, compressor, filters, link_data, compressors, serializer,
          shards) = popargs("chunks", "fillvalue", "compressor", "filters", "link_data",
                            "compressors", "serializer", "shards", kwargs)
@@ -224,7 +228,7 @@ class ZarrDataIO(DataIO):
         return f"{type(self).__name__}({', '.join(parts)})"
 
     @staticmethod
-    def is_h5py_dataset(obj) -> bool:
+    def is_h5py_dataset(obj: Any) -> bool:
         """True when ``obj`` is an ``h5py.Dataset``."""
         try:
             import h5py
@@ -233,7 +237,7 @@ class ZarrDataIO(DataIO):
         return isinstance(obj, h5py.Dataset)
 
     @staticmethod
-    def hdf5_to_zarr_filters(h5dataset) -> list:
+    def hdf5_to_zarr_filters(h5dataset: Any) -> list:
         """The Zarr 3 codecs equivalent to an HDF5 dataset's filter pipeline (FORMAT.md 6).
 
         Parameters
@@ -264,7 +268,7 @@ class ZarrDataIO(DataIO):
         return list(codecs_from_h5py(h5dataset, 3)["compressors"])
 
     @classmethod
-    def from_h5py_dataset(cls, h5dataset, **kwargs) -> "ZarrDataIO":
+    def from_h5py_dataset(cls, h5dataset: Any, **kwargs: Any) -> ZarrDataIO:
         """A ``ZarrDataIO`` over an HDF5 dataset that keeps its storage settings.
 
         The dataset's chunk shape becomes ``chunks``, its filters the ``compressors``
@@ -325,14 +329,15 @@ class ZarrSpecWriter(SpecWriter):
         Batch the spec arrays into this writer's store items instead of writing each at once.
     """
 
-    def __init__(self, store, group_path: str, layout, writer=None):
+    def __init__(self, store: Any, group_path: str, layout: Layout,
+                 writer: Any = None) -> None:
         self._store = store
         self._group = "/" + group_path.strip("/")
         self._layout = layout
         self._writer = writer
 
     @staticmethod
-    def stringify(spec) -> str:
+    def stringify(spec: Any) -> str:
         """Compact JSON text of a spec."""
         return json.dumps(spec, separators=(",", ":"))
 
@@ -345,11 +350,11 @@ class ZarrSpecWriter(SpecWriter):
 
         write_text_scalar(self._store, path, self.stringify(doc), self._layout)
 
-    def write_spec(self, spec, path):
+    def write_spec(self, spec: Any, path: str) -> None:
         """Write one spec source (``path`` is the source name without extension)."""
         self._write(spec, path)
 
-    def write_namespace(self, namespace, path):
+    def write_namespace(self, namespace: Any, path: str) -> None:
         """Write the namespace document ``{"namespaces": [namespace]}``."""
         self._write({"namespaces": [namespace]}, path)
 
@@ -370,14 +375,14 @@ class ZarrSpecReader(SpecReader):
         found there are opened without reading their documents again.
     """
 
-    def __init__(self, store, group_path: str, layout, source: str | None = None,
-                 documents: dict | None = None):
+    def __init__(self, store: Any, group_path: str, layout: Layout, source: str | None = None,
+                 documents: dict | None = None) -> None:
         super().__init__(source=source or group_path)
         self._store = store
         self._group = "/" + group_path.strip("/")
         self._layout = layout
         self._documents = documents
-        self._cache = None
+        self._cache: Any = None
 
     def _read(self, name: str):
         from .read.specs import read_text_scalar
@@ -386,7 +391,7 @@ class ZarrSpecReader(SpecReader):
         key = path.strip("/")
         doc = None
         if self._documents is not None:
-            doc = self._documents.get(key if self._layout.zarr_format == 3 else key + "/.zarray")
+            doc = self._documents.get(self._layout.consolidated_array_key(key))
         text = read_text_scalar(self._store, path, self._layout, doc)
         from .errors import FormatError
 
@@ -395,11 +400,11 @@ class ZarrSpecReader(SpecReader):
         except ValueError as exc:
             raise FormatError(f"cached specification is not valid JSON ({exc})", path) from None
 
-    def read_spec(self, spec_path):
+    def read_spec(self, spec_path: str) -> Any:
         """The spec source ``spec_path`` as a dict."""
         return self._read(spec_path)
 
-    def read_namespace(self, ns_path):
+    def read_namespace(self, ns_path: str) -> Any:
         """The list of namespace dicts of the namespace document."""
         if self._cache is None:
             self._cache = self._read(ns_path)

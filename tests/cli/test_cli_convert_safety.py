@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _shared import snapshot_files
 from click.testing import CliRunner
 
+from _shared import snapshot_files
 from hdmf_zarr.cli import main
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"

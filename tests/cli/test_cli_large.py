@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from pynwb import NWBHDF5IO
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries, mock_ElectrodesTable
 from pynwb.testing.mock.file import mock_NWBFile
-from roundtrip._compare import assert_container_equal
 
 from hdmf_zarr.cli import main
 from hdmf_zarr.nwb import NWBZarrIO
+from roundtrip._compare import assert_container_equal
 
 NODE = "acquisition/es/data"
 # int32, 40000 x 8 = 1.28 MB: a "large" dataset (>= 1 MiB) for the options

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pynwb import NWBHDF5IO
+from tests.roundtrip._compare import assert_container_equal
 
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main
 from hdmf_zarr.storage import H5NestedStore, SQLiteStore, nested_store_kind, open_store
 from hdmf_zarr.zarr_bridge import store_io
-from tests.roundtrip._compare import assert_container_equal
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 SOURCE = REAL / "neuroconv" / "ecephys_tutorial_v2.5.0.nwb"

@@ -2,6 +2,7 @@
 store with plain JSON, numcodecs and zarr, never through hdmf_zarr's reader."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numcodecs
@@ -10,7 +11,6 @@ import pytest
 import zarr
 from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
-from datetime import datetime, timezone
 
 from hdmf_zarr import NWBZarrIO
 
@@ -19,7 +19,7 @@ def _worked_example() -> NWBFile:
     """FORMAT.md 7: es int16 [10,4] with starting_time, electrodes region, shank0 -> probe,
     the electrodes table's group column, epochs with one compound-with-reference row."""
     nwb = NWBFile(session_description="d", identifier="id",
-                  session_start_time=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
     probe = nwb.create_device(name="probe")
     shank0 = nwb.create_electrode_group(name="shank0", description="sh", location="CA1",
                                         device=probe)

@@ -19,7 +19,8 @@ from hdmf_zarr.format.safe_pickle import (
     restricted_loads,
 )
 
-LEGACY = Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy" / "ecephys_pickle_refs.nwb.zarr"
+LEGACY = (Path(__file__).resolve().parents[3] / "shared" / "data" / "legacy"
+          / "ecephys_pickle_refs.nwb.zarr")
 REF_DTYPE = np.dtype([("idx_start", "<i4"), ("count", "<i4"), ("timeseries", "O")])
 
 
@@ -621,7 +622,8 @@ def test_deep_nesting_is_a_format_error(opener, closer):
     if closer is None:  # dict in dict: {0: {0: ...}}
         body = b"}" + (op_int(0) + b"}") * depth + b"s" * depth
     else:
-        body = opener + closer * depth if closer == b"\x85" else opener * depth + closer * (depth - 1)
+        body = (opener + closer * depth if closer == b"\x85"
+                else opener * depth + closer * (depth - 1))
     arr = pickle.dumps(_obj("MARKER"), protocol=4)
     at = arr.index(b"MARKER") - 2  # SHORT_BINUNICODE opcode and length
     stream = arr[:at] + body + arr[at + 8:]

@@ -99,9 +99,9 @@ def swap_targets(modules) -> list[tuple[object, str, object]]:
     helpers they import from) are always included.
     """
     import hdmf.testing.testcase
+    import hdmf.testing.utils
     import pynwb.testing.testh5io
     import pynwb.testing.utils
-    import hdmf.testing.utils
 
     targets = []
     for module in (pynwb.testing.testh5io, hdmf.testing.testcase, pynwb.testing.utils,

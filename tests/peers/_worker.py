@@ -55,7 +55,7 @@ class Worker:
         env = dict(os.environ, **{RESULTS_ENV: str(self.results_path)})
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                "--rootdir", str(rootdir), f"@{args}"]
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115  (closed by stop())
         self.proc = subprocess.Popen(cmd, cwd=rootdir, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
         self._reports: dict[str, list[dict]] = {}

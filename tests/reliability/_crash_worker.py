@@ -102,7 +102,7 @@ def write(scenario: str, store: str, path: str, flags: str | None = None) -> Non
                 fh.write(repr(time.monotonic()))  # system-wide clock: comparable across processes
             os.replace(tmp, os.path.join(flags, name))  # never seen empty
 
-    import hdmf_zarr.backend as backend
+    import hdmf_zarr.io.write as backend  # (ZarrIO writes through hdmf_zarr.io.write)
 
     begin = backend.begin_write
 
@@ -212,12 +212,13 @@ def snapshot(target, mode: str = "r", ids: bool = True, only=None) -> dict:
 # ------------------------------------------------------------------------------ fork server
 def _serve() -> None:
     sys.path.insert(0, HERE)
-    import hdmf_zarr  # noqa: F401  (imported once, before any fork)
-    import pynwb  # noqa: F401
-    import _reliability_common  # noqa: F401
     # classes pickled for the workers of a parallel write must come from an importable module,
     # not from __main__
     import _crash_worker
+    import _reliability_common  # noqa: F401
+    import pynwb  # noqa: F401
+
+    import hdmf_zarr  # noqa: F401  (imported once, before any fork)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # writers are reaped automatically
     print(json.dumps({"ready": True}), flush=True)

@@ -59,8 +59,9 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
     signal.signal(signal.SIGALRM, _alarm)
     # import everything once, outside the per-case alarm
-    import hdmf_zarr  # noqa: F401
     import pynwb  # noqa: F401
+
+    import hdmf_zarr  # noqa: F401
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -15,7 +15,7 @@ def make_nwbfile():
 
     nwb = NWBFile(session_description="fuzz", identifier="fuzz-1",
                   session_start_time=datetime.datetime(2024, 1, 2, 3, 4, 5,
-                                                       tzinfo=datetime.timezone.utc))
+                                                       tzinfo=datetime.UTC))
     ts = TimeSeries(name="ts", data=np.arange(20, dtype=np.float64).reshape(10, 2),
                     unit="m", rate=10.0)
     nwb.add_acquisition(ts)
@@ -255,7 +255,6 @@ def read_all(path, mode: str = "r"):
     import warnings
 
     from _shared import snapshot_files  # not at module level: worker scripts import this module
-
     from hdmf_zarr import NWBZarrIO
 
     before = snapshot_files(path, mtimes=True)

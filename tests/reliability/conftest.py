@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from _reliability_common import write_store
 
 LAYOUTS = [2, 3]

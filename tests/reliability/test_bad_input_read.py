@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 import zarr
-
 from _reliability_common import attribute_homes, edit_array_meta, edit_json, read_all, set_attribute
+
 from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import FormatError, HdmfZarrError, NotHdmfStoreError, UnknownCodecError

@@ -15,14 +15,20 @@ import warnings
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from hdmf.build.errors import BuildError
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
-from hdmf_zarr.errors import (InvalidNameError, NotHdmfStoreError, StoreModeError,
-                              UnknownCodecError, UnstorableValueError, UnsupportedDataError)
+from hdmf_zarr.errors import (
+    InvalidNameError,
+    NotHdmfStoreError,
+    StoreModeError,
+    UnknownCodecError,
+    UnstorableValueError,
+    UnsupportedDataError,
+)
 from hdmf_zarr.format import names
 from hdmf_zarr.storage import H5NestedStore
 

@@ -11,9 +11,9 @@ import zipfile
 
 import numcodecs.zstd
 import pytest
-
 from _bounded import bounded_read
 from _reliability_common import edit_array_meta, read_all, touch_everything
+
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import FormatError
 from hdmf_zarr.format import limits

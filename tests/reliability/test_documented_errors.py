@@ -12,9 +12,9 @@ from pathlib import Path
 import numcodecs
 import numpy as np
 import pytest
+from _reliability_common import edit_array_meta, read_all
 from click.testing import CliRunner
 
-from _reliability_common import edit_array_meta, read_all
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main as cli
 from hdmf_zarr.errors import FormatError, HdmfZarrError

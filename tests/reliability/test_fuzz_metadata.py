@@ -9,7 +9,8 @@ everything, in a worker process with a capped address space and an alarm per cas
 Only the package's documented errors (subclasses of ``HdmfZarrError``, message naming the object
 path) may escape; anything else, a timeout, a ``MemoryError`` or a dead worker fails the example.
 
-``HDMF_ZARR_FUZZ_EXAMPLES`` sets the number of examples per test (default 40, 320 cases in all; e.g. 5000 by hand)
+``HDMF_ZARR_FUZZ_EXAMPLES`` sets the number of examples per test (default 40, 320 cases in all;
+e.g. 5000 by hand)
 and ``HDMF_ZARR_FUZZ_REPORT`` names a JSON-lines file that receives every case's outcome (used
 for ``docs/reliability.md``).
 """
@@ -26,11 +27,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _reliability_common import (
+    attribute_homes,
+    chunk_files,
+    edit_json,
+    load_json,
+    node_documents,
+    write_store,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from _reliability_common import (attribute_homes, chunk_files, edit_json, load_json,
-                                 node_documents, write_store)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = int(os.environ.get("HDMF_ZARR_FUZZ_EXAMPLES", "40"))
@@ -439,11 +445,10 @@ def test_touch_everything_reads_timeseries_data_and_timestamps(zarr_format, fiel
     # is empty: the fuzzer's "touch everything" step must still read them, or a corrupt chunk
     # there goes unnoticed
     import numpy as np
-    from pynwb import NWBHDF5IO  # noqa: F401 - pynwb's types registered
-    from pynwb.base import TimeSeries
-
     from _fuzz_worker import run_case
     from _reliability_common import make_nwbfile, write_store
+    from pynwb import NWBHDF5IO  # noqa: F401 - pynwb's types registered
+    from pynwb.base import TimeSeries
 
     nwbfile = make_nwbfile()
     nwbfile.add_acquisition(TimeSeries(name="stamped", data=np.arange(40.0), unit="m",

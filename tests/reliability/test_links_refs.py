@@ -5,9 +5,14 @@ documented error naming its path when touched (references), and reading never wr
 from __future__ import annotations
 
 import pytest
+from _reliability_common import (
+    read_all,
+    set_attribute,
+    set_links,
+    set_reference_paths,
+    touch_everything,
+)
 
-from _reliability_common import (read_all, set_attribute, set_links, set_reference_paths,
-                                 touch_everything)
 from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import HdmfZarrError, ReferenceResolutionError

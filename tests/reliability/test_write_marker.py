@@ -15,7 +15,7 @@ from pynwb.testing.mock.file import mock_NWBFile
 
 from hdmf_zarr import NWBZarrIO, ZarrIO
 from hdmf_zarr.errors import FormatError, IncompleteWriteError, IncompleteWriteWarning
-from hdmf_zarr.storage import H5NestedStore, SQLiteStore, WRITE_MARKER_KEY
+from hdmf_zarr.storage import WRITE_MARKER_KEY, H5NestedStore, SQLiteStore
 from hdmf_zarr.zarr_bridge import store_io
 
 LAYOUTS = pytest.mark.parametrize("fmt", [2, 3], ids=["L2", "L3"])

@@ -88,7 +88,7 @@ def materialize(obj):
             return obj
         try:
             obj = obj[()]
-        except Exception:  # noqa: BLE001 - some array-likes only accept slices
+        except Exception:
             obj = obj[:]
     return obj
 
@@ -130,9 +130,11 @@ def _is_number(value) -> bool:
 
 def _describe(value, limit: int = 120) -> str:
     if isinstance(value, AbstractContainer):
-        return (f"<{type(value).__name__} {value.name!r} object_id={getattr(value, 'object_id', None)}>")
+        oid = getattr(value, "object_id", None)
+        return f"<{type(value).__name__} {value.name!r} object_id={oid}>"
     if isinstance(value, np.ndarray):
-        text = f"ndarray(shape={value.shape}, dtype={value.dtype}) {np.array2string(value, threshold=8)}"
+        text = (f"ndarray(shape={value.shape}, dtype={value.dtype}) "
+                f"{np.array2string(value, threshold=8)}")
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -211,11 +213,10 @@ class Comparer:
         self._pairs[id(exp)] = (exp, act)
         self._reverse[id(act)] = (exp, act)
 
-        if type(exp) is not type(act):
-            # the same neurodata type can come from two type maps (e.g. a cached extension)
-            if type(exp).__name__ != type(act).__name__:
-                self.fail(path, f"type {type(exp).__name__} != {type(act).__name__}")
-                return
+        # the same neurodata type can come from two type maps (e.g. a cached extension)
+        if type(exp) is not type(act) and type(exp).__name__ != type(act).__name__:
+            self.fail(path, f"type {type(exp).__name__} != {type(act).__name__}")
+            return
         if not (root and not self.check_root_name) and exp.name != act.name:
             self.fail(path, f"name {exp.name!r} != {act.name!r}")
         check_id = self.check_object_id
@@ -259,7 +260,8 @@ class Comparer:
     # -- values ----------------------------------------------------------------------------
     def value(self, exp, act, path: str) -> None:
         if isinstance(exp, AbstractDataChunkIterator):
-            raise TypeError(f"{path}: the expected side holds a DataChunkIterator (already consumed "
+            raise TypeError(f"{path}: the expected side holds a DataChunkIterator "
+                            "(already consumed "
                             "by the write); compare against the array it produced instead")
         # a stored dataset comes lazily; attributes (JSON in Zarr, no width) come eagerly
         stored = is_lazy_array(act) or isinstance(act, DataIO)
@@ -364,7 +366,7 @@ class Comparer:
             return
         try:
             equal = bool(exp == act)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self.fail(path, f"cannot compare {_describe(exp)} with {_describe(act)}: {err}")
             return
         if not equal:
@@ -384,13 +386,14 @@ class Comparer:
             if exp.shape != act.shape:
                 self.fail(path, f"shape {exp.shape} != {act.shape}")
                 return
-            if exp.dtype.names is not None and act.dtype.names is not None:
-                if tuple(exp.dtype.names) != tuple(act.dtype.names):
-                    self.fail(path, f"compound fields {exp.dtype.names} != {act.dtype.names}")
-                    return
+            if (exp.dtype.names is not None and act.dtype.names is not None
+                    and tuple(exp.dtype.names) != tuple(act.dtype.names)):
+                self.fail(path, f"compound fields {exp.dtype.names} != {act.dtype.names}")
+                return
         # element by element: text, objects, references, compound rows, ragged lists
         if isinstance(exp, np.ndarray) and exp.dtype.names is not None:
-            exp_items = [tuple(row) for row in exp.reshape(-1)]  # rows keep object fields as objects
+            # rows keep object fields as objects
+            exp_items = [tuple(row) for row in exp.reshape(-1)]
         else:
             exp_items = exp.tolist() if isinstance(exp, np.ndarray) else list(exp)
         if isinstance(act, np.ndarray) and act.dtype.names is not None:
@@ -508,7 +511,8 @@ def assert_container_equal(expected, actual, *, check_object_id=True,
     cmp.raise_if_failed("containers differ")
 
 
-def assert_values_equal(expected, actual, *, strict_dtype: bool = False, label: str = "value") -> None:
+def assert_values_equal(expected, actual, *, strict_dtype: bool = False,
+                        label: str = "value") -> None:
     """Assert that two values (arrays, lazy arrays, scalars, text, lists) are equal."""
     cmp = Comparer(strict_dtype=strict_dtype, check_object_id=True)
     try:

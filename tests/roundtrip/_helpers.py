@@ -173,7 +173,8 @@ def raw_snapshot(store) -> dict[str, object]:
         snap = {}
         with h5py.File(store, "r") as f:
             def visit(name, obj):
-                if isinstance(obj, h5py.Dataset) and obj.dtype.kind != "O" and obj.dtype.names is None:
+                if (isinstance(obj, h5py.Dataset) and obj.dtype.kind != "O"
+                        and obj.dtype.names is None):
                     snap[name] = (str(obj.dtype), obj.shape, np.asarray(obj[()]).tobytes())
             f.visititems(visit)
         return snap

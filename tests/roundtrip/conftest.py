@@ -77,7 +77,7 @@ class RoundTrip:
             io = self._ios.pop()
             try:
                 io.close()
-            except Exception as err:  # noqa: BLE001 - report after closing the others
+            except Exception as err:
                 errors.append(err)
         if errors:
             raise errors[0]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from _shared import ArrayIterator
 from hdmf.data_utils import DataChunkIterator
 from pynwb import NWBFile, TimeSeries
 from pynwb.ecephys import ElectricalSeries
+
+from _shared import ArrayIterator
 
 from . import _helpers as h
 from ._compare import assert_container_equal, assert_values_equal, materialize
@@ -17,7 +18,7 @@ from ._compare import assert_container_equal, assert_values_equal, materialize
 
 def _nwbfile(identifier: str) -> NWBFile:
     return NWBFile(session_description="append and iterate", identifier=identifier,
-                   session_start_time=datetime(2022, 2, 3, 4, 5, 6, tzinfo=timezone.utc))
+                   session_start_time=datetime(2022, 2, 3, 4, 5, 6, tzinfo=UTC))
 
 
 # -- 9. append ------------------------------------------------------------------------------
@@ -32,7 +33,8 @@ def _original_file() -> NWBFile:
     es = ElectricalSeries(name="es", data=np.arange(30, dtype="int16").reshape(10, 3), rate=100.0,
                           electrodes=nwbfile.create_electrode_table_region([0, 1, 2], "all"))
     nwbfile.add_acquisition(es)
-    old = TimeSeries(name="old", data=np.linspace(0, 1, 50), timestamps=np.arange(50) / 50.0, unit="m")
+    old = TimeSeries(name="old", data=np.linspace(0, 1, 50), timestamps=np.arange(50) / 50.0,
+                     unit="m")
     nwbfile.add_acquisition(old)
     nwbfile.add_acquisition(TimeSeries(name="old_link", data=np.ones(50), timestamps=old, unit="m"))
     module = nwbfile.create_processing_module(name="behavior", description="old module")
@@ -76,7 +78,8 @@ def test_append(roundtrip):
 
     assert_container_equal(new_ts, read.acquisition["new"])
     assert_container_equal(new_module, read.processing["new_module"])
-    assert_values_equal(np.arange(7, dtype="uint8"), read.acquisition["new"].data, strict_dtype=True)
+    assert_values_equal(np.arange(7, dtype="uint8"), read.acquisition["new"].data,
+                        strict_dtype=True)
 
 
 # -- 10. iterative writes -------------------------------------------------------------------

@@ -3,7 +3,7 @@ every kind of difference the round-trip tests rely on it to find. No I/O."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -11,8 +11,7 @@ import pytest
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData
 from pynwb import TimeSeries
 
-from ._compare import (assert_container_equal, assert_frames_equal, assert_values_equal,
-                       materialize)
+from ._compare import assert_container_equal, assert_frames_equal, assert_values_equal, materialize
 
 
 class SliceOnly:
@@ -75,7 +74,7 @@ def test_differences_are_found():
     _fails(assert_values_equal, "1", 1, match="expected")
     _fails(assert_values_equal, None, [], match="expected")
     when = datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    _fails(assert_values_equal, when, when.astimezone(timezone.utc), match="UTC offset")
+    _fails(assert_values_equal, when, when.astimezone(UTC), match="UTC offset")
     _fails(assert_values_equal, when, when.replace(tzinfo=None), match="time zone")
     _fails(assert_values_equal, [(1, "a")], [(1, "b")], match=r"\[0\]\[1\]")
     _fails(assert_values_equal, {"a": 1}, {"a": 1, "b": 2}, match="unexpected")

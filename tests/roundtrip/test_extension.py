@@ -19,11 +19,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 import pynwb
+import pytest
 from hdmf.build import BuildManager
 from pynwb import NWBFile
 
@@ -41,8 +41,7 @@ SCALE = np.int16(-12)
 @pytest.fixture(scope="session")
 def extension(tmp_path_factory):
     """``(type map, RoundTripLabMetaData class)``; the type map is a private copy of pynwb's."""
-    from pynwb.spec import (NWBAttributeSpec, NWBDatasetSpec, NWBGroupSpec,
-                            NWBNamespaceBuilder)
+    from pynwb.spec import NWBAttributeSpec, NWBDatasetSpec, NWBGroupSpec, NWBNamespaceBuilder
 
     outdir = tmp_path_factory.mktemp("extension")
     builder = NWBNamespaceBuilder(doc="round-trip catalogue extension", name=NAMESPACE,
@@ -69,7 +68,7 @@ def extension(tmp_path_factory):
 
 def _file_with_extension(cls) -> tuple[NWBFile, object]:
     nwbfile = NWBFile(session_description="extension", identifier="ext-1",
-                      session_start_time=datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+                      session_start_time=datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC))
     meta = cls(name="rig_info", rig=RIG, gains=GAINS, labels=LABELS, scale=SCALE)
     nwbfile.add_lab_meta_data(meta)
     return nwbfile, meta
@@ -95,7 +94,8 @@ with open_nwb(sys.argv[1]) as io:
         "rig": text(obj.rig),
         "gains": gains,
         "labels": [text(x) for x in obj.labels[()]],
-        "scale": int(obj.scale[()]) if hasattr(obj.scale, "shape") and obj.scale.shape == () else int(obj.scale),
+        "scale": (int(obj.scale[()]) if hasattr(obj.scale, "shape") and obj.scale.shape == ()
+                  else int(obj.scale)),
     }}))
 """
 

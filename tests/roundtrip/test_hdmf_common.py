@@ -9,8 +9,14 @@ import warnings
 
 import numpy as np
 import pytest
-from hdmf.common import (AlignedDynamicTable, DynamicTable, DynamicTableRegion, EnumData,
-                         SimpleMultiContainer, VectorData, VectorIndex)
+from hdmf.common import (
+    AlignedDynamicTable,
+    DynamicTable,
+    EnumData,
+    SimpleMultiContainer,
+    VectorData,
+    VectorIndex,
+)
 from hdmf.container import Data
 
 from ._compare import assert_container_equal, assert_frames_equal, assert_values_equal, materialize

@@ -8,7 +8,7 @@ DynamicTableRegion's ``table``) and a compound field (the ``timeseries`` column 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from ._compare import assert_container_equal, assert_values_equal, materialize
 
 def _nwbfile(identifier: str) -> NWBFile:
     return NWBFile(session_description="links and references", identifier=identifier,
-                   session_start_time=datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
+                   session_start_time=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
 
 
 def _same_target(read_obj, read_expected, original):
@@ -34,7 +34,8 @@ def _same_target(read_obj, read_expected, original):
 
 def _link_entry(store, group_path: str, name: str) -> dict:
     entries = [e for e in h.raw_links(store, group_path) if e.get("name") == name]
-    assert len(entries) == 1, f"{group_path}: link {name!r} not stored once: {h.raw_links(store, group_path)}"
+    assert len(entries) == 1, (
+        f"{group_path}: link {name!r} not stored once: {h.raw_links(store, group_path)}")
     return entries[0]
 
 
@@ -48,7 +49,7 @@ def test_soft_links(roundtrip):
     nwbfile.add_acquisition(ts1)
     nwbfile.add_acquisition(ts2)
     device = nwbfile.create_device(name="probe", description="a probe")
-    group = nwbfile.create_electrode_group(name="shank0", description="sh", location="CA1",
+    nwbfile.create_electrode_group(name="shank0", description="sh", location="CA1",
                                            device=device)
 
     read = roundtrip(nwbfile)
@@ -154,7 +155,8 @@ def test_references_in_datasets_attributes_and_compounds(roundtrip):
     read_group_col = read.electrodes["group"]
     for i in range(4):
         _same_target(read_group_col[i], rgroups[i % 2], groups[i % 2])
-    assert_values_equal(["shank0", "shank1", "shank0", "shank1"], read.electrodes["group_name"].data)
+    assert_values_equal(["shank0", "shank1", "shank0", "shank1"],
+                        read.electrodes["group_name"].data)
     # dataset of references: units.electrode_group
     for i, g in enumerate([0, 1, 0]):
         _same_target(read.units["electrode_group"][i], rgroups[g], groups[g])

@@ -7,7 +7,6 @@ import inspect
 import pkgutil
 import warnings
 
-import pytest
 from pynwb import NWBFile
 
 from ._compare import assert_container_equal
@@ -36,7 +35,8 @@ SECOND_FILE = {
 
 def _electrode_region(factories, nwbfile):
     """A region over the main file's electrodes table, made by the ``mock_electrodes`` factory."""
-    return factories["mock_electrodes"](n_electrodes=len(nwbfile.electrodes), table=nwbfile.electrodes,
+    return factories["mock_electrodes"](n_electrodes=len(nwbfile.electrodes),
+                                        table=nwbfile.electrodes,
                                         nwbfile=nwbfile)
 
 

@@ -12,7 +12,7 @@ test); legacy stores need the Zarr backend and are then not collected at all.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,7 +95,7 @@ def test_real_files_present():
 
 def _check_documented_values(nwbfile) -> None:
     """The values /work/shared/data/legacy/README.md documents for both stores."""
-    assert nwbfile.session_start_time == datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert nwbfile.session_start_time == datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert nwbfile.session_start_time.utcoffset().total_seconds() == 0
     assert len(nwbfile.units) == 5
     assert len(nwbfile.epochs) == 2

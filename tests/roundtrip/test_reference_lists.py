@@ -13,11 +13,11 @@ Each file is read back and every reference is checked to resolve to the object r
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 import pynwb
+import pytest
 from hdmf.build import BuildManager
 from pynwb import NWBFile, TimeSeries
 from pynwb.base import ImageReferences, Images
@@ -31,7 +31,7 @@ NAMESPACE = "ndx-reference-lists"
 
 def _nwbfile(identifier: str) -> NWBFile:
     return NWBFile(session_description="reference lists", identifier=identifier,
-                   session_start_time=datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
+                   session_start_time=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
 
 
 def test_image_references_list(roundtrip):
@@ -66,8 +66,13 @@ def test_image_references_list(roundtrip):
 def reference_extension(tmp_path_factory):
     """A private type map with ``RefPairs``: a LabMetaData holding an untyped compound dataset
     ``pairs`` (int32 ``idx``, reference ``ts`` to a TimeSeries)."""
-    from pynwb.spec import (NWBDatasetSpec, NWBDtypeSpec, NWBGroupSpec, NWBNamespaceBuilder,
-                            NWBRefSpec)
+    from pynwb.spec import (
+        NWBDatasetSpec,
+        NWBDtypeSpec,
+        NWBGroupSpec,
+        NWBNamespaceBuilder,
+        NWBRefSpec,
+    )
 
     outdir = tmp_path_factory.mktemp("refext")
     builder = NWBNamespaceBuilder(doc="reference lists", name=NAMESPACE, version="0.1.0",

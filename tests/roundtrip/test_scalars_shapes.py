@@ -8,7 +8,7 @@ a tiny generic HDMF namespace (no NWB) is built for them and written with the ge
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -31,11 +31,11 @@ def _odd_nwbfile() -> NWBFile:
         identifier="odd-shapes",
         session_start_time=datetime(2021, 3, 4, 5, 6, 7, 123456, tzinfo=TZ_MINUS7),
         file_create_date=[datetime(2021, 3, 5, 1, 2, 3, tzinfo=TZ_PLUS0530),
-                          datetime(2022, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)],
+                          datetime(2022, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)],
         timestamps_reference_time=datetime(2021, 3, 4, 5, 0, 0, tzinfo=TZ_MINUS7),
     )
     nwbfile.subject = Subject(subject_id="mouse-1", species="Mus musculus", sex="F",
-                              date_of_birth=datetime(2020, 11, 12, 0, 0, tzinfo=timezone.utc))
+                              date_of_birth=datetime(2020, 11, 12, 0, 0, tzinfo=UTC))
     nwbfile.add_acquisition(TimeSeries(name="empty", data=np.zeros((0,), dtype="float32"),
                                        timestamps=np.zeros((0,), dtype="float64"), unit="u"))
     nwbfile.add_acquisition(TimeSeries(name="empty_2d", data=np.zeros((0, 3), dtype="int16"),
@@ -96,7 +96,8 @@ SPECIAL_FLOATS = {"nan": np.float64(np.nan), "inf": np.float64(np.inf), "ninf": 
 
 @pytest.fixture(scope="module")
 def scalar_types(tmp_path_factory):
-    """(type map, ScalarHolder class, EventTable class) of a generic namespace made for this test."""
+    """(type map, ScalarHolder class, EventTable class) of a generic namespace made for this
+    test."""
     from hdmf.common import get_type_map
     from hdmf.spec import AttributeSpec, DatasetSpec, GroupSpec, NamespaceBuilder
 
@@ -104,7 +105,8 @@ def scalar_types(tmp_path_factory):
     builder = NamespaceBuilder(doc="scalars of every dtype", name=NAMESPACE, version="0.1.0")
     builder.include_namespace("hdmf-common")
     datasets = [DatasetSpec(doc=f"scalar {d}", name=f"d_{d}", dtype=d) for d in SCALARS]
-    datasets += [DatasetSpec(doc=f"scalar {k}", name=f"d_{k}", dtype="float64") for k in SPECIAL_FLOATS]
+    datasets += [DatasetSpec(doc=f"scalar {k}", name=f"d_{k}", dtype="float64")
+                 for k in SPECIAL_FLOATS]
     datasets += [
         DatasetSpec(doc="scalar isodatetime", name="d_isodatetime", dtype="isodatetime"),
         DatasetSpec(doc="isodatetime array", name="times", dtype="isodatetime", shape=(None,)),

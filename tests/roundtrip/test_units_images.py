@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from pynwb import NWBFile
@@ -26,7 +26,7 @@ WAVEFORMS = [[[1, 2, 3], [1, 2, 3], [1, 2, 3]], [[1, 2, 3], [4, 5, 6], [1, 2, 3]
 
 def _nwbfile() -> NWBFile:
     return NWBFile(session_description="units and images", identifier="units-images",
-                   session_start_time=datetime(1971, 1, 1, 12, tzinfo=timezone.utc))
+                   session_start_time=datetime(1971, 1, 1, 12, tzinfo=UTC))
 
 
 def _scalar_dtype(store, node: str, layout: int) -> str:

@@ -7,14 +7,12 @@ import os
 import pickle
 
 import pytest
+from _harness import run_coroutine_tests
 from zarr.core.buffer import cpu
 from zarr.testing.store import StoreTests
 
 from hdmf_zarr.storage import AtomicLocalStore, open_store
 from hdmf_zarr.storage._atomic import METADATA_DOCUMENTS
-
-from _harness import run_coroutine_tests
-
 
 
 @run_coroutine_tests
@@ -90,8 +88,11 @@ def test_documents_are_replaced_through_a_temporary_name(tmp_path, monkeypatch, 
         return real_replace(src, dst, *args, **kwargs)
 
     import hdmf_zarr.storage._atomic as atomic
+    import hdmf_zarr.storage._files as files
 
+    # the store's module and the file primitives it writes through
     monkeypatch.setattr(atomic, "open", spy_open, raising=False)
+    monkeypatch.setattr(files, "open", spy_open, raising=False)
     monkeypatch.setattr(atomic.os, "replace", spy_replace)
     monkeypatch.setattr(atomic.os, "open", spy_os_open)
     for round_ in range(2):  # a new document, then one replacing it

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from _harness import NestedStoreHarness, listing, run_coroutine_tests
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import cpu, default_buffer_prototype
 from zarr.storage import LocalStore, MemoryStore
@@ -29,8 +30,6 @@ from zarr.storage import LocalStore, MemoryStore
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError, NotHdmfStoreError, StoreModeError
 from hdmf_zarr.storage import H5NestedStore, ZipNestedStore, open_store, store_location
-
-from _harness import NestedStoreHarness, listing, run_coroutine_tests
 
 NESTED = [pytest.param(H5NestedStore, id="h5"), pytest.param(ZipNestedStore, id="zip")]
 METADATA = ("zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata")
@@ -209,7 +208,8 @@ def test_logical_keys_match_memory_store(tmp_path, cls, config, encoding):
         arr[4:, :, :] = 0
         zarr.open_array(s, path="g/a1", mode="r+")[:6] = 0
     _assert_same_keys(ours, mem)
-    inner = "g/a3/c/1" if fmt == 3 and enc["name"] == "default" and enc["separator"] == "/" else None
+    nested_default = fmt == 3 and enc["name"] == "default" and enc["separator"] == "/"
+    inner = "g/a3/c/1" if nested_default else None
     for s in (ours, mem):
         if inner:
             asyncio.run(s.delete_dir(inner))
@@ -388,7 +388,8 @@ def test_consolidate_to_depth_zero_extra_disk(tmp_path):
     baseline = _dir_size(root)
     seen = []
     H5NestedStore(root, consolidate_depth=0).consolidate(
-        on_container=lambda p, n: seen.append((_dir_size(root), os.path.getsize(p + ".partial"), n)))
+        on_container=lambda p, n: seen.append((_dir_size(root), os.path.getsize(p + ".partial"),
+                                               n)))
     final = _dir_size(root)
     peak = max(s for s, _c, _n in seen)
     largest, n = max((c, n) for _s, c, n in seen)

@@ -10,14 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
+from tests.roundtrip._compare import assert_container_equal
 from zarr.storage import LocalStore
 
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.errors import NotHdmfStoreError, StoreModeError
-from hdmf_zarr.storage import (H5NestedStore, SQLiteStore, ZipNestedStore, copy_store,
-                               nested_store_kind, open_store, pack, unpack)
+from hdmf_zarr.storage import (
+    H5NestedStore,
+    SQLiteStore,
+    ZipNestedStore,
+    copy_store,
+    nested_store_kind,
+    open_store,
+    pack,
+    unpack,
+)
 from hdmf_zarr.zarr_bridge import store_io
-from tests.roundtrip._compare import assert_container_equal
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 SOURCE = REAL / "dandi_nwb_test_data_v2.0.1" / "test_ElectricalSeries.nwb"

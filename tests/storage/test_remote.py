@@ -266,3 +266,139 @@ def test_http_unauthorized(prefix, status):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- one HTTP request per key read (issue 16) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def s3_counted(s3):
+    """The moto server of ``s3`` behind a counting proxy; yields (proxy, storage_options of the
+    proxy, storage_options of moto itself, bucket url)."""
+    from _counting_proxy import CountingProxy
+
+    options, bucket = s3
+    with CountingProxy(options["client_kwargs"]["endpoint_url"]) as proxy:
+        counted = dict(options, client_kwargs=dict(options["client_kwargs"],
+                                                   endpoint_url=proxy.url))
+        yield proxy, counted, options, bucket
+
+
+def _stored_keys(options, url):
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options)
+    root = url[len("s3://"):]
+    return sorted(p[len(root) + 1:] for p in fs.find(root))
+
+
+def _read_keys(store, keys, byte_range=None):
+    from hdmf_zarr.zarr_bridge.runtime import default_buffer_prototype, run
+
+    async def read_all():
+        proto = default_buffer_prototype()
+        return [await store.get(k, proto, byte_range) for k in keys]
+
+    return run(read_all())
+
+
+@LAYOUTS
+def test_s3_one_get_per_key(s3_counted, fmt):
+    """Reading a key from S3 costs one GET and no HEAD (s3fs asked for the size of every whole
+    value first, doubling the round trips of every read)."""
+    from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+
+    from hdmf_zarr.storage import open_store
+
+    proxy, counted, direct, bucket = s3_counted
+    url = f"{bucket}/onegetperkey{fmt}.nwb.zarr"
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=direct) as io:
+        io.write(_nwbfile())
+    keys = _stored_keys(direct, url)
+    assert len(keys) > 20
+    store, _location = open_store(url, "r", counted)
+    proxy.reset()
+    values = _read_keys(store, keys)
+    assert all(v is not None for v in values)
+    assert dict(proxy.counts) == {"GET": len(keys)}, proxy.requests[:6]
+    for request in (RangeByteRequest(1, 5), SuffixByteRequest(4)):
+        proxy.reset()
+        parts = _read_keys(store, keys[:3], request)
+        assert [len(p.to_bytes()) for p in parts] == [4, 4, 4]
+        assert dict(proxy.counts) == {"GET": 3}, proxy.requests
+    proxy.reset()
+    assert _read_keys(store, ["no/such/key"]) == [None]
+    assert sum(proxy.counts.values()) == 1, proxy.requests
+
+
+def test_s3_max_concurrency_of_the_caller_wins():
+    """Our default for S3 never overrides a value the caller passed; other URLs are untouched."""
+    from hdmf_zarr.storage._remote import fsspec_options
+
+    assert fsspec_options("s3://b/k", None) == {"max_concurrency": 1}
+    assert fsspec_options("S3A://b/k", {"anon": True}) == {"anon": True, "max_concurrency": 1}
+    assert fsspec_options("s3://b/k", {"max_concurrency": 8}) == {"max_concurrency": 8}
+    assert fsspec_options("https://host/f.zarr", {"a": 1}) == {"a": 1}
+    given = {"key": "k"}
+    fsspec_options("s3://b/k", given)
+    assert given == {"key": "k"}
+
+
+class _CountingHandler(_QuietHandler):
+    def do_GET(self):
+        self.server.counts["GET"] += 1
+        super().do_GET()
+
+    def do_HEAD(self):
+        self.server.counts["HEAD"] += 1
+        super().do_HEAD()
+
+
+@LAYOUTS
+def test_http_one_get_per_key(tmp_path, fmt):
+    """Over HTTP (fsspec's HTTPFileSystem) a key read is one GET, a byte range included."""
+    from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+
+    from hdmf_zarr.storage import open_store
+
+    local = tmp_path / "served.nwb.zarr"
+    with NWBZarrIO(str(local), "w", zarr_format=fmt) as io:
+        io.write(_nwbfile())
+    keys = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             partial(_CountingHandler, directory=str(tmp_path)))
+    server.counts = Counter()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store, _location = open_store(
+            f"http://127.0.0.1:{server.server_address[1]}/served.nwb.zarr", "r")
+        values = _read_keys(store, keys)
+        assert all(v is not None for v in values)
+        assert dict(server.counts) == {"GET": len(keys)}
+        for request in (RangeByteRequest(1, 5), SuffixByteRequest(4)):
+            server.counts.clear()
+            _read_keys(store, keys[:3], request)
+            assert dict(server.counts) == {"GET": 3}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@LAYOUTS
+def test_s3_nwb_read_sends_no_head_per_key(s3_counted, fmt):
+    """Opening and reading an NWB file from S3 sends GETs, not a HEAD before each of them: at
+    most one HEAD (an ``exists`` probe of the reader) where it sent one per key read."""
+    proxy, counted, direct, bucket = s3_counted
+    url = f"{bucket}/noheads{fmt}.nwb.zarr"
+    nwb = _nwbfile()
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=direct) as io:
+        io.write(nwb)
+    proxy.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBZarrIO(url, "r", storage_options=counted) as io:
+            read = io.read()
+            np.testing.assert_array_equal(read.acquisition["ts2"].data[:], np.arange(50.0) * 3)
+    assert proxy.counts["GET"] >= 10, dict(proxy.counts)
+    assert proxy.counts["HEAD"] <= 1, [r for r in proxy.requests if r[0] == "HEAD"]

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from _shared import snapshot_files
 from click.testing import CliRunner
 from pynwb import TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
@@ -20,6 +19,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import FormatError, HdmfZarrError

@@ -17,16 +17,15 @@ import time
 import numpy as np
 import pytest
 import zarr
+from _harness import collect, run_coroutine_tests
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import cpu, default_buffer_prototype
 from zarr.testing.store import StoreTests
 
+from _shared import snapshot_files
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError, NotHdmfStoreError, StoreModeError
 from hdmf_zarr.storage import SQLiteStore, open_store, store_location
-
-from _harness import collect, run_coroutine_tests
-from _shared import snapshot_files
 
 
 # ---------------------------------------------------------------------------------- harness
@@ -108,7 +107,8 @@ def test_byte_ranges_use_blob_reads(tmp_path):
         proto = default_buffer_prototype()
         return [(await store.get("x/c/0", proto, r)).to_bytes() for r in
                 (RangeByteRequest(10, 20), OffsetByteRequest(1000), SuffixByteRequest(5),
-                 SuffixByteRequest(5000), RangeByteRequest(1020, 5000), RangeByteRequest(3000, 3010))]
+                 SuffixByteRequest(5000), RangeByteRequest(1020, 5000),
+                 RangeByteRequest(3000, 3010))]
 
     assert asyncio.run(ranges()) == [data[10:20], data[1000:], data[-5:], data, data[1020:], b""]
     store.close()

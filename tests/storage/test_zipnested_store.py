@@ -15,12 +15,11 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import zarr
+from _harness import NestedStoreHarness, run_coroutine_tests
 
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr.errors import FormatError
 from hdmf_zarr.storage import ZipNestedStore
-
-from _harness import NestedStoreHarness, run_coroutine_tests
 
 
 # ---------------------------------------------------------------------------------- harness

@@ -16,9 +16,9 @@ import pytest
 from pynwb.testing.mock.base import mock_TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
 from pynwb.testing.mock.file import mock_NWBFile
-from roundtrip._compare import assert_container_equal
 
 from hdmf_zarr.nwb import NWBZarrIO
+from roundtrip._compare import assert_container_equal
 
 LAYOUT = pytest.mark.parametrize("layout", [2, 3], ids=["L2", "L3"])
 METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}

@@ -12,12 +12,12 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
-from _shared import ArrayIterator
 from hdmf.data_utils import DataChunkIterator
 from pynwb import NWBHDF5IO
 from pynwb.testing.mock.base import mock_TimeSeries
 from pynwb.testing.mock.file import mock_NWBFile
 
+from _shared import ArrayIterator
 from hdmf_zarr.format.layout3 import L3
 from hdmf_zarr.nwb import NWBZarrIO
 from hdmf_zarr.utils import ZarrDataIO

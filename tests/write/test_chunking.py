@@ -9,10 +9,17 @@ import math
 
 import numpy as np
 import pytest
-from _large import (LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values,
-                    stored_objects, write_nwb)
-from _shared import ArrayIterator
+from _large import (
+    LAYOUT,
+    array_doc,
+    check_roundtrip,
+    nwbfile_with,
+    read_values,
+    stored_objects,
+    write_nwb,
+)
 
+from _shared import ArrayIterator
 from hdmf_zarr.errors import UnsupportedDataError
 from hdmf_zarr.nwb import NWBZarrIO
 from hdmf_zarr.utils import ZarrDataIO

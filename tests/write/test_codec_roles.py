@@ -14,8 +14,8 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr.codecs.numcodecs as nz3
-from zarr.codecs import TransposeCodec
 from _large import LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values, write_nwb
+from zarr.codecs import TransposeCodec
 
 from hdmf_zarr.utils import ZarrDataIO
 from hdmf_zarr.write.codecs import DEFAULT_COMPRESSOR_V2

@@ -9,8 +9,15 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
-from _large import (LAYOUT, array_doc, check_roundtrip, nwbfile_with, read_values,
-                    stored_objects, write_nwb)
+from _large import (
+    LAYOUT,
+    array_doc,
+    check_roundtrip,
+    nwbfile_with,
+    read_values,
+    stored_objects,
+    write_nwb,
+)
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, TransposeCodec, ZstdCodec
 
 from hdmf_zarr.errors import UnknownCodecError, UnsupportedDataError

@@ -9,9 +9,8 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from _large import LAYOUT, array_doc, nwbfile_with, read_values, stored_objects, write_nwb
 from distributed import get_task_stream
-from _large import (LAYOUT, array_doc, nwbfile_with, read_values,
-                    stored_objects, write_nwb)
 
 from hdmf_zarr.errors import UnsupportedDataError
 from hdmf_zarr.nwb import NWBZarrIO
@@ -32,9 +31,9 @@ def cluster_client():
     import distributed
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  processes=True, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
+                                  processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
 
 
 def test_is_dask_array():
@@ -92,10 +91,10 @@ def test_dtype_cast_and_errors(tmp_path):
 
 def test_processes_scheduler_refuses_memory_store():
     store = zarr.storage.MemoryStore()
-    with dask.config.set(scheduler="processes"):
-        with pytest.raises(UnsupportedDataError, match="cannot open this store") as info:
-            with NWBZarrIO(store, mode="w", zarr_format=3) as io:
-                io.write(nwbfile_with(ZarrDataIO(_darr())))
+    with dask.config.set(scheduler="processes"), \
+            pytest.raises(UnsupportedDataError, match="cannot open this store") as info, \
+            NWBZarrIO(store, mode="w", zarr_format=3) as io:
+        io.write(nwbfile_with(ZarrDataIO(_darr())))
     assert info.value.path == "/acquisition/ts/data"
 
 
@@ -117,9 +116,9 @@ def test_distributed_local_cluster(tmp_path, layout, cluster_client):
 
 def test_distributed_refuses_memory_store(cluster_client):
     store = zarr.storage.MemoryStore()
-    with pytest.raises(UnsupportedDataError, match="cannot open this store") as info:
-        with NWBZarrIO(store, mode="w", zarr_format=3) as io:
-            io.write(nwbfile_with(ZarrDataIO(_darr())))
+    with pytest.raises(UnsupportedDataError, match="cannot open this store") as info, \
+            NWBZarrIO(store, mode="w", zarr_format=3) as io:
+        io.write(nwbfile_with(ZarrDataIO(_darr())))
     assert info.value.path == "/acquisition/ts/data"
 
 

@@ -7,12 +7,19 @@ the wrong dtype or shape. Every value is read back.
 
 import numpy as np
 import pytest
-from _large import (LAYOUT, array_doc, nwbfile_with, read_after_failure, read_values,
-                    stored_objects, write_nwb)
-from _shared import ArrayIterator
+from _large import (
+    LAYOUT,
+    array_doc,
+    nwbfile_with,
+    read_after_failure,
+    read_values,
+    stored_objects,
+    write_nwb,
+)
 from hdmf.common import DynamicTable, VectorData, get_manager
 from hdmf.data_utils import DataChunk, DataChunkIterator
 
+from _shared import ArrayIterator
 from hdmf_zarr.backend import ZarrIO
 from hdmf_zarr.errors import UnsupportedDataError
 from hdmf_zarr.utils import ZarrDataIO
@@ -22,8 +29,7 @@ DATA = np.arange(1000 * 5, dtype="<i4").reshape(1000, 5) * 7 - 3000
 
 
 def _rows():
-    for row in DATA:
-        yield row
+    yield from DATA
 
 
 @LAYOUT

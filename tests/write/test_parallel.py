@@ -12,11 +12,18 @@ import threading
 
 import numpy as np
 import pytest
-from _large import (LAYOUT, array_doc, nwbfile_with, read_after_failure, read_values,
-                    stored_objects, write_nwb)
-from _shared import ArrayIterator
+from _large import (
+    LAYOUT,
+    array_doc,
+    nwbfile_with,
+    read_after_failure,
+    read_values,
+    stored_objects,
+    write_nwb,
+)
 from hdmf.common import DynamicTable, VectorData, get_manager
 
+from _shared import ArrayIterator
 from hdmf_zarr.backend import ZarrIO
 from hdmf_zarr.errors import HdmfZarrError, UnstorableValueError, UnsupportedDataError
 from hdmf_zarr.utils import ZarrDataIO
@@ -162,9 +169,9 @@ def test_in_memory_store_is_written_here(tmp_path):
     dci = ArrayIterator(DATA, buffer_shape=(130, 10), chunk_shape=(10, 10))
     from hdmf_zarr.nwb import NWBZarrIO
 
-    with pytest.warns(UserWarning, match="cannot be opened by worker processes"):
-        with NWBZarrIO(store, mode="w", zarr_format=3) as io:
-            io.write(nwbfile_with(dci), number_of_jobs=2)
+    with pytest.warns(UserWarning, match="cannot be opened by worker processes"), \
+            NWBZarrIO(store, mode="w", zarr_format=3) as io:
+        io.write(nwbfile_with(dci), number_of_jobs=2)
     with NWBZarrIO(store, mode="r") as io:
         np.testing.assert_array_equal(io.read().acquisition["ts"].data[()], DATA)
 
@@ -186,10 +193,10 @@ def test_export_from_hdf5_with_two_jobs(tmp_path, layout):
     with NWBHDF5IO(str(src), mode="w") as io:
         io.write(nwbfile_with(big))
     dst = tmp_path / "dst.nwb.zarr"
-    with NWBHDF5IO(str(src), mode="r") as read_io:
-        with NWBZarrIO(str(dst), mode="w", zarr_format=layout) as io:
-            io.export(src_io=read_io, write_args={
-                "number_of_jobs": 2, "large_dataset_settings": {"chunks": (1000, 10)}})
+    with NWBHDF5IO(str(src), mode="r") as read_io, \
+            NWBZarrIO(str(dst), mode="w", zarr_format=layout) as io:
+        io.export(src_io=read_io, write_args={
+            "number_of_jobs": 2, "large_dataset_settings": {"chunks": (1000, 10)}})
     np.testing.assert_array_equal(read_values(dst), big)
     doc = array_doc(dst, NODE)
     chunks = doc["chunks"] if layout == 2 else doc["codecs"][0]["configuration"].get(

@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 from _large import LAYOUT, nwbfile_with, read_values, write_nwb
+
 from _shared import ArrayIterator
 
 DATA = np.arange(1200 * 10, dtype="<i4").reshape(1200, 10)

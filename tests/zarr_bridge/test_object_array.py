@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import zarr
 
-from hdmf_zarr.errors import FormatError, UnknownCodecError, UnsafePickleError, \
-    UnstorableValueError
+from hdmf_zarr.errors import FormatError, UnknownCodecError, UnsafePickleError, UnstorableValueError
 from hdmf_zarr.zarr_bridge import object_array as oa
 from hdmf_zarr.zarr_bridge.object_array import (
     JSON2_FILTER,

@@ -26,7 +26,8 @@ LEGACY = [DATA / "legacy" / "ecephys_pickle_refs.nwb.zarr",
           DATA / "legacy" / "ecephys_json_refs.nwb.zarr"]
 REAL = [DATA / "real" / "dandi_nwb_test_data_v2.0.1" / f"test_{n}.nwb"
         for n in ("TimeIntervals", "Units", "PlaneSegmentation", "ElectricalSeries",
-                  "timestamps_linking")] + [DATA / "real" / "neuroconv" / "ecephys_tutorial_v2.5.0.nwb"]
+                  "timestamps_linking")]
+REAL += [DATA / "real" / "neuroconv" / "ecephys_tutorial_v2.5.0.nwb"]
 
 _READ_ALL = r"""
 import json, math, sys

@@ -50,3 +50,10 @@ def test_buffers_round_trip_through_zarrs_own_stores(tmp_path, make):
     assert isinstance(got, runtime.Buffer)
     assert got.to_bytes() == b"\x00\x01hdmf"
     assert runtime.run(store.get("missing", proto)) is None
+
+
+def test_data_type_validation_error_is_what_zarr_data_types_raise():
+    from zarr.core.dtype import Int8
+
+    with pytest.raises(runtime.DataTypeValidationError):
+        Int8.from_json("float64", zarr_format=3)

@@ -12,6 +12,8 @@ import pytest
 import zarr
 
 import hdmf_zarr  # noqa: F401  (registers the data types in this process)
+from hdmf_zarr.zarr_bridge.data_types import STRUCT_TYPE
+from hdmf_zarr.zarr_bridge.struct_dtype import Struct
 
 DTYPE = np.dtype([("x", "<f4"), ("y", "<i2"), ("name", "<U4")])
 ROWS = np.array([(1.5, -3, "ab"), (-2.25, 7, "wxyz"), (0.0, 0, "")], dtype=DTYPE)
@@ -81,6 +83,9 @@ def test_scalar_struct(tmp_path):
     assert got.tolist() == ROWS[1].tolist()
 
 
+@pytest.mark.skipif(STRUCT_TYPE is not Struct,
+                    reason="Zarr >= 3.2 reads struct with its own type (FORMAT.md 3.4), which "
+                           "fills unknown and missing fields; the refusal is our 3.1 alias's")
 def test_bad_fill_field_is_refused(tmp_path):
     store = _write_store(tmp_path / "s.zarr", fill={"x": 0.0, "nope": 1})
     with pytest.raises(Exception, match="unknown fields"):

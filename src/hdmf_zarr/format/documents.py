@@ -10,7 +10,7 @@ is a string, a sharding configuration that is a list, a shape of floats...) is a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import FormatError
 
@@ -20,7 +20,7 @@ _MAX_NDIM = 32
 _MAX_EXTENT = 2**63
 
 
-def _fail(what: str, where: str):
+def _fail(what: str, where: str) -> NoReturn:
     raise FormatError(what, where)
 
 
@@ -37,7 +37,7 @@ def check_shape(value: Any, what: str, where: str, *, positive: bool = False) ->
         Naming ``where`` and ``what`` otherwise.
     """
     if not isinstance(value, list) or len(value) > _MAX_NDIM or not all(
-            type(n) is int and (0 < n if positive else 0 <= n) and n < _MAX_EXTENT
+            type(n) is int and (n > 0 if positive else n >= 0) and n < _MAX_EXTENT
             for n in value):
         _fail(f"{what} must be a list of at most {_MAX_NDIM} "
               f"{'positive' if positive else 'non-negative'} integers below 2**63 (found "

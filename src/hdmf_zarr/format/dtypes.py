@@ -7,11 +7,14 @@ encoding; the layouts then turn the kind into a Zarr dtype and reserved attribut
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["DataKind", "CompoundField", "classify", "numpy_dtype_for_name", "HDMF_TEXT",
+__all__ = ["DataKind", "CompoundField", "classify", "numpy_dtype_for_name", "struct_fields",
+           "HDMF_TEXT",
            "HDMF_BYTES", "HDMF_DATETIME", "HDMF_REFERENCE"]
 
 HDMF_TEXT = frozenset({"text", "utf", "utf8", "utf-8", "str"})
@@ -128,7 +131,8 @@ def _kind_of_value(value) -> tuple[str, np.dtype | None]:
     return "unknown", None
 
 
-def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> DataKind:
+def classify(builder_dtype: Any, data: Any, *,
+             array_dtype: np.dtype | None = None) -> DataKind:
     """Classify a dataset from its builder dtype and its data.
 
     Parameters
@@ -207,7 +211,8 @@ def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> Dat
         if array_dtype.kind == "O" and data is None:
             # a lazy h5py dataset of variable-length strings (builders HDF5IO read, exported
             # without rebuilding them): its dtype carries h5py's string metadata
-            vlen = (array_dtype.metadata or {}).get("vlen")
+            metadata: Mapping[str, Any] = array_dtype.metadata or {}
+            vlen = metadata.get("vlen")
             if vlen is str:
                 return DataKind("text", name="str")
             if vlen is bytes:
@@ -215,6 +220,7 @@ def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> Dat
     first = _first_element(data)
     kind, dt = _kind_of_value(first)
     if kind == "numeric":
+        assert dt is not None  # a numeric value always has its dtype
         arr_dt = np.asarray(data).dtype if first is not None else dt
         if arr_dt.kind not in "biuf":
             arr_dt = dt
@@ -237,7 +243,7 @@ def classify(builder_dtype, data, *, array_dtype: np.dtype | None = None) -> Dat
             nd = numpy_dtype_for_name(name.lower())
             if nd is not None:
                 return DataKind("numeric", nd, name=nd.name)
-        if isinstance(builder_dtype, np.dtype) or isinstance(builder_dtype, type):
+        if isinstance(builder_dtype, (np.dtype, type)):
             try:
                 bd = np.dtype(builder_dtype)
                 if bd.kind in "biuf":
@@ -258,3 +264,12 @@ def _field_kind(sub: np.dtype) -> tuple[str, np.dtype | None]:
     if sub.kind == "S":
         return "bytes", None
     return "text", None
+
+
+def struct_fields(dtype: np.dtype) -> list[tuple[str, np.dtype]]:
+    """``[(name, field dtype), ...]`` of a structured numpy dtype in field order (``[]`` for
+    other dtypes)."""
+    fields = dtype.fields
+    if fields is None:
+        return []
+    return [(name, fields[name][0]) for name in dtype.names or ()]

@@ -8,12 +8,14 @@ the format version themselves (DESIGN.md, "The flow of data").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import FormatError, UnstorableValueError
+from .dtypes import DataKind
 from .names import check_target_path
 
 __all__ = ["Layout", "NodeAttributes", "LinkEntry", "RefTarget", "SPEC_LOC_ATTR",
@@ -77,21 +79,209 @@ class NodeAttributes:
 
 
 class Layout:
-    """Base class of the on-disk layouts; see ``L2`` and ``L3``."""
+    """Base class of the on-disk layouts; see ``L2`` and ``L3``.
 
-    zarr_format: int = 0
+    Every difference between the layouts is an attribute or a method here, documented with the
+    FORMAT.md sections it follows; the writer, the iterators, export, ``hdmf-zarr info`` and the
+    CLI ask the layout instead of comparing Zarr format numbers. ``format.select`` turns a format
+    number or a store's root documents into a layout.
+    """
+
+    #: The Zarr format number of the arrays and groups (``zarr_format`` of Zarr-Python).
+    zarr_format: Literal[2, 3]
+    #: ``"L2"`` or ``"L3"``, for messages.
     name: str = ""
+    #: Group attribute holding the links (FORMAT.md 2.4, 3.5).
     links_attr: str = ""
+    #: Dataset attribute holding the HDMF dtype (FORMAT.md 2.2, 3.2).
     dtype_attr: str = ""
 
+    # ------------------------------------------------------------------ node documents
+    #: Every document name of a node (FORMAT.md 2.1, 3.1).
+    node_documents: tuple[str, ...] = ()
+    #: The document of a group node (FORMAT.md 2.1, 3.1).
+    group_document: str = ""
+    #: The document holding an array's metadata: shape, chunks, dtype, codecs (FORMAT.md 2.3
+    #: ``.zarray``, 3.1 ``zarr.json``).
+    array_document: str = ""
+    #: The documents Zarr writes for an array (FORMAT.md 2.1, 3.1).
+    array_documents: tuple[str, ...] = ()
+    #: Documents whose presence means a node (group or array) exists at a path.
+    node_marker_documents: tuple[str, ...] = ()
+    #: The separate document holding a node's attributes (L2 ``.zattrs``), or None when the
+    #: attributes are inside the node document (L3 ``zarr.json``, FORMAT.md 3.1).
+    attributes_document: str | None = None
+    #: Root document names that identify the layout of a store (FORMAT.md 4).
+    identifying_documents: tuple[str, ...] = ()
+    #: Store key of the consolidated metadata (FORMAT.md 2.7, 3.7).
+    consolidated_key: str = ""
+
+    def consolidated_array_key(self, key: str) -> str:
+        """The key of the array document at store key ``key`` (no leading ``/``) in the
+        consolidated metadata (L2 ``<key>/.zarray``, FORMAT.md 2.7; L3 the node path itself,
+        3.7)."""
+        raise NotImplementedError
+
+    def is_metadata_name(self, name: str) -> bool:
+        """True when the last key component ``name`` is a document of this layout (node
+        documents, consolidated metadata), False for chunk and shard keys (FORMAT.md 2.1,
+        2.7, 3.1)."""
+        raise NotImplementedError
+
+    def document_holding_attributes(self) -> str:
+        """Name of the document of a node that holds its attributes (L2 ``.zattrs``, L3
+        ``zarr.json``; FORMAT.md 2.1, 3.1)."""
+        return self.attributes_document or self.group_document
+
+    def attributes_in(self, document: Any) -> dict | None:
+        """The attributes held by the document :meth:`document_holding_attributes` names (None
+        read as absent), as a fresh dict; None when that document is malformed (FORMAT.md 2.1,
+        3.1)."""
+        raise NotImplementedError
+
+    def with_attributes(self, document: Any, attributes: dict) -> dict:
+        """The document :meth:`document_holding_attributes` names, holding ``attributes``
+        instead of its former attributes (FORMAT.md 2.1, 3.1)."""
+        raise NotImplementedError
+
+    def group_documents(self, attributes: dict) -> dict[str, Any]:
+        """Documents of a group node with ``attributes``, keyed by name (FORMAT.md 2.1, 3.1)."""
+        raise NotImplementedError
+
+    def stale_group_documents(self, documents: dict) -> list[str]:
+        """Names of documents Zarr may have left at a group whose own documents are
+        ``documents`` and that the layout does not have there: L2 groups without attributes
+        have no ``.zattrs`` (FORMAT.md 2.1), although Zarr creates an empty one for the parents
+        of the arrays it creates."""
+        return []
+
+    # ------------------------------------------------------------------ shapes and scalars
+    #: Stored shape of a scalar dataset (FORMAT.md 2.3 ``[1]``, 3.3 ``[]``).
+    scalar_shape: tuple[int, ...] = ()
+    #: A scalar compound with a reference field can be stored (FORMAT.md 2.8; not in 3.3).
+    scalar_reference_compounds: bool = True
+
+    def stored_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The array shape a dataset of shape ``shape`` is stored with (scalars: FORMAT.md 2.3,
+        3.3)."""
+        return self.scalar_shape if tuple(shape) == () else tuple(shape)
+
+    # ------------------------------------------------------------------ text, bytes, codecs
+    #: Byte strings (``ascii``/``bytes`` data, datetimes) are stored as bytes (L2 vlen-bytes,
+    #: FORMAT.md 2.3); False: as UTF-8 text (3.2).
+    stores_bytes: bool = False
+    #: Codecs are numcodecs configurations, one compressor plus filters (L2 ``.zarray``,
+    #: FORMAT.md 2.3); False: a Zarr 3 chain of filters, serializer and compressors (3.1).
+    uses_numcodecs: bool = False
+    #: Arrays may be sharded (FORMAT.md 3.8).
+    supports_sharding: bool = False
+    #: Dimension labels are also stored as Zarr's ``dimension_names`` (FORMAT.md 3.7); the
+    #: ``_ARRAY_DIMENSIONS`` attribute is written in both layouts (2.1).
+    stores_dimension_names: bool = False
+    #: ``fill_value`` of text arrays Zarr creates (None: Zarr's own; FORMAT.md 3.2).
+    text_fill_value: str | None = None
+
+    @property
+    def default_codec_options(self) -> dict[str, Any]:
+        """Codec arguments of ``zarr.create_array`` used unless the settings give them (a
+        fresh dict; L3: Zarr's ``"auto"`` compressors and filters)."""
+        return {}
+
+    def object_codec(self, kind: DataKind) -> str | None:
+        """The numcodecs object codec a non-compound dataset of ``kind`` is stored with
+        (``vlen-utf8``, ``vlen-bytes``, ``json2``; FORMAT.md 2.3, 2.5), or None when Zarr-Python
+        writes the array itself (numeric data; every L3 array, 3.2)."""
+        return None
+
+    def compound_object_codec(self, kind: DataKind) -> str | None:
+        """The object codec of a compound dataset (``pickle`` for L2 compounds with text or
+        reference fields, FORMAT.md 2.3, 2.8), or None for a structured Zarr array (3.4)."""
+        return None
+
+    def compound_storage_dtype(self, kind: DataKind, rows: Any, *,
+                               reserve: int | None = None) -> np.dtype:
+        """The numpy dtype a compound dataset is stored with.
+
+        Numeric fields keep their dtype (float64 when unknown); text, bytes and reference
+        fields take :meth:`_string_field_dtype` (L2 ``object``, FORMAT.md 2.3; L3
+        ``<U{max(longest, 512)}``, 3.4).
+
+        Parameters
+        ----------
+        kind : DataKind
+            A compound kind.
+        rows : sequence of tuple
+            The encoded rows (references already encoded), one value per field.
+        reserve : int, optional
+            Minimum length of string fields (L3), e.g. for rows appended later.
+        """
+        fields: list[tuple[str, Any]] = []
+        for i, f in enumerate(kind.fields):
+            if f.kind == "numeric":
+                fields.append((f.name, f.dtype if f.dtype is not None else np.dtype("float64")))
+            else:
+                fields.append((f.name, self._string_field_dtype(rows, i, reserve)))
+        return np.dtype(fields)
+
+    def _string_field_dtype(self, rows: Any, index: int, reserve: int | None) -> Any:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ chunks
     @property
     def chunk_key_encoding(self) -> dict | None:
         """The ``chunk_key_encoding`` argument of ``zarr.create_array`` for arrays this layout
         writes (a fresh dict), or None for Zarr's own default (L2: ``.``-separated keys)."""
         return None
 
+    # ------------------------------------------------------------------ cached specifications
+    #: Object codec of the cached specification arrays (FORMAT.md 2.6), None: a Zarr string
+    #: array (3.6).
+    spec_object_codec: str | None = None
+
+    def spec_attributes(self) -> dict:
+        """Attributes of a cached specification array (FORMAT.md 2.6 ``zarr_dtype: "scalar"``;
+        3.6 none), a fresh dict."""
+        return {}
+
+    # ------------------------------------------------------------------ dataset attributes
+    def dtype_attribute(self, kind: DataKind, scalar: bool) -> Any:
+        """The value of :attr:`dtype_attr` for a dataset (FORMAT.md 2.2, 3.2); None for none."""
+        raise NotImplementedError
+
+    def dataset_attributes(self, attributes: dict, kind: DataKind, scalar: bool,
+                           labels: tuple | None = None) -> dict:
+        """A dataset's stored attributes: ``attributes`` (already encoded) followed by the
+        reserved ones, ``_ARRAY_DIMENSIONS`` (FORMAT.md 2.1, 3.7), the dtype attribute (2.2,
+        3.2) and, in L3, ``_REFERENCE_FIELDS`` (3.4).
+
+        Parameters
+        ----------
+        attributes : dict
+            The builder's attributes as JSON values.
+        kind : DataKind
+        scalar : bool
+            The dataset is a scalar (shape ``()``).
+        labels : tuple of str, optional
+            Dimension labels.
+        """
+        value = self.dtype_attribute(kind, scalar)
+        out = dict(attributes)
+        if labels:
+            out["_ARRAY_DIMENSIONS"] = list(labels)
+        if value is not None:
+            out[self.dtype_attr] = value
+        out.update(self.compound_attributes(kind))
+        return out
+
+    def compound_attributes(self, kind: DataKind) -> dict:
+        """Reserved attributes of a compound dataset besides its dtype attribute (L3
+        ``_REFERENCE_FIELDS`` when it has reference fields, FORMAT.md 3.4)."""
+        return {}
+
     # ----------------------------------------------------------------- attributes (write side)
-    def encode_attribute(self, value: Any, where: str, ref_encoder) -> Any:
+    def encode_attribute(self, value: Any, where: str,
+                         ref_encoder: Callable[[Any], tuple[str, str | None, str | None]]
+                         ) -> Any:
         """Turn one builder attribute value into a JSON value.
 
         Parameters
@@ -145,8 +335,9 @@ class Layout:
                 elif isinstance(value, list):
                     out.dtype = value
                     out.reference_fields.extend(
-                        f.get("name") for f in value
-                        if isinstance(f, dict) and f.get("dtype") in ("object", "object_reference"))
+                        f["name"] for f in value
+                        if isinstance(f, dict) and isinstance(f.get("name"), str)
+                        and f.get("dtype") in ("object", "object_reference"))
                 else:
                     out.dtype = value
             elif key == "_REFERENCE_FIELDS":
@@ -220,27 +411,58 @@ class Layout:
         """Target of one stored reference element (None for a null reference)."""
         raise NotImplementedError
 
+    def null_dataset_reference(self) -> Any:
+        """The stored element of a null reference (L2 ``None``, FORMAT.md 2.5; L3 ``""``,
+        3.5)."""
+        raise NotImplementedError
+
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the bytes stored at :attr:`consolidated_key` (None: absent) hold
+        consolidated metadata (FORMAT.md 2.7, 3.7)."""
+        raise NotImplementedError
+
+    def is_group_document(self, document: Any) -> bool:
+        """True when ``document``, parsed from a node's :attr:`group_document`, states this
+        layout's Zarr format (for L2 a ``.zgroup``: the node is a group of that format)."""
+        return isinstance(document, dict) and document.get("zarr_format") == self.zarr_format
+
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        """How the array metadata document ``doc`` of this layout names its chunk keys
+        (FORMAT.md 2.3 for L2, 3.1 for L3).
+
+        Parameters
+        ----------
+        doc : dict
+            A parsed ``array_document`` (any JSON object: it is checked here).
+
+        Returns
+        -------
+        (bool, object) or None
+            ``(default, separator)``: ``default`` True for Zarr 3's ``default`` encoding (``c``
+            then the indices), False for indices only (L2, Zarr 3's ``v2`` encoding);
+            ``separator`` as declared (the caller accepts only ``"/"`` and ``"."``). None when
+            ``doc`` is not an array document of this layout or declares another encoding.
+        """
+        raise NotImplementedError
+
     # --- added for stream
     def first_chunk_key(self, meta: dict) -> str | None:
         """Key of chunk ``(0, ..., 0)`` of an array, relative to the array (FORMAT.md 2.2,
-        3.3), from its parsed document; None when the document names an encoding this
-        package does not know (the caller then leaves the array to Zarr)."""
-        raise NotImplementedError
-
-    def consolidated_array_key(self, path: str) -> str:
-        """Key of the document of the array at node ``path`` (no leading ``/``) in the
-        consolidated metadata (FORMAT.md 2.7: ``path/.zarray``; 3.7: the node path)."""
-        raise NotImplementedError
-
-    def node_document_names(self) -> tuple[str, ...]:
-        """The documents a node may have (FORMAT.md 2.1: ``.zgroup``, ``.zarray``,
-        ``.zattrs``; 3.1: ``zarr.json``), the array document among them named by
-        :meth:`array_document_name`."""
-        raise NotImplementedError
-
-    def array_document_name(self) -> str:
-        """The document describing an array (``.zarray`` or ``zarr.json``)."""
-        raise NotImplementedError
+        3.3), from its parsed document (:meth:`array_chunk_key_encoding`); None when the
+        document names an encoding this package does not know (the caller then leaves the
+        array to Zarr)."""
+        shape = meta.get("shape")
+        if not isinstance(shape, list):
+            return None
+        encoding = self.array_chunk_key_encoding(meta)
+        if encoding is None or encoding[1] not in ("/", "."):
+            return None
+        default, sep = encoding
+        if default:
+            return "c" + "".join(f"{sep}0" for _ in shape)
+        return sep.join("0" for _ in shape) if shape else "0"
 
     def array_metadata(self, document: dict) -> dict | None:
         """The array metadata of a parsed array document (L3: ``zarr.json`` without its
@@ -331,51 +553,3 @@ def _to_json(value: Any, where: str) -> Any:
     raise UnstorableValueError(
         f"attribute value of type {type(value).__name__} cannot be stored (JSON holds numbers, "
         "bools, text, lists and references)", where)
-
-
-
-# --- added for stream
-def layout_for(zarr_format: int) -> Layout:
-    """The layout of Zarr format ``zarr_format`` (2: ``L2``, 3: ``L3``), one shared object
-    per format (layouts hold no state).
-
-    Raises
-    ------
-    ValueError
-        For any other format number.
-    """
-    from .layout2 import L2
-    from .layout3 import L3
-
-    found = _LAYOUTS.get(zarr_format)
-    if found is None:
-        cls = {L2.zarr_format: L2, L3.zarr_format: L3}.get(zarr_format)
-        if cls is None:
-            raise ValueError(f"no layout for Zarr format {zarr_format!r}")
-        found = _LAYOUTS[zarr_format] = cls()
-    return found
-
-
-_LAYOUTS: dict[int, Layout] = {}
-
-
-def layout_of_root_document(name: str, document: Any) -> Layout | None:
-    """The layout a root group document names (FORMAT.md 4), or None when it names none.
-
-    Parameters
-    ----------
-    name : str
-        The document's key: ``zarr.json`` (L3 when its ``zarr_format`` is 3) or ``.zgroup``
-        (L2 when its ``zarr_format`` is 2).
-    document : object
-        The parsed document.
-    """
-    from .layout2 import L2
-    from .layout3 import L3
-
-    if not isinstance(document, dict):
-        return None
-    cls = {"zarr.json": L3, ".zgroup": L2}.get(name)
-    if cls is None or document.get("zarr_format") != cls.zarr_format:
-        return None
-    return cls()

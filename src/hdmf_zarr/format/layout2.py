@@ -23,6 +23,11 @@ DEFAULT_COMPRESSOR_V2 = {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 
                          "blocksize": 0}
 
 
+#: Object codec of non-compound datasets by data kind (2.3, 2.5, 2.8).
+_OBJECT_CODECS = {"text": "vlen-utf8", "bytes": "vlen-bytes", "datetime": "vlen-bytes",
+                  "reference": "json2"}
+
+
 class L2(Layout):
     """Encode and decode layout L2 (FORMAT.md section 2)."""
 
@@ -31,18 +36,84 @@ class L2(Layout):
     links_attr = "zarr_link"
     dtype_attr = "zarr_dtype"
 
+    node_documents = (".zgroup", ".zarray", ".zattrs")
+    group_document = ".zgroup"
+    array_document = ".zarray"
+    array_documents = (".zarray", ".zattrs")
+    node_marker_documents = (".zgroup", ".zarray")
+    attributes_document = ".zattrs"
+    identifying_documents = (".zgroup", ".zarray", ".zmetadata")
+    consolidated_key = ".zmetadata"
+
+    scalar_shape = (1,)
+    scalar_reference_compounds = True
+    stores_bytes = True
+    uses_numcodecs = True
+    supports_sharding = False
+    stores_dimension_names = False
+    text_fill_value = None
+    spec_object_codec = "json2"
+
+    def consolidated_array_key(self, key: str) -> str:
+        """``<key>/.zarray`` (FORMAT.md 2.7; ``.zarray`` for the root)."""
+        return f"{key}/.zarray" if key else ".zarray"
+
+    def is_metadata_name(self, name: str) -> bool:
+        """``.zgroup``, ``.zarray``, ``.zattrs``, ``.zmetadata`` (any name starting ``.z``;
+        chunk keys are numbers, FORMAT.md 2.1, 2.3, 2.7)."""
+        return name.startswith(".z")
+
+    def attributes_in(self, document: Any) -> dict | None:
+        """The ``.zattrs`` document itself (absent: no attributes, FORMAT.md 2.1)."""
+        if document is None:
+            return {}
+        return dict(document) if isinstance(document, dict) else None
+
+    def with_attributes(self, document: Any, attributes: dict) -> dict:
+        """The new ``.zattrs``: the attributes (FORMAT.md 2.1)."""
+        return attributes
+
     def group_documents(self, attributes: dict) -> dict[str, Any]:
         """Documents of a group node, keyed by their name (2.1)."""
-        docs = {".zgroup": {"zarr_format": 2}}
+        docs: dict[str, Any] = {".zgroup": {"zarr_format": 2}}
         if attributes:
             docs[".zattrs"] = attributes
         return docs
 
-    def attribute_reference(self, path, object_id, root_object_id) -> dict:
+    def stale_group_documents(self, documents: dict) -> list[str]:
+        """``[".zattrs"]`` for a group without attributes (FORMAT.md 2.1)."""
+        return [] if ".zattrs" in documents else [".zattrs"]
+
+    def object_codec(self, kind: DataKind) -> str | None:
+        """``vlen-utf8`` for text, ``vlen-bytes`` for byte strings and datetimes, ``json2`` for
+        references (FORMAT.md 2.3, 2.5, 2.8), None for numeric data."""
+        return _OBJECT_CODECS.get(kind.kind)
+
+    def compound_object_codec(self, kind: DataKind) -> str | None:
+        """``pickle`` for compounds with reference or text fields (FORMAT.md 2.3, 2.8), None
+        for numeric compounds."""
+        if any(f.kind in ("reference", "text", "bytes", "datetime") for f in kind.fields):
+            return "pickle"
+        return None
+
+    def _string_field_dtype(self, rows: Any, index: int, reserve: int | None) -> Any:
+        return object  # FORMAT.md 2.3: "|O" fields
+
+    def spec_attributes(self) -> dict:
+        """``{"zarr_dtype": "scalar"}`` (FORMAT.md 2.6)."""
+        return {"zarr_dtype": "scalar"}
+
+    def null_dataset_reference(self) -> None:
+        """A null reference element is ``None`` (JSON ``null``, FORMAT.md 2.5)."""
+        return None
+
+    def attribute_reference(self, path: str, object_id: str | None,
+                            root_object_id: str | None) -> dict:
         return {"value": self.encode_dataset_reference(path, object_id, root_object_id),
                 "zarr_dtype": "object"}
 
-    def encode_dataset_reference(self, path, object_id, root_object_id) -> dict:
+    def encode_dataset_reference(self, path: str, object_id: str | None,
+                                 root_object_id: str | None) -> dict:
         # key order of FORMAT.md 2.5
         return {"source": ".", "path": path, "object_id": object_id,
                 "source_object_id": root_object_id}
@@ -64,7 +135,8 @@ class L2(Layout):
                 if f.kind == "reference":
                     fd = "object"
                 elif f.kind == "numeric":
-                    fd = f.dtype.name
+                    # stored as float64 when unknown (Layout.compound_storage_dtype)
+                    fd = f.dtype.name if f.dtype is not None else "float64"
                 elif f.kind == "text":
                     fd = "str"
                 else:
@@ -72,29 +144,23 @@ class L2(Layout):
                 out.append({"name": f.name, "dtype": fd})
             return out
         if kind.kind == "numeric":
+            assert kind.dtype is not None  # classify gives numeric kinds their dtype
             return kind.dtype.name
         return {"text": "str", "bytes": "bytes", "datetime": "bytes",
                 "reference": "object"}[kind.kind]
 
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """``.zmetadata`` is the consolidated metadata: present or not (2.7)."""
+        return raw is not None
+
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        if doc.get("zarr_format") != 2:
+            return None
+        return False, doc.get("dimension_separator") or "."
+
     # --- added for stream
-    def first_chunk_key(self, meta: dict) -> str | None:
-        shape = meta.get("shape")
-        if not isinstance(shape, list):
-            return None
-        sep = meta.get("dimension_separator") or "."
-        if sep not in (".", "/"):
-            return None
-        return sep.join("0" for _ in shape) if shape else "0"
-
-    def consolidated_array_key(self, path: str) -> str:
-        return f"{path}/.zarray" if path else ".zarray"
-
-    def node_document_names(self) -> tuple[str, ...]:
-        return (".zgroup", ".zarray", ".zattrs")
-
-    def array_document_name(self) -> str:
-        return ".zarray"
-
     def array_metadata(self, document: dict) -> dict | None:
         return document
 

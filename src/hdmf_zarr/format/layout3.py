@@ -25,6 +25,63 @@ class L3(Layout):
     links_attr = "_LINKS"
     dtype_attr = "_DTYPE"
 
+    node_documents = ("zarr.json",)
+    group_document = "zarr.json"
+    array_document = "zarr.json"
+    array_documents = ("zarr.json",)
+    node_marker_documents = ("zarr.json",)
+    attributes_document = None
+    identifying_documents = ("zarr.json",)
+    consolidated_key = "zarr.json"
+
+    scalar_shape = ()
+    scalar_reference_compounds = False
+    stores_bytes = False
+    uses_numcodecs = False
+    supports_sharding = True
+    stores_dimension_names = True
+    text_fill_value = ""
+    spec_object_codec = None
+
+    def consolidated_array_key(self, key: str) -> str:
+        """The node path itself (FORMAT.md 3.7)."""
+        return key
+
+    def is_metadata_name(self, name: str) -> bool:
+        """``zarr.json`` only (FORMAT.md 3.1; chunk keys start with ``c``)."""
+        return name == "zarr.json"
+
+    def attributes_in(self, document: Any) -> dict | None:
+        """The ``attributes`` of a ``zarr.json`` (FORMAT.md 3.1); None when the document is
+        missing or not a JSON object."""
+        if not isinstance(document, dict):
+            return None
+        return dict(document.get("attributes") or {})
+
+    def with_attributes(self, document: Any, attributes: dict) -> dict:
+        """The ``zarr.json`` with ``attributes`` replaced (FORMAT.md 3.1)."""
+        return {**document, "attributes": attributes}
+
+    @property
+    def default_codec_options(self) -> dict[str, Any]:
+        """Zarr's ``"auto"`` compressors and filters (zstd for numeric data, FORMAT.md 3.1)."""
+        return {"compressors": "auto", "filters": "auto"}
+
+    def _string_field_dtype(self, rows: Any, index: int, reserve: int | None) -> Any:
+        longest = reserve or 0
+        for row in rows:
+            longest = max(longest, len(row[index]))
+        return f"<U{max(longest, COMPOUND_DTYPE_MIN_STRING_LENGTH)}"  # FORMAT.md 3.4
+
+    def compound_attributes(self, kind: DataKind) -> dict:
+        """``_REFERENCE_FIELDS`` naming the reference fields, when there are some (3.4)."""
+        refs = [f.name for f in kind.fields if f.kind == "reference"]
+        return {"_REFERENCE_FIELDS": refs} if refs else {}
+
+    def null_dataset_reference(self) -> str:
+        """A null reference element is the empty path ``""`` (FORMAT.md 3.5)."""
+        return self.encode_dataset_reference("", None, None)
+
     @property
     def chunk_key_encoding(self) -> dict:
         """Chunk keys ``c.i.j`` (FORMAT.md 3.1): Zarr's ``default`` encoding with the ``.``
@@ -39,10 +96,12 @@ class L3(Layout):
         return {"zarr.json": {"zarr_format": 3, "node_type": "group",
                               "attributes": attributes}}
 
-    def attribute_reference(self, path, object_id, root_object_id) -> dict:
+    def attribute_reference(self, path: str, object_id: str | None,
+                            root_object_id: str | None) -> dict:
         return {"_REFERENCE": {"source": ".", "path": path}}
 
-    def encode_dataset_reference(self, path, object_id, root_object_id) -> str:
+    def encode_dataset_reference(self, path: str, object_id: str | None,
+                                 root_object_id: str | None) -> str:
         return path
 
     def decode_dataset_reference(self, value: Any, where: str) -> RefTarget | None:
@@ -59,37 +118,38 @@ class L3(Layout):
         if kind.kind == "compound":
             return None
         if kind.kind == "numeric":
+            assert kind.dtype is not None  # classify gives numeric kinds their dtype
             return kind.dtype.name
         if kind.kind == "reference":
             return "object_reference"
         return "str"
 
-    # --- added for stream
-    def first_chunk_key(self, meta: dict) -> str | None:
-        shape = meta.get("shape")
-        encoding = meta.get("chunk_key_encoding") or {"name": "default"}
-        if not isinstance(shape, list) or not isinstance(encoding, dict):
+    # --- added for backend
+    def holds_consolidated(self, raw: bytes | None) -> bool:
+        """True when the root ``zarr.json`` has a ``consolidated_metadata`` object (3.7)."""
+        if raw is None:
+            return False
+        import json
+
+        document = json.loads(raw)
+        return isinstance(document, dict) and isinstance(
+            document.get("consolidated_metadata"), dict)
+
+    # --- added for storage
+    def array_chunk_key_encoding(self, doc: dict) -> tuple[bool, Any] | None:
+        if doc.get("node_type") != "array" or doc.get("zarr_format") != 3:
             return None
-        config = encoding.get("configuration") or {}
-        if encoding.get("name") == "default":
-            sep = config.get("separator", "/") if isinstance(config, dict) else None
-            return "c" + "".join(f"{sep}0" for _ in shape) if sep in ("/", ".") else None
-        if encoding.get("name") == "v2":
-            sep = config.get("separator", ".") if isinstance(config, dict) else None
-            if sep not in ("/", "."):
-                return None
-            return sep.join("0" for _ in shape) if shape else "0"
-        return None
+        enc = doc.get("chunk_key_encoding", {"name": "default"})
+        if isinstance(enc, str):
+            enc = {"name": enc}
+        if not isinstance(enc, dict) or enc.get("name") not in ("default", "v2"):
+            return None
+        default = enc["name"] == "default"
+        config = enc.get("configuration") or {}
+        sep = config.get("separator", "/" if default else ".") if isinstance(config, dict) else None
+        return default, sep
 
-    def consolidated_array_key(self, path: str) -> str:
-        return path
-
-    def node_document_names(self) -> tuple[str, ...]:
-        return ("zarr.json",)
-
-    def array_document_name(self) -> str:
-        return "zarr.json"
-
+    # --- added for stream
     def array_metadata(self, document: dict) -> dict | None:
         if document.get("node_type") != "array":
             return None

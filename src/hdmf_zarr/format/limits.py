@@ -7,6 +7,7 @@ The limits are module attributes read at call time, so that a user can raise the
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ __all__ = ["MAX_READ_BYTES", "selection_size", "check_read_size", "MAX_PICKLE_EL
 MAX_READ_BYTES = int(os.environ.get("HDMF_ZARR_MAX_READ_BYTES", str(16 * 2**30)))
 
 
-def selection_size(shape: tuple, selection) -> int | None:
+def selection_size(shape: tuple, selection: Any) -> int | None:
     """Number of elements a basic selection (integers, slices, Ellipsis) of an array of
     ``shape`` reads; None for other selections (fancy indices are bounded by their length)."""
     if not isinstance(selection, tuple):
@@ -47,7 +48,7 @@ def selection_size(shape: tuple, selection) -> int | None:
     return count
 
 
-def check_read_size(shape: tuple, selection, itemsize: int, where: str) -> None:
+def check_read_size(shape: tuple, selection: Any, itemsize: int, where: str) -> None:
     """Refuse a read whose result would exceed :data:`MAX_READ_BYTES`.
 
     Parameters
@@ -192,7 +193,8 @@ def object_read_itemsize(dtype: np.dtype) -> int:
     """Bytes charged per element when reading an object array of ``dtype`` (``object`` or a
     structured dtype with object fields): :data:`OBJECT_ELEMENT_BYTES` per object field plus
     the other fields' bytes."""
-    if dtype.fields is None:
+    fields = dtype.fields
+    if fields is None:
         return OBJECT_ELEMENT_BYTES
-    objects = sum(1 for name in dtype.names if dtype.fields[name][0].hasobject)
+    objects = len([name for name, spec in fields.items() if spec[0].hasobject])
     return dtype.itemsize + objects * OBJECT_ELEMENT_BYTES

@@ -128,7 +128,7 @@ def check_decoded_array(obj: object, *, dtype: np.dtype, shape: tuple[int, ...],
                 for value in obj.ravel(order="K"):
                     walk.check(value)
         else:
-            for name in dtype.names:
+            for name in dtype.names or ():
                 if dtype.fields[name][0].hasobject:
                     for value in obj[name].ravel(order="K"):
                         walk.check(value)

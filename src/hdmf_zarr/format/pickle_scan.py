@@ -45,7 +45,8 @@ _FORBIDDEN_OPCODES = {
 # 3 = little-endian length of ``size`` bytes then that many bytes (4: signed length).
 _FIXED, _LINE, _PAIR, _ULEN, _SLEN = range(5)
 # opcodes whose argument is a memo index written to
-_PUTS = {ord(pickle.PUT): "line", ord(pickle.BINPUT): 1, ord(pickle.LONG_BINPUT): 4}
+_PUTS: dict[int, str | int] = {
+    ord(pickle.PUT): "line", ord(pickle.BINPUT): 1, ord(pickle.LONG_BINPUT): 4}
 
 
 def _opcode_table() -> dict[int, tuple[str, int, int]]:
@@ -85,6 +86,7 @@ def _memo_index(code: int, data: bytes, start: int, stop: int) -> int:
         if not text.isdigit() or len(text) > 12:
             raise ScanMalformed("PUT opcode with a bad memo index")
         return int(text)
+    assert isinstance(kind, int)
     return int.from_bytes(data[start:start + kind], "little")
 
 
@@ -133,7 +135,7 @@ def prescan(data: bytes, max_opcodes: int | None = None) -> int:
         start = pos
         if kind == _FIXED:
             pos += size
-        elif kind == _LINE or kind == _PAIR:
+        elif kind in (_LINE, _PAIR):
             for _ in range(1 if kind == _LINE else 2):
                 newline = find(b"\n", pos)
                 if newline < 0:

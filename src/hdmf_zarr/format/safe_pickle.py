@@ -145,6 +145,11 @@ class _DtypeRecipe(metaclass=_Frozen):
     used it is sealed: a later ``BUILD`` is refused (numpy would mutate a dtype in use)."""
 
     __slots__ = ("_args", "_state", "_built", "_sealed", "_busy")
+    _args: tuple
+    _state: tuple | None
+    _built: np.dtype | None
+    _sealed: bool
+    _busy: bool
 
     def __new__(cls, *args, **kwargs):
         self = object.__new__(cls)

@@ -11,9 +11,10 @@ import warnings
 from dataclasses import dataclass
 
 from ..errors import FormatError, NotHdmfStoreError
-from ..format.layout import Layout, layout_of_root_document
+from ..format.layout import Layout
 from ..format.layout2 import L2
 from ..format.limits import check_node_depth
+from ..format.select import layout_of_document
 from ..storage._keys import is_safe_key
 from ..zarr_bridge import store_io
 
@@ -64,7 +65,7 @@ def detect_layout(store, root_documents: dict | None = None,
         root = store_io.loads_json(raw, "zarr.json")
         if root_documents is not None:
             root_documents["zarr.json"] = root
-        layout = layout_of_root_document("zarr.json", root)
+        layout = layout_of_document("zarr.json", root)
         if layout is not None:
             if root.get("node_type") != "group":
                 raise NotHdmfStoreError("the store root is a Zarr array, not a group", "/")
@@ -93,7 +94,7 @@ def detect_layout(store, root_documents: dict | None = None,
         root_documents[".zattrs"] = store_io.loads_json(docs[".zattrs"], ".zattrs")
     if docs[".zgroup"] is not None:
         root = store_io.loads_json(docs[".zgroup"], ".zgroup")
-        layout = layout_of_root_document(".zgroup", root)
+        layout = layout_of_document(".zgroup", root)
         if layout is not None:
             return layout
     if get([".zarray"])[".zarray"] is not None:
@@ -105,7 +106,7 @@ def detect_layout(store, root_documents: dict | None = None,
 def layout_of_root_documents(root_documents: dict) -> Layout | None:
     """The layout :func:`detect_layout` found, from the parsed root documents it left (an L3
     root ``zarr.json``, or the L2 root ``.zattrs``); None when they do not say."""
-    layout = layout_of_root_document("zarr.json", root_documents.get("zarr.json"))
+    layout = layout_of_document("zarr.json", root_documents.get("zarr.json"))
     if layout is None and ".zattrs" in root_documents:
         layout = L2()
     return layout
@@ -242,7 +243,7 @@ def _walk(store, path: str, nodes: dict, layout: Layout) -> None:
     """Walk the listing below ``path`` and add every node document found: one level of the
     hierarchy at a time, the listings of a level and then its documents each in one
     concurrent batch (two round trips per level on a remote store)."""
-    parse = _CHILD_PARSERS[layout.node_document_names()]
+    parse = _CHILD_PARSERS[layout.node_documents]
     level = [path]
     while level:
         listings = store_io.list_dirs(store, [_k(p, "") if p else "" for p in level])
@@ -256,7 +257,7 @@ def _walk(store, path: str, nodes: dict, layout: Layout) -> None:
                 check_node_depth(_k(parent, names[0]))
             children += [_k(parent, n) for n in names]
         docs = store_io.get_many(store, [_k(c, d) for c in children
-                                         for d in layout.node_document_names()])
+                                         for d in layout.node_documents])
         level = []
         for child in children:
             node = parse(docs, child)

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
 from ..format.documents import check_node_document
-from ..format.layout import Layout, layout_for
+from ..format.layout import Layout
 from ..format.limits import check_read_size
+from ..format.select import layout_for
 from ..zarr_bridge.lazy_array import (
     LazyArray,
     open_async_array,
@@ -302,7 +303,7 @@ def array_from_metadata(store, path: str, meta: dict, attrs: dict | None,
     where = "/" + path.strip("/")
     layout = layout_for(zarr_format)
     # the checks ``hdmf-zarr info`` makes too (shape, chunk grid, codecs, sharding...)
-    check_node_document(meta, layout.array_document_name(), where)
+    check_node_document(meta, layout.array_document, where)
     shape = meta["shape"]
     _check_codecs(meta, layout, where)
 

@@ -21,8 +21,8 @@ from functools import lru_cache
 import numcodecs
 import numpy as np
 
-from ..format.layout import layout_for
 from ..format.limits import decoded_chunk_limit
+from ..format.select import layout_for
 from ..zarr_bridge import store_io
 from ..zarr_bridge.bounded_decode import decompress
 from ..zarr_bridge.codec_cache import numcodecs_codec
@@ -79,7 +79,7 @@ def single_chunk_plan(store, path: str, meta: dict, zarr_format: int) -> tuple |
     shape = meta.get("shape")
     if not isinstance(shape, list):
         return None
-    found = _PLANS[layout_for(zarr_format).array_document_name()](meta, shape)
+    found = _PLANS[layout_for(zarr_format).array_document](meta, shape)
     if found is None:
         return None
     key, dtype, decoders = found

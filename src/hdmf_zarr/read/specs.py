@@ -32,7 +32,7 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
     from .lazy import array_from_metadata
 
     key = path.strip("/")
-    name = layout.array_document_name()
+    name = layout.array_document
     doc = document if document is not None else \
         store_io.get_json(store, store_io.node_key(key, name))
     if doc is not None and not isinstance(doc, dict):

@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from zarr.abc.store import Store
-from zarr.storage import LocalStore, MemoryStore, ZipStore
 
 from ..errors import NotHdmfStoreError, StoreModeError
-from ._atomic import WRITE_MARKER_KEY, AtomicLocalStore
+from ..zarr_bridge.runtime import run
+from ._atomic import AtomicLocalStore
 from ._h5nested import H5NestedStore
+from ._location import array_location, store_location
+from ._marker import WRITE_MARKER_KEY
 from ._pack import STORE_KINDS, copy_store, nested_store_kind, pack, unpack
 from ._sqlite import SQLiteStore
+from ._stagedzip import StagedZip
 from ._zipnested import ZipNestedStore
 
 __all__ = ["open_store", "store_location", "array_location", "is_hdf5_path", "is_url",
@@ -59,7 +62,8 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
         store instance.
     mode : {'r', 'r-', 'r+', 'a', 'w', 'w-', 'x'}
     storage_options : dict, optional
-        fsspec options for URLs.
+        fsspec options for URLs. For S3, ``max_concurrency`` defaults to 1 (one GET per key
+        read; ``storage._remote``).
     force_overwrite : bool, optional
         Mode ``w`` only: replace an existing path that is not a Zarr store (see
         :func:`check_replaceable`). Without it such a path is refused.
@@ -86,15 +90,15 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
     if isinstance(path, Path):
         path = str(path)
     if not isinstance(path, str):
-        raise TypeError(f"path must be a str, pathlib.Path or zarr Store, not {type(path).__name__}")
+        raise TypeError("path must be a str, pathlib.Path or zarr Store, not "
+                        f"{type(path).__name__}")
     if path.startswith("file://"):
         path = path[len("file://"):]
     path = os.path.expanduser(path) if path.startswith("~") else path
     if is_url(path):
-        from zarr.storage import FsspecStore
+        from ._remote import fsspec_store
 
-        store = FsspecStore.from_url(path, storage_options=storage_options, read_only=read_only)
-        return store, path.rstrip("/")
+        return fsspec_store(path, storage_options, read_only=read_only), path.rstrip("/")
     location = os.path.abspath(path)
     if mode == "w" and not force_overwrite:
         check_replaceable(location)
@@ -104,12 +108,10 @@ def open_store(path: Any, mode: str, storage_options: dict | None = None, *,
                                  location)
         if read_only and not os.path.isfile(location):
             raise NotHdmfStoreError("no such zip file", location)
-        from zarr.core.sync import sync
-
         if read_only:
             from ._boundedzip import BoundedZipStore
 
-            return sync(BoundedZipStore.open(location, mode="r")), location
+            return run(BoundedZipStore.open(location)), location
         if os.path.exists(location) and mode in ("w-", "x"):
             raise StoreModeError(f"mode {mode!r}: the file already exists", location)
         return StagedZip(location).store, location
@@ -217,105 +219,3 @@ def _is_sqlite_path(location: str) -> bool:
         with open(location, "rb") as fh:
             return fh.read(16) == b"SQLite format 3\x00"
     return False
-
-
-def store_location(store: Store) -> str | None:
-    """Absolute path or URL of a store; None for stores without one (memory)."""
-    if isinstance(store, LocalStore):
-        return os.path.abspath(str(store.root))
-    if isinstance(store, ZipStore):
-        return os.path.abspath(str(store.path))
-    if isinstance(store, MemoryStore):
-        return None
-    if type(store).__name__ == "ObjectStore" and hasattr(store, "store"):
-        return _object_store_location(store.store)
-    for attr in ("path", "url", "root"):
-        value = getattr(store, attr, None)
-        if isinstance(value, (str, Path)):
-            fs = getattr(store, "fs", None)
-            protocol = getattr(fs, "protocol", None)
-            if isinstance(protocol, (tuple, list)):
-                protocol = protocol[0]
-            if protocol and protocol not in ("file", "local") and "://" not in str(value):
-                return f"{protocol}://{value}"
-            return str(value)
-    wrapped = getattr(store, "_store", None)
-    if isinstance(wrapped, Store):
-        return store_location(wrapped)
-    return None
-
-
-def _object_store_location(inner) -> str | None:
-    """Location of an obstore store (inside Zarr's ``ObjectStore``): a local path or a URL;
-    None for memory stores and kinds without one."""
-    kind = type(inner).__name__
-    prefix = getattr(inner, "prefix", None)
-    if kind == "LocalStore":
-        return os.path.abspath(str(prefix)) if prefix is not None else None
-    config = getattr(inner, "config", None) or {}
-    scheme = {"S3Store": "s3", "GCSStore": "gs"}.get(kind)
-    if scheme and config.get("bucket"):
-        tail = str(prefix).strip("/") if prefix else ""
-        return f"{scheme}://{config['bucket']}" + (f"/{tail}" if tail else "")
-    url = getattr(inner, "url", None)
-    if kind == "HTTPStore" and url:
-        return str(url).rstrip("/")
-    return None
-
-
-def array_location(data: Any) -> tuple[str, str] | None:
-    """``(store location, absolute array path)`` of a Zarr array (or one of our lazy arrays);
-    None for anything else or for arrays of in-memory stores."""
-    import zarr
-
-    if isinstance(data, zarr.Array):
-        loc = store_location(data.store)
-        if loc is None:
-            return None
-        return loc, "/" + data.path.strip("/")
-    getter = getattr(data, "hdmf_zarr_location", None)
-    if getter is not None:
-        return getter
-    return None
-
-
-class StagedZip:
-    """A zip store written once: the write goes to a staging directory beside the zip file, and
-    :meth:`pack` stores every key into the zip exactly once (a zip member cannot be replaced, and
-    the writer rewrites some documents, e.g. consolidated metadata).
-
-    Parameters
-    ----------
-    location : str
-        Path of the ``.zip`` file to create.
-    """
-
-    def __init__(self, location: str):
-        import tempfile
-
-        self.location = location
-        parent = os.path.dirname(location) or "."
-        os.makedirs(parent, exist_ok=True)
-        self.staging = tempfile.mkdtemp(prefix=".staging-", suffix=".zarr", dir=parent)
-        self.store = LocalStore(self.staging)
-        self.store.hdmf_zarr_staged_zip = self
-
-    def pack(self) -> None:
-        """Write the zip file from the staging directory, then remove the staging directory."""
-        import shutil
-        import zipfile
-
-        tmp = self.location + ".partial"
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for root, _dirs, files in os.walk(self.staging):
-                for name in sorted(files):
-                    full = os.path.join(root, name)
-                    zf.write(full, os.path.relpath(full, self.staging).replace(os.sep, "/"))
-        os.replace(tmp, self.location)
-        shutil.rmtree(self.staging, ignore_errors=True)
-
-    def discard(self) -> None:
-        """Remove the staging directory without writing the zip file."""
-        import shutil
-
-        shutil.rmtree(self.staging, ignore_errors=True)

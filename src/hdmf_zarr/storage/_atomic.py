@@ -1,5 +1,4 @@
-"""Atomic metadata documents on local disk, and the write-in-progress marker (docs/reliability.md,
-docs/format-notes.md "Write-in-progress marker").
+"""Atomic metadata documents on local disk (docs/reliability.md).
 
 * :class:`AtomicLocalStore` is Zarr's ``LocalStore`` with one guarantee made explicit and owned
   here rather than left to an implementation detail of a Zarr release: a metadata document
@@ -9,87 +8,38 @@ docs/format-notes.md "Write-in-progress marker").
   that replaces an existing one (a group document rewritten by an append, the consolidated root
   document) is also ``fsync``-ed before the rename: after a power failure the old or the new
   version survives, never an empty file.
-* The **write-in-progress marker** is the key :data:`WRITE_MARKER_KEY` at the store root. A
-  write sets it before its first key and removes it after its last (consolidated metadata
-  included), once the store's data is on disk (:func:`end_write`). A store holding the marker is
-  incomplete: a write was interrupted (killed, out of power, or ended by an exception).
+
+The write-in-progress marker is in ``_marker``; its names are re-exported here for the modules
+that import them from ``storage._atomic``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime
-import json
 import os
-import sys
-import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
 
-from zarr.abc.store import Store
-from zarr.core.buffer import Buffer
+from zarr.abc.store import ByteRequest
 from zarr.storage import LocalStore
 
-from ._chunkkeys import get_many_batched, resolve_byte_range
+from ..zarr_bridge.runtime import Buffer, BufferPrototype, default_buffer_prototype
+from ._chunkkeys import METADATA_NAMES, get_many_batched
+from ._files import read_range, replace_file, write_replace
 from ._keys import check_key, inside_root, open_inside
+from ._marker import (
+    WRITE_MARKER_KEY,
+    begin_write,
+    end_write,
+    local_root,
+    read_write_marker,
+)
 
 __all__ = ["AtomicLocalStore", "WRITE_MARKER_KEY", "METADATA_DOCUMENTS", "begin_write",
            "end_write", "read_write_marker", "local_root"]
 
-#: Store key of the write-in-progress marker. Not a Zarr metadata name and not a node: Zarr
-#: readers skip it (Zarr-Python 3 warns "not recognized as a component of a Zarr hierarchy"
-#: when it lists the root without consolidated metadata, which only happens while a write is
-#: unfinished); hdmf-zarr 0.13's Zarr 2 never looks at it.
-WRITE_MARKER_KEY = ".hdmf_zarr_write_in_progress"
-
 #: The names of the Zarr metadata documents written atomically.
-METADATA_DOCUMENTS = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
-
-
-def _fsync_dir(path: str) -> None:
-    """fsync a directory (makes a rename or a new entry durable); ignored where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _replace_file(path: Path, data: bytes, durable: bool) -> None:
-    """Write ``data`` to ``path`` through a temporary name in the same directory and
-    ``os.replace``; with ``durable`` the temporary file and the directory are fsync-ed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_replace(str(path), data, durable)
-
-
-def _write_replace(path: str, data, durable: bool) -> None:
-    """:func:`_replace_file` with the parent directory already made (``data``: any bytes-like
-    object)."""
-    head, name = os.path.split(path)
-    tmp = os.path.join(head, f".{name}.{uuid.uuid4().hex}.partial")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            view = memoryview(data).cast("B")
-            while view:
-                view = view[os.write(fd, view):]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(head)
+METADATA_DOCUMENTS = METADATA_NAMES
 
 
 class AtomicLocalStore(LocalStore):
@@ -118,18 +68,13 @@ class AtomicLocalStore(LocalStore):
     """
 
     # ------------------------------------------------------------------ keys inside the root
-    def _read_key(self, key: str, byte_range=None) -> bytes | None:
+    def _read_key(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
         """The bytes of ``key`` (or of ``byte_range`` of it), None when missing."""
         fd = open_inside(str(self.root), key)
         if fd is None:
             return None
         with os.fdopen(fd, "rb") as fh:
-            if byte_range is None:
-                return fh.read()
-            size = fh.seek(0, os.SEEK_END)
-            start, stop = resolve_byte_range(size, byte_range)
-            fh.seek(start)
-            return fh.read(stop - start)
+            return read_range(fh, byte_range)
 
     def _write_path(self, key: str) -> Path:
         """The file of ``key`` for a write; refuses keys and directories leading out."""
@@ -149,10 +94,9 @@ class AtomicLocalStore(LocalStore):
                               "store", root)
         return path
 
-    async def get(self, key: str, prototype=None, byte_range=None):
+    async def get(self, key: str, prototype: BufferPrototype | None = None,
+                  byte_range: ByteRequest | None = None) -> Buffer | None:
         """Read ``key`` (see the class notes for the keys refused)."""
-        from zarr.core.buffer import default_buffer_prototype
-
         if prototype is None:
             prototype = default_buffer_prototype()
         if not self._is_open:
@@ -160,17 +104,18 @@ class AtomicLocalStore(LocalStore):
         data = await asyncio.to_thread(self._read_key, key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
-    def get_sync(self, key: str, *, prototype=None, byte_range=None):
+    def get_sync(self, key: str, *, prototype: BufferPrototype | None = None,
+                 byte_range: ByteRequest | None = None) -> Buffer | None:
         """Blocking :meth:`get`."""
-        from zarr.core.buffer import default_buffer_prototype
-
         if prototype is None:
             prototype = default_buffer_prototype()
-        self._ensure_open_sync()
+        self._open_sync()
         data = self._read_key(key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
-    async def get_partial_values(self, prototype, key_ranges):
+    async def get_partial_values(
+            self, prototype: BufferPrototype,
+            key_ranges: Iterable[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Read several ``(key, byte_range)`` pairs (None for missing keys)."""
         return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
 
@@ -198,9 +143,20 @@ class AtomicLocalStore(LocalStore):
 
         return await asyncio.to_thread(size)
 
-    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
+    def _open_sync(self) -> None:
+        """Open the store from synchronous code: as ``LocalStore._open`` (the root is made
+        unless read-only, and must exist)."""
+        if not self._is_open:
+            if not self.read_only:
+                self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.exists():
+                raise FileNotFoundError(f"{self.root} does not exist")
+            self._is_open = True
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        """Store ``value`` at ``key`` unless the key is already stored."""
         self._write_path(key)
-        return await super()._set(key, value, exclusive=exclusive)
+        return await super().set_if_not_exists(key, value)
 
     async def delete(self, key: str) -> None:
         """Remove ``key`` (a directory key removes the directory)."""
@@ -228,11 +184,12 @@ class AtomicLocalStore(LocalStore):
             raise TypeError(f"AtomicLocalStore.set(): value must be a Buffer, not "
                             f"{type(value).__name__}")
         path = self._write_path(key)
-        _replace_file(path, value.to_bytes(), durable=path.exists())
+        replace_file(path, value.to_bytes(), durable=path.exists())
 
     async def set(self, key: str, value: Buffer) -> None:
         """Store ``value`` at ``key``; metadata documents are replaced atomically."""
         if not self._is_document(key):
+            self._write_path(key)
             return await super().set(key, value)
         if not self._is_open:
             await self._open()
@@ -243,7 +200,7 @@ class AtomicLocalStore(LocalStore):
         self._write_path(key)
         if not self._is_document(key):
             return super().set_sync(key, value)
-        self._ensure_open_sync()
+        self._open_sync()
         self._put_document(key, value)
 
     async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
@@ -262,7 +219,9 @@ class AtomicLocalStore(LocalStore):
             items.append((key, value))
         await asyncio.to_thread(self._put_batch, items)
 
-    async def _get_many(self, requests):
+    async def _get_many(
+            self, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]]
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
         """Zarr's batch read, as ``_chunkkeys.get_many_batched`` describes it (requests and
         results): whole keys read as files in one thread (1000 small chunks on tmpfs in 20 ms
         instead of 170 ms)."""
@@ -288,174 +247,7 @@ class AtomicLocalStore(LocalStore):
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
             durable = self._is_document(key) and os.path.exists(path)
-            _write_replace(path, value.as_buffer_like(), durable)
+            write_replace(path, value.as_buffer_like(), durable)
 
     def __repr__(self) -> str:
         return f"AtomicLocalStore('{self.root}')"
-
-
-# ------------------------------------------------------------------------------ marker
-def local_root(store: Store) -> str | None:
-    """The local directory of a store kept in one (``LocalStore``, the nested container stores),
-    else None (SQLite, memory, remote stores)."""
-    if isinstance(store, LocalStore):
-        return str(store.root)
-    from ._nested import NestedContainerStore
-
-    if isinstance(store, NestedContainerStore):
-        return store.root
-    return None
-
-
-def _sync(coro):
-    from zarr.core.sync import sync
-
-    return sync(coro)
-
-
-def read_write_marker(store: Store) -> dict | None:
-    """The content of the write-in-progress marker of ``store``, or None when there is none.
-
-    An unparsable marker is returned as ``{}``: its presence is what counts.
-    """
-    from zarr.core.buffer import default_buffer_prototype
-
-    buf = _sync(store.get(WRITE_MARKER_KEY, prototype=default_buffer_prototype()))
-    if buf is None:
-        return None
-    try:
-        value = json.loads(buf.to_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def begin_write(store: Store, mode: str) -> str:
-    """Set the write-in-progress marker, durably, before any other key of a write.
-
-    The marker is created only if absent (``O_EXCL`` on a local directory, ``set_if_not_exists``
-    elsewhere, then read back): one writer owns it, identified by the token returned. A second
-    writer that opened the store before the first one started (so that opening did not see a
-    marker) is refused here instead of sharing the marker, which the first writer to finish would
-    remove while the other is still writing.
-
-    Parameters
-    ----------
-    store : zarr.abc.store.Store
-        A writable store.
-    mode : str
-        The mode of the write (recorded in the marker, for people reading it).
-
-    Returns
-    -------
-    str
-        The token of this writer's marker, for :func:`end_write`.
-
-    Raises
-    ------
-    StoreModeError
-        When the store already holds a marker: another writer is writing it (or was interrupted
-        after this store was opened).
-    """
-    from zarr.core.buffer import default_buffer_prototype
-
-    from .. import __version__
-
-    token = uuid.uuid4().hex
-    doc = {"writer": "hdmf_zarr", "version": __version__, "mode": mode, "pid": os.getpid(),
-           "started": datetime.datetime.now(datetime.timezone.utc).isoformat(), "token": token}
-    raw = json.dumps(doc).encode("utf-8")
-    root = local_root(store)
-    if isinstance(store, LocalStore) and root is not None:
-        # created here, exclusively, fsync-ed: the marker must reach the disk before the data
-        # it guards
-        os.makedirs(root, exist_ok=True)
-        path = os.path.join(root, WRITE_MARKER_KEY)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            _refuse_second_writer(store, root)
-        try:
-            view = memoryview(raw)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _fsync_dir(root)
-        _fsync_dir(os.path.dirname(os.path.abspath(root)) or ".")
-        return token
-    proto = default_buffer_prototype()
-    if read_write_marker(store) is not None:
-        _refuse_second_writer(store, root)
-    _sync(store.set_if_not_exists(WRITE_MARKER_KEY, proto.buffer.from_bytes(raw)))
-    if (read_write_marker(store) or {}).get("token") != token:
-        _refuse_second_writer(store, root)
-    if root is not None:
-        with contextlib.suppress(OSError):
-            fd = os.open(os.path.join(root, WRITE_MARKER_KEY), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(root)
-    return token
-
-
-def _refuse_second_writer(store: Store, root: str | None):
-    from ..errors import StoreModeError
-
-    other = read_write_marker(store) or {}
-    who = ", ".join(f"{k} {other[k]}" for k in ("pid", "mode", "started")
-                    if isinstance(other.get(k), (str, int)))
-    raise StoreModeError("another write is in progress in this store (write-in-progress marker "
-                         f"{WRITE_MARKER_KEY!r} present{': ' + who if who else ''}); one writer "
-                         "at a time: retry when it has finished", root or str(store))
-
-
-def end_write(store: Store, token: str | None = None) -> None:
-    """Remove the write-in-progress marker after the last key of a write.
-
-    Everything the write stored is first made durable: on a local directory the file system is
-    synced (``syncfs`` on Linux, ``sync`` elsewhere) before the marker is removed, so that a
-    power failure cannot leave data missing while the marker is gone. SQLite commits reach its
-    write-ahead log in order, so the removal, committed last, never survives an earlier commit
-    that was lost.
-
-    Parameters
-    ----------
-    store : zarr.abc.store.Store
-    token : str, optional
-        The token :func:`begin_write` returned: a marker holding another token (another
-        writer's) is left in place.
-    """
-    root = local_root(store)
-    if root is not None:
-        _sync_filesystem(root)
-    if token is not None:
-        marker = read_write_marker(store)
-        if marker is None or marker.get("token") != token:
-            return
-    _sync(store.delete(WRITE_MARKER_KEY))
-    if root is not None:
-        _fsync_dir(root)
-
-
-def _sync_filesystem(root: str) -> None:
-    """Flush the file system holding ``root`` to disk."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(root, os.O_RDONLY)
-        except OSError:
-            fd = None
-        if fd is not None:
-            try:
-                if libc.syncfs(fd) == 0:
-                    return
-            finally:
-                os.close(fd)
-    if hasattr(os, "sync"):
-        os.sync()

@@ -2,9 +2,11 @@
 
 A nested store (:class:`~hdmf_zarr.storage.H5NestedStore`,
 :class:`~hdmf_zarr.storage.ZipNestedStore`) looks like a plain nested directory store except
-that the chunk files of each array are grouped into container files (HDF5 or zip). This module holds the rules that decide which key goes where
-(written once, used by both stores); ``_nested`` holds :class:`NestedContainerStore`, the
-directory handling, listing, locking and ``consolidate`` common to both.
+that the chunk files of each array are grouped into container files (HDF5 or zip). This module
+holds the rules that decide which key goes where (written once, used by both stores);
+``_nestedkeys`` applies them to a store directory and ``_nested`` holds
+:class:`NestedContainerStore`, the directory handling, listing, locking and ``consolidate``
+common to both.
 
 Rules
 -----
@@ -45,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +55,17 @@ from zarr.abc.store import (
     ByteRequest,
     OffsetByteRequest,
     RangeByteRequest,
+    Store,
     SuffixByteRequest,
 )
-from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
+from ..format.layout import Layout
+from ..format.layout2 import L2
+from ..format.layout3 import L3
+from ..zarr_bridge.runtime import Buffer, BufferPrototype, default_buffer_prototype
 
 __all__ = [
+    "ARRAY_DOCUMENTS",
     "CONTAINER_SUFFIXES",
     "METADATA_NAMES",
     "ArrayKeys",
@@ -75,6 +83,11 @@ METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmet
 
 #: Container suffix -> the store class that writes such containers.
 CONTAINER_SUFFIXES = {".h5shard": "H5NestedStore", ".zipshard": "ZipNestedStore"}
+
+#: Array document name -> the layout whose array metadata documents have that name.
+_ARRAY_LAYOUTS: dict[str, Layout] = {layout.array_document: layout for layout in (L3(), L2())}
+#: The names of array metadata documents, the Zarr 3 one first.
+ARRAY_DOCUMENTS = tuple(_ARRAY_LAYOUTS)
 
 _INDEX = re.compile(r"0|[1-9][0-9]{0,18}")
 _CHUNKISH = re.compile(r"(?:c|0|[1-9][0-9]{0,18})(?:\.(?:0|[1-9][0-9]{0,18}))*")
@@ -210,7 +223,8 @@ def array_keys_from_document(prefix: str, name: str, raw: bytes) -> ArrayKeys | 
     prefix : str
         Key of the directory holding the document.
     name : str
-        ``"zarr.json"`` or ``".zarray"``.
+        The document's name: one of :data:`ARRAY_DOCUMENTS` (``"zarr.json"``, ``".zarray"``);
+        the layout with that array document parses it (``Layout.array_chunk_key_encoding``).
     raw : bytes
         The document.
 
@@ -229,24 +243,11 @@ def array_keys_from_document(prefix: str, name: str, raw: bytes) -> ArrayKeys | 
     ndim = len(doc["shape"])
     if ndim > _MAX_DIMS:
         return None
-    if name == "zarr.json":
-        if doc.get("node_type") != "array" or doc.get("zarr_format") != 3:
-            return None
-        enc = doc.get("chunk_key_encoding", {"name": "default"})
-        if isinstance(enc, str):
-            enc = {"name": enc}
-        if not isinstance(enc, dict) or enc.get("name") not in ("default", "v2"):
-            return None
-        default = enc["name"] == "default"
-        config = enc.get("configuration") or {}
-        sep = config.get("separator", "/" if default else ".") if isinstance(config, dict) else None
-    elif name == ".zarray":
-        if doc.get("zarr_format") != 2:
-            return None
-        default = False
-        sep = doc.get("dimension_separator") or "."
-    else:
+    layout = _ARRAY_LAYOUTS.get(name)
+    encoding = None if layout is None else layout.array_chunk_key_encoding(doc)
+    if encoding is None:
         return None
+    default, sep = encoding
     if sep not in ("/", "."):
         return None
     return ArrayKeys(prefix, ndim, default, sep)
@@ -304,7 +305,10 @@ def container_array(stem: str) -> tuple[str, tuple[int, ...]] | None:
     return None
 
 
-async def get_many_batched(store, requests, read_whole):
+async def get_many_batched(
+        store: Store, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]],
+        read_whole: Callable[[list[str]], dict[str, bytes]]
+) -> AsyncGenerator[tuple[str, Buffer | None], None]:
     """The body of a store's ``_get_many``: whole keys read by ``read_whole`` in one worker
     thread (one thread hand-off for the batch, not one per key), byte ranges through the
     store's own ``get``. Used by ``AtomicLocalStore`` and ``SQLiteStore``.
@@ -322,7 +326,8 @@ async def get_many_batched(store, requests, read_whole):
     (str, Buffer or None)
         Whole keys first, in request order, then the byte ranges; None for absent keys.
     """
-    whole, ranged = [], []
+    whole: list[tuple[str, BufferPrototype, ByteRequest | None]] = []
+    ranged: list[tuple[str, BufferPrototype, ByteRequest | None]] = []
     for request in requests:
         (whole if request[2] is None else ranged).append(request)
     if whole:

@@ -45,7 +45,8 @@ class H5NestedStore(NestedContainerStore):
         Directory of the store (created on first write unless ``read_only``).
     consolidate_depth : int, optional
         Number of leading chunk indices that pick an array's container (default 1; clamped to
-        ``ndim - 1``; 0 = one container per array).
+        ``ndim - 1``, so a container holds at least a row of chunks; 0 = one container per
+        array).
     write_direct : bool, optional
         True (default): write chunks straight into containers. False: write loose chunk files
         like a plain nested directory store, to be turned into containers by
@@ -58,6 +59,10 @@ class H5NestedStore(NestedContainerStore):
     NotHdmfStoreError
         When ``root`` exists and is not a directory, or (on first use of an array) when the
         directory holds zip containers of a :class:`ZipNestedStore`.
+    ValueError
+        When ``consolidate_depth`` is negative.
+    TypeError
+        When ``root`` is not a path, or ``consolidate_depth`` not an int.
     FormatError
         (from reads and writes) When a container is not a readable HDF5 file (truncated, or some
         other file); the message names the container. Other containers stay readable.
@@ -144,7 +149,7 @@ class H5NestedStore(NestedContainerStore):
     def _c_members(self, path: str) -> list[str]:
         names: list[str] = []
 
-        def visit(name: str, obj) -> None:
+        def visit(name: str, obj: object) -> None:
             if isinstance(obj, h5py.Dataset):
                 names.append(name)
 

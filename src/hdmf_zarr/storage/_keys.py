@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import TypeGuard
 
 from ..errors import FormatError
 
 __all__ = ["is_safe_key", "check_key", "inside_root", "open_inside"]
 
 
-def is_safe_key(key: object) -> bool:
+def is_safe_key(key: object) -> TypeGuard[str]:
     """True when ``key`` is a relative ``/``-separated store key that stays inside its store.
 
     The root key ``""`` is allowed (a prefix naming the whole store); otherwise no component may

@@ -18,6 +18,7 @@ stores are safe across threads only.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,10 +27,8 @@ from typing import Any
 
 from ..errors import StoreModeError
 
-try:  # POSIX
+if sys.platform != "win32":  # POSIX
     import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 __all__ = ["LOCK_TIMEOUT", "BatchQueue", "file_lock"]
 
@@ -93,7 +92,7 @@ def file_lock(path: str, *, exclusive: bool, create: bool,
     OSError
         When the file cannot be opened or created (permissions, a directory in the way...).
     """
-    if fcntl is None:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         if not create and not os.path.exists(path):
             yield None
             return
@@ -158,7 +157,7 @@ class _Ticket:
 class _Slot:
     __slots__ = ("lock", "pending", "users")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: list[_Ticket] = []
         self.users = 0
@@ -172,7 +171,7 @@ class BatchQueue:
     in every thread whose items were part of it.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._guard = threading.Lock()
         self._slots: dict[Any, _Slot] = {}
 
@@ -211,7 +210,7 @@ class BatchQueue:
                     error = None
                     try:
                         commit(merged)
-                    except BaseException as exc:  # noqa: BLE001 - raised in every waiting thread
+                    except BaseException as exc:
                         error = exc
                     for t in batch:
                         t.error = error

@@ -9,6 +9,7 @@ is :class:`~hdmf_zarr.storage._threaded.ThreadedStore`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -18,29 +19,42 @@ from typing import Any, ClassVar
 from zarr.abc.store import ByteRequest
 
 from ..errors import NotHdmfStoreError
-from ._locks import BatchQueue, file_lock
-from ._threaded import ThreadedStore
 from ._chunkkeys import (
-    ArrayKeys,
+    ARRAY_DOCUMENTS,
     CONTAINER_SUFFIXES,
     METADATA_NAMES,
-    _MAX_DIMS,
-    array_keys_from_document,
+    ArrayKeys,
     candidate_array_prefixes,
     check_byte_range,
     container_array,
     is_reserved_name,
-    resolve_byte_range,
 )
+from ._files import (
+    file_size,
+    fsync_path,
+    prune_empty_dirs,
+    read_file,
+    write_through_temporary,
+)
+from ._locks import BatchQueue, file_lock
+from ._nestedkeys import ArrayLookup
+from ._threaded import ThreadedStore
 
 __all__ = ["NestedContainerStore"]
 
 
 _MISSING = object()
 _NOWHERE = -1  # "keep" value of _remove_copies: remove every copy
+#: ``(key, array, chunk indices, keep)`` of a chunk whose other copies ``_remove_copies`` removes
+_Copy = tuple[str, ArrayKeys, tuple[int, ...], int | None]
 
 
-class NestedContainerStore(ThreadedStore):
+def _is_empty(fd: int | None) -> bool:
+    """True when the locked container file ``fd`` is empty (created for its lock) or absent."""
+    return fd is None or os.fstat(fd).st_size == 0
+
+
+class NestedContainerStore(ArrayLookup, ThreadedStore):
     """Base class of the directory stores whose array chunks live in container files.
 
     Subclasses set :attr:`suffix` and implement the five ``_c_*`` container operations; this
@@ -48,27 +62,9 @@ class NestedContainerStore(ThreadedStore):
 
     Parameters
     ----------
-    root : str or os.PathLike
-        Directory of the store (created on first write unless ``read_only``).
-    consolidate_depth : int, optional
-        Number of leading chunk indices that pick an array's container (default 1; clamped to
-        ``ndim - 1``, so a container holds at least a row of chunks; 0 = one container per
-        array).
-    write_direct : bool, optional
-        True (default): chunks go straight into their containers. False: the store writes
-        loose chunk files like a plain nested directory store (turn them into containers later
-        with :meth:`consolidate`); it reads containers either way.
-    read_only : bool, optional
-        Refuse writes.
-
-    Raises
-    ------
-    NotHdmfStoreError
-        When ``root`` exists and is not a directory.
-    ValueError
-        When ``consolidate_depth`` is negative.
-    TypeError
-        When ``root`` is not a path, or ``consolidate_depth`` not an int.
+    root, consolidate_depth, write_direct, read_only
+        As documented for :class:`~hdmf_zarr.storage.H5NestedStore`, which also lists the
+        errors raised.
     """
 
     #: File name suffix of this store's containers.
@@ -165,10 +161,7 @@ class NestedContainerStore(ThreadedStore):
     def _nothing_stored(self) -> bool:
         return not os.path.isdir(self._root) and (self.read_only or not os.path.exists(self._root))
 
-    # ------------------------------------------------------------------ paths
-    def _abs(self, rel: str) -> str:
-        return os.path.join(self._root, *rel.split("/")) if rel else self._root
-
+    # ------------------------------------------------------------------ keys
     @staticmethod
     def _valid_key(key: str) -> bool:
         return (isinstance(key, str) and "\\" not in key and "\x00" not in key
@@ -188,119 +181,7 @@ class NestedContainerStore(ThreadedStore):
 
     def _prune(self, directory: str) -> None:
         """Remove ``directory`` and its parents inside the root while they are empty."""
-        while directory != self._root and directory.startswith(self._root + os.sep):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                return
-            directory = os.path.dirname(directory)
-
-    # ------------------------------------------------------------------ arrays
-    def _array(self, prefix: str) -> ArrayKeys | None:
-        """Chunk key encoding of the array at ``prefix`` (read from its metadata; cached)."""
-        info = self._arrays.get(prefix)
-        if info is not None:
-            return info
-        for name in ("zarr.json", ".zarray"):
-            path = self._abs(f"{prefix}/{name}" if prefix else name)
-            try:
-                with open(path, "rb") as fh:
-                    raw = fh.read()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                continue
-            info = array_keys_from_document(prefix, name, raw)
-            if info is not None:
-                self._check_foreign(prefix)
-                with self._arrays_lock:
-                    self._arrays[prefix] = info
-                return info
-            if name == "zarr.json":
-                return None
-        return None
-
-    def _forget_arrays(self, prefix: str | None = None) -> None:
-        with self._arrays_lock:
-            if prefix is None:
-                self._arrays.clear()
-            else:
-                for p in [p for p in self._arrays if p == prefix or p.startswith(prefix + "/")
-                          or prefix == ""]:
-                    del self._arrays[p]
-
-    def _foreign_error(self, path: str, suffix: str) -> NotHdmfStoreError:
-        owner = CONTAINER_SUFFIXES[suffix]
-        return NotHdmfStoreError(
-            f"not a {type(self).__name__}: it holds {suffix} containers ({path}); open it with "
-            f"{owner}", self._root)
-
-    def _check_foreign(self, prefix: str) -> None:
-        """Raise when the array at ``prefix`` holds containers of the other nested store."""
-        others = [s for s in CONTAINER_SUFFIXES if s != self.suffix]
-        base = self._abs(prefix)
-        for s in others:
-            if os.path.exists(os.path.join(base, "c" + s)):
-                raise self._foreign_error(os.path.join(base, "c" + s), s)
-        directory = os.path.join(base, "c")
-        for _ in range(_MAX_DIMS):
-            try:
-                with os.scandir(directory) as it:
-                    entries = list(it)
-            except (FileNotFoundError, NotADirectoryError):
-                return
-            sub = None
-            for entry in entries:
-                for s in others:
-                    if entry.name.endswith(s):
-                        raise self._foreign_error(entry.path, s)
-                if entry.name.endswith(self.suffix):
-                    return
-                if sub is None and entry.is_dir():
-                    sub = entry.path
-            if sub is None:
-                return
-            directory = sub
-
-    def _chunk_of(self, key: str) -> tuple[ArrayKeys, tuple[int, ...]] | None:
-        """``(array, indices)`` when ``key`` is a chunk key of a (non 0-d) array, else None."""
-        candidates = candidate_array_prefixes(key)
-        if not candidates:
-            return None
-        found = None
-        for prefix, rel in candidates:
-            info = self._arrays.get(prefix)
-            if info is not None:
-                found = (info, rel)
-                break
-        if found is None:
-            for prefix, rel in candidates:
-                info = self._array(prefix)
-                if info is not None:
-                    found = (info, rel)
-                    break
-        if found is None or found[0].ndim == 0:
-            return None
-        idx = found[0].parse(found[1])
-        return None if idx is None else (found[0], idx)
-
-    def _array_at_or_above(self, directory: str) -> str | None:
-        """Prefix of the array whose directory is ``directory`` or one of its parents."""
-        parts = directory.split("/") if directory else []
-        for m in range(len(parts), -1, -1):
-            prefix = "/".join(parts[:m])
-            if prefix in self._arrays or self._array(prefix) is not None:
-                return prefix
-        return None
-
-    def _container(self, info: ArrayKeys, idx: tuple[int, ...], depth: int) -> tuple[str, str]:
-        return (self._abs(info.container_key(idx[:depth], self.suffix)),
-                info.member(idx[depth:]))
-
-    def _places(self, info: ArrayKeys, idx: tuple[int, ...]) -> list[int | None]:
-        """Where a chunk may be, most likely first: container depths, None for the loose file."""
-        preferred = info.depth(self._depth)
-        others = [d for d in range(info.ndim) if d != preferred]
-        first = [preferred, None] if self._write_direct else [None, preferred]
-        return first + others
+        prune_empty_dirs(directory, self._root)
 
     # ------------------------------------------------------------------ container operations
     def _c_read(self, path: str, member: str, byte_range: ByteRequest | None) -> bytes | None:
@@ -324,14 +205,14 @@ class NestedContainerStore(ThreadedStore):
         """Remove members from the container ``path``; return how many members remain."""
         raise NotImplementedError
 
-    def _in_container(self, path: str, op: Callable[[str], Any]) -> Any:
-        """Run ``op(path)`` under a shared lock; _MISSING when there is no container."""
+    def _in_container(self, path: str, op: Callable[..., Any], *args: Any) -> Any:
+        """Run ``op(path, *args)`` under a shared lock; _MISSING when there is no container."""
         with file_lock(path, exclusive=False, create=False) as fd:
             if fd is None:
                 return _MISSING
-            if os.fstat(fd).st_size == 0:  # created for its lock, nothing written yet
+            if _is_empty(fd):  # created for its lock, nothing written yet
                 return None
-            return op(path)
+            return op(path, *args)
 
     # ------------------------------------------------------------------ sync core: read
     def _lookup(self, key: str, loose: Callable[[str], Any],
@@ -348,7 +229,7 @@ class NestedContainerStore(ThreadedStore):
                 result = loose(self._abs(key))
             else:
                 path, member = self._container(info, idx, depth)
-                result = self._in_container(path, lambda p, m=member: member_op(p, m))
+                result = self._in_container(path, member_op, member)
                 if result is _MISSING:
                     result = None
             if result is not None:
@@ -357,11 +238,11 @@ class NestedContainerStore(ThreadedStore):
 
     def _read_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         check_byte_range(byte_range)
-        return self._lookup(key, lambda p: _read_file(p, byte_range),
+        return self._lookup(key, lambda p: read_file(p, byte_range),
                             lambda p, m: self._c_read(p, m, byte_range))
 
     def _size_sync(self, key: str) -> int | None:
-        return self._lookup(key, _file_size, self._c_size)
+        return self._lookup(key, file_size, self._c_size)
 
     # ------------------------------------------------------------------ sync core: write
     def _write_loose(self, key: str, data: bytes, exclusive: bool = False) -> bool:
@@ -369,41 +250,17 @@ class NestedContainerStore(ThreadedStore):
         ``exclusive`` leave an existing file alone and return False."""
         path = self._abs(key)
         tmp = f"{path}{self.suffix}.partial-{os.getpid()}-{threading.get_ident()}"
-        for attempt in range(100):
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                break
-            except FileNotFoundError:
-                if attempt == 99:
-                    raise
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            if exclusive:
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    return False
-                return True
-            os.replace(tmp, path)
-            tmp = None
-            return True
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
+        return write_through_temporary(path, tmp, data, exclusive)
 
     def _commit_container(self, path: str, items: list[tuple[str, bytes]]) -> None:
         with file_lock(path, exclusive=True, create=True) as fd:
-            self._c_write(path, items, os.fstat(fd).st_size == 0)
+            self._c_write(path, items, _is_empty(fd))
 
     def _delete_members(self, path: str, members: set[str]) -> None:
         with file_lock(path, exclusive=True, create=False) as fd:
             if fd is None:
                 return
-            remaining = 0 if os.fstat(fd).st_size == 0 else self._c_delete(path, members)
+            remaining = 0 if _is_empty(fd) else self._c_delete(path, members)
             if remaining == 0:
                 os.unlink(path)
         if remaining == 0:
@@ -419,7 +276,7 @@ class NestedContainerStore(ThreadedStore):
             return
         self._prune(os.path.dirname(path))
 
-    def _remove_copies(self, pairs: Iterable[tuple[str, ArrayKeys, tuple[int, ...], Any]]) -> None:
+    def _remove_copies(self, pairs: Iterable[_Copy]) -> None:
         """Remove the stored copies of chunks except the one in ``keep`` (a depth, or None for
         the loose file); containers are only opened when they exist."""
         by_container: dict[str, set[str]] = {}
@@ -438,7 +295,7 @@ class NestedContainerStore(ThreadedStore):
     def _set_sync(self, items: list[tuple[str, bytes]]) -> None:
         self._check_writable()
         groups: dict[str, list[tuple[str, bytes]]] = {}
-        cleanup = []
+        cleanup: list[_Copy] = []
         # metadata documents first: chunks sent in the same batch then find their array
         items = sorted(items, key=lambda kv: kv[0].rsplit("/", 1)[-1] not in METADATA_NAMES)
         for key, _data in items:
@@ -470,8 +327,7 @@ class NestedContainerStore(ThreadedStore):
                 self._write_loose(key, data)
                 cleanup.append((key, info, idx, None))
         for path, members in groups.items():
-            self._queue.submit(path, members,
-                               lambda batch, p=path: self._commit_container(p, batch))
+            self._queue.submit(path, members, functools.partial(self._commit_container, path))
         self._remove_copies(cleanup)
 
     def _write_document(self, key: str, name: str, data: bytes) -> None:
@@ -482,7 +338,7 @@ class NestedContainerStore(ThreadedStore):
             created = not os.path.exists(self._abs(key))
             self._write_loose(key, data)
             self._forget_arrays(prefix)
-            if created and self._write_direct and name in ("zarr.json", ".zarray"):
+            if created and self._write_direct and name in ARRAY_DOCUMENTS:
                 info = self._array(prefix)
                 if info is not None and info.ndim > 0:
                     self._adopt_loose(info)
@@ -504,7 +360,7 @@ class NestedContainerStore(ThreadedStore):
                 groups.setdefault(path, []).append((member, os.path.join(dirpath, name),
                                                     info.key(idx)))
         for path, entries in groups.items():
-            items = [(member, _read_file(src, None)) for member, src, _key in entries]
+            items = [(member, read_file(src, None)) for member, src, _key in entries]
             self._commit_container(path, [(m, d) for m, d in items if d is not None])
             for _member, _src, key in entries:
                 self._unlink_loose(key)
@@ -522,7 +378,7 @@ class NestedContainerStore(ThreadedStore):
         depth = info.depth(self._depth)
         path, member = self._container(info, idx, depth)
         with file_lock(path, exclusive=True, create=True) as fd:
-            fresh = os.fstat(fd).st_size == 0
+            fresh = _is_empty(fd)
             if not fresh and self._c_size(path, member) is not None:
                 return
             if os.path.exists(self._abs(key)):
@@ -530,7 +386,7 @@ class NestedContainerStore(ThreadedStore):
             for other in range(info.ndim):
                 if other != depth:
                     opath, omember = self._container(info, idx, other)
-                    size = self._in_container(opath, lambda p, m=omember: self._c_size(p, m))
+                    size = self._in_container(opath, self._c_size, omember)
                     if size not in (None, _MISSING):
                         return
             self._c_write(path, [(member, data)], fresh)
@@ -690,54 +546,19 @@ class NestedContainerStore(ThreadedStore):
         for path, entries in sorted(plan.items()):
             tmp = path + ".partial"
             with file_lock(path, exclusive=True, create=True) as fd:
-                existing = os.fstat(fd).st_size > 0
+                existing = not _is_empty(fd)
                 if existing:
                     shutil.copyfile(path, tmp)
                 elif os.path.exists(tmp):
                     os.unlink(tmp)
-                items = ((member, _read_file(src, None)) for member, src, *_ in entries)
-                self._c_write(tmp, items, not existing)
-                _fsync(tmp)
+                loose = ((member, read_file(src, None)) for member, src, *_ in entries)
+                self._c_write(tmp, ((m, d) for m, d in loose if d is not None), not existing)
+                fsync_path(tmp)
                 if on_container is not None:
                     on_container(path, len(entries))
                 os.replace(tmp, path)
-                _fsync(os.path.dirname(path))
+                fsync_path(os.path.dirname(path))
             self._remove_copies((key, info, idx, info.depth(self._depth))
                                 for _m, _s, key, info, idx in entries)
             chunks += len(entries)
         return {"containers": len(plan), "chunks": chunks}
-
-
-# ---------------------------------------------------------------------------------- file helpers
-def _read_file(path: str, byte_range: ByteRequest | None) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            if byte_range is None:
-                return fh.read()
-            size = fh.seek(0, os.SEEK_END)
-            start, stop = resolve_byte_range(size, byte_range)
-            fh.seek(start)
-            return fh.read(stop - start)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-
-
-def _file_size(path: str) -> int | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return None if os.path.isdir(path) else st.st_size
-
-
-def _fsync(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms that cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

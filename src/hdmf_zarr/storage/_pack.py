@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from zarr.abc.store import Store
 
 from ..errors import NotHdmfStoreError, StoreModeError
 from ..zarr_bridge import store_io
+from ..zarr_bridge.runtime import run
 from ._chunkkeys import CONTAINER_SUFFIXES, METADATA_NAMES
 from ._keys import check_key
 
@@ -139,7 +140,6 @@ def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: i
     ValueError
         On an unknown kind.
     """
-    from zarr.core.sync import sync
     from zarr.storage import ZipStore
 
     from ._h5nested import H5NestedStore
@@ -154,7 +154,7 @@ def open_kind(location: str, kind: str, *, read_only: bool, consolidate_depth: i
     if kind == "sqlite":
         return SQLiteStore(location, read_only=read_only)
     if kind == "zip":
-        return sync(ZipStore.open(location, mode="r" if read_only else "w"))
+        return run(ZipStore.open(location, mode="r" if read_only else "w"))
     raise ValueError(f"unknown store kind {kind!r}; expected one of {', '.join(STORE_KINDS)}")
 
 
@@ -215,7 +215,8 @@ def copy_store(source: Store, target: Store, *,
     return {"keys": copied, "bytes": total}
 
 
-def _copy_batch(source: Store, target: Store, names: list[str], on_key) -> int:
+def _copy_batch(source: Store, target: Store, names: list[str],
+                on_key: Callable[[str, int], None] | None) -> int:
     values = store_io.get_many(source, names)
     items = {k: v for k, v in values.items() if v is not None}
     store_io.set_many(target, items)
@@ -225,11 +226,9 @@ def _copy_batch(source: Store, target: Store, names: list[str], on_key) -> int:
     return sum(len(v) for v in items.values())
 
 
-def _sizes(store: Store, keys: list[str], group: int = 1024):
+def _sizes(store: Store, keys: list[str], group: int = 1024) -> Iterator[int]:
     """Sizes of ``keys`` (0 where unknown), asked concurrently ``group`` keys at a time."""
     import asyncio
-
-    from zarr.core.sync import sync
 
     async def size(key: str) -> int:
         try:
@@ -237,11 +236,11 @@ def _sizes(store: Store, keys: list[str], group: int = 1024):
         except (FileNotFoundError, OSError, NotImplementedError):
             return 0
 
-    async def run(part):
+    async def sizes(part: list[str]) -> list[int]:
         return await asyncio.gather(*(size(k) for k in part))
 
     for start in range(0, len(keys), group):
-        yield from sync(run(keys[start:start + group]))
+        yield from run(sizes(keys[start:start + group]))
 
 
 def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth: int = 1,
@@ -292,18 +291,18 @@ def pack(source: str, kind: str, target: str | None = None, *, consolidate_depth
     if target is None:
         if kind != "h5":
             raise ValueError(f"packing into {kind!r} needs a target path")
-        from ._atomic import _fsync_dir, _replace_file
+        from ._files import fsync_path, replace_file
         from ._h5nested import H5NestedStore
 
         if resuming:  # the depth the interrupted pack used
             consolidate_depth = _marker_depth(marker, consolidate_depth)
         else:
             doc = {"store": "H5NestedStore", "consolidate_depth": consolidate_depth}
-            _replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
-            _fsync_dir(source)
+            replace_file(Path(marker), json.dumps(doc).encode("utf-8"), durable=True)
+            fsync_path(source)
         result = H5NestedStore(source, consolidate_depth=consolidate_depth).consolidate()
         os.remove(marker)
-        _fsync_dir(source)
+        fsync_path(source)
         return {**result, "target": os.path.abspath(source)}
     from ._atomic import AtomicLocalStore
 
@@ -366,7 +365,7 @@ def _check_directory_store(location: str) -> None:
 
 
 def _copy_to_new(source: Store, target: str, kind: str, consolidate_depth: int,
-                 on_key) -> dict[str, Any]:
+                 on_key: Callable[[str, int], None] | None) -> dict[str, Any]:
     target = os.path.abspath(target)
     if os.path.lexists(target):
         raise StoreModeError("the target exists; remove it first", target)

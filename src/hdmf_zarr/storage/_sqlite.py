@@ -28,14 +28,18 @@ import os
 import pathlib
 import sqlite3
 import threading
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any, TypeVar
 
 from zarr.abc.store import ByteRequest
 
 from ..errors import FormatError, NotHdmfStoreError, StoreModeError
+from ..zarr_bridge.runtime import Buffer, BufferPrototype
 from ._chunkkeys import get_many_batched, resolve_byte_range
 from ._locks import LOCK_TIMEOUT, BatchQueue
 from ._threaded import ThreadedStore
+
+T = TypeVar("T")
 
 __all__ = ["APPLICATION_ID", "SQLiteStore"]
 
@@ -209,7 +213,7 @@ class SQLiteStore(ThreadedStore):
         except sqlite3.DatabaseError as exc:
             raise FormatError(f"damaged or not an SQLite database ({exc})", self._path) from None
 
-    def _run(self, fn, *args):
+    def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` holding the connection; SQLite errors become ours."""
         conn = self._connect()
         with self._lock:
@@ -359,7 +363,7 @@ class SQLiteStore(ThreadedStore):
     def _set_if_absent_sync(self, key: str, data: bytes) -> None:
         self._run(self._q_insert_absent, key, data)
 
-    def _delete_sync(self, keys: list[str]) -> None:
+    def _delete_sync(self, keys: Iterable[str]) -> None:
         self._run(self._q_delete, list(keys))
 
     def _delete_dir_sync(self, prefix: str) -> None:
@@ -375,7 +379,9 @@ class SQLiteStore(ThreadedStore):
         return self._run(self._q_list_dir, prefix + "/" if prefix else "")
 
     # ------------------------------------------------------------------ batch read
-    async def _get_many(self, requests):
+    async def _get_many(
+            self, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]]
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
         """Zarr's batch read, as ``_chunkkeys.get_many_batched`` describes it (requests and
         results): whole keys in one read transaction (``SELECT ... IN``, 500 keys a
         statement)."""

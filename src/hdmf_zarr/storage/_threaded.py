@@ -12,12 +12,14 @@ worker thread (``asyncio.to_thread``) and never blocks the event loop; the sync 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import builtins
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 from zarr.abc.store import ByteRequest, Store
-from zarr.core.buffer import Buffer, BufferPrototype
 
 from ..errors import StoreModeError
+from ..zarr_bridge.runtime import Buffer, BufferPrototype
 from ._chunkkeys import _READ_ONLY_MESSAGE, as_buffer, check_byte_range
 
 __all__ = ["ThreadedStore"]
@@ -50,6 +52,30 @@ class ThreadedStore(Store):
 
     def _prepare(self) -> None:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    def _read_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def _size_sync(self, key: str) -> int | None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _set_sync(self, items: builtins.list[tuple[str, bytes]]) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _set_if_absent_sync(self, key: str, data: bytes) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _delete_sync(self, keys: Iterable[str]) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _delete_dir_sync(self, prefix: str) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _list_prefix_sync(self, prefix: str) -> builtins.list[str]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _list_dir_sync(self, prefix: str) -> builtins.list[str]:
+        raise NotImplementedError  # pragma: no cover
 
     def _nothing_stored(self) -> bool:
         """True when listing and ``delete_dir`` have nothing to see (the store does not exist
@@ -186,7 +212,7 @@ class ThreadedStore(Store):
         if not self._nothing_stored():
             await self._write_op(self._delete_dir_sync, prefix)
 
-    async def _write_op(self, fn, *args) -> None:
+    async def _write_op(self, fn: Callable[..., object], *args: Any) -> None:
         """``fn(*args)`` in a worker thread, on an open, writable store."""
         self._check_writable()
         await self._ensure_open()
@@ -207,7 +233,8 @@ class ThreadedStore(Store):
         for key in await self._listing(self._list_dir_sync, prefix):
             yield key
 
-    async def _listing(self, fn, prefix: str) -> list[str]:
+    async def _listing(self, fn: Callable[[str], builtins.list[str]],
+                       prefix: str) -> builtins.list[str]:
         if self._nothing_stored():
             return []
         await self._ensure_open()

@@ -57,22 +57,15 @@ class ZipNestedStore(NestedContainerStore):
 
     Parameters
     ----------
-    root : str or os.PathLike
-        Directory of the store (created on first write unless ``read_only``).
-    consolidate_depth : int, optional
-        Number of leading chunk indices that pick an array's container (default 1; clamped to
-        ``ndim - 1``; 0 = one container per array).
-    write_direct : bool, optional
-        True (default): write chunks straight into containers. False: write loose chunk files,
-        to be packed by :meth:`consolidate`. Containers are read either way.
-    read_only : bool, optional
-        Refuse writes.
+    root, consolidate_depth, write_direct, read_only
+        As for :class:`H5NestedStore`: the directory, the leading chunk indices that pick a
+        container (default 1), chunks straight into containers (default True; False writes
+        loose files for :meth:`consolidate`), and refusing writes.
 
     Raises
     ------
-    NotHdmfStoreError
-        When ``root`` exists and is not a directory, or (on first use of an array) when the
-        directory holds HDF5 containers of an :class:`H5NestedStore`.
+    NotHdmfStoreError, ValueError, TypeError
+        As for :class:`H5NestedStore` (here the foreign containers are HDF5 ones).
     FormatError
         (from reads and writes) When a container is not a readable zip archive; the message
         names the container. Other containers stay readable.

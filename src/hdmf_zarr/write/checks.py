@@ -17,9 +17,12 @@ Data whose shape is not known without reading it is not checked.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import UnstorableValueError, UnsupportedDataError
+from ..format.layout import Layout
 
 __all__ = ["spec_of", "sub_spec", "check_dataset", "check_codecs"]
 
@@ -27,7 +30,7 @@ _TEXT = {"text", "utf", "utf8", "utf-8", "str", "ascii", "bytes", "isodatetime",
 _NUMERIC_PREFIXES = ("numeric", "float", "int", "uint", "double", "long", "short")
 
 
-def spec_of(type_map, attributes: dict, cache: dict | None = None):
+def spec_of(type_map: Any, attributes: dict, cache: dict | None = None) -> Any:
     """The specification of a typed builder (from its ``namespace`` and
     ``neurodata_type``/``data_type`` attributes), or None when it is untyped or unknown.
 
@@ -48,7 +51,7 @@ def spec_of(type_map, attributes: dict, cache: dict | None = None):
     return spec
 
 
-def sub_spec(parent_spec, name: str, kind: str, cache: dict | None = None):
+def sub_spec(parent_spec: Any, name: str, kind: str, cache: dict | None = None) -> Any:
     """The spec of the child ``name`` (``kind``: ``group`` or ``dataset``) of a group spec.
 
     ``cache`` as in :func:`spec_of` (hdmf's ``get_group``/``get_dataset`` go through docval;
@@ -130,7 +133,7 @@ def _allowed(spec_shape) -> list:
         else [list(spec_shape)]
 
 
-def check_codecs(data, path: str, zarr_format: int) -> None:
+def check_codecs(data: Any, path: str, zarr_format: Layout | int) -> None:
     """Translate the codecs a ``ZarrDataIO`` asks for, so that an unknown codec id is an error
     before the first key is stored.
 
@@ -160,7 +163,7 @@ def check_codecs(data, path: str, zarr_format: int) -> None:
         pass
 
 
-def check_dataset(builder, path: str, spec, *, strict: bool = True) -> None:
+def check_dataset(builder: Any, path: str, spec: Any, *, strict: bool = True) -> None:
     """Check one dataset builder against its spec (see the module docstring).
 
     ``strict=False`` (an export: existing files are copied as they are, as HDF5IO does) turns

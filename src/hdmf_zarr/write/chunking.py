@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..errors import UnsupportedDataError
+from ..format.layout import Layout
+from ..format.select import as_layout
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "MAX_UNSHARDED_OBJECTS", "MAX_SHARDS", "SHARD_MIN_BYTES",
            "SHARD_MAX_BYTES", "default_chunks", "default_shards", "inner_chunks",
@@ -130,13 +133,7 @@ def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int, *
         return None
     nbytes = _prod(shape) * itemsize
     if buffer_shape is not None and len(buffer_shape) == len(shape):
-        cand = []
-        for b, c, s in zip(buffer_shape, chunks, shape):
-            b = min(int(b), int(s))
-            if b % c and b != s:
-                cand = None
-                break
-            cand.append(-(-b // c) * c)
+        cand = _buffer_shard(buffer_shape, chunks, shape)
         if cand is not None:
             cand_bytes = _prod(cand) * itemsize
             count = _prod(-(-int(s) // k) for s, k in zip(shape, cand))
@@ -147,6 +144,19 @@ def default_shards(shape: Sequence[int], chunks: Sequence[int], itemsize: int, *
     if tuple(shard) == tuple(chunks):
         return None
     return tuple(shard)
+
+
+def _buffer_shard(buffer_shape: Sequence[int], chunks: Sequence[int],
+                  shape: Sequence[int]) -> list[int] | None:
+    """The iterator's buffer rounded up to whole chunks, or None when a buffer edge falls
+    inside a chunk (other than at the end of the data)."""
+    out = []
+    for b, c, s in zip(buffer_shape, chunks, shape):
+        b = min(int(b), int(s))
+        if b % c and b != s:
+            return None
+        out.append(-(-b // c) * c)
+    return out
 
 
 def _largest_divisor_at_most(n: int, limit: int) -> int:
@@ -187,7 +197,7 @@ def _as_shape(value, ndim: int, what: str, path: str) -> tuple[int, ...]:
     return out
 
 
-def check_chunks(chunks, shape: Sequence[int], path: str, *,
+def check_chunks(chunks: Any, shape: Sequence[int], path: str, *,
                  growing_first_axis: bool = False) -> tuple[int, ...]:
     """Validate a user chunk shape against the data shape.
 
@@ -222,7 +232,7 @@ def check_chunks(chunks, shape: Sequence[int], path: str, *,
     return out
 
 
-def check_shards(shards, chunks: Sequence[int], shape: Sequence[int], path: str, *,
+def check_shards(shards: Any, chunks: Sequence[int], shape: Sequence[int], path: str, *,
                  growing_first_axis: bool = False) -> tuple[int, ...]:
     """Validate a user shard shape (FORMAT.md 3.8: a multiple of the chunk shape on every axis).
 
@@ -247,9 +257,10 @@ def check_shards(shards, chunks: Sequence[int], shape: Sequence[int], path: str,
     return out
 
 
-def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zarr_format: int,
-                 path: str, *, buffer_shape: Sequence[int] | None = None,
-                 growing_first_axis: bool = False):
+def plan_storage(shape: Sequence[int], itemsize: int | None, chunks: Any, shards: Any,
+                 zarr_format: Layout | int, path: str, *,
+                 buffer_shape: Sequence[int] | None = None,
+                 growing_first_axis: bool = False) -> tuple[Any, tuple[int, ...] | None]:
     """Chunk and shard shape of an array Zarr creates.
 
     Parameters
@@ -263,8 +274,9 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
         User chunk shape; True/None pick the default.
     shards : tuple of int, bool or None
         User shard shape; None/True pick the default policy (L3), False disables sharding.
-    zarr_format : int
-        2 (layout L2) or 3 (layout L3).
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number; shards need
+        ``Layout.supports_sharding`` (FORMAT.md 3.8).
     path : str
         Dataset path, for messages.
     buffer_shape : tuple of int, optional
@@ -284,8 +296,9 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
         asked for in layout L2 or for a scalar.
     """
     ndim = len(shape)
+    layout = as_layout(zarr_format)
     explicit_shards = shards not in (None, True, False)
-    if explicit_shards and zarr_format != 3:
+    if explicit_shards and not layout.supports_sharding:
         raise UnsupportedDataError(
             "sharding needs layout L3 (zarr_format=3); layout L2 stores one object per chunk",
             path)
@@ -293,6 +306,7 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
         if explicit_shards:
             raise UnsupportedDataError("a scalar dataset cannot be sharded", path)
         return (), None
+    chunk_shape: tuple[int, ...] | str
     if chunks in (None, True):
         if explicit_shards and itemsize is not None:
             user_shards = _as_shape(shards, ndim, "shard shape", path)
@@ -306,7 +320,7 @@ def plan_storage(shape: Sequence[int], itemsize: int | None, chunks, shards, zar
                 chunk_shape = tuple(min(c, max(1, s)) for c, s in zip(chunk_shape, shape))
     else:
         chunk_shape = check_chunks(chunks, shape, path, growing_first_axis=growing_first_axis)
-    if zarr_format != 3 or shards is False or chunk_shape == "auto":
+    if not layout.supports_sharding or shards is False or isinstance(chunk_shape, str):
         return chunk_shape, None
     if explicit_shards:
         return chunk_shape, check_shards(shards, chunk_shape, shape, path,
@@ -370,7 +384,7 @@ def nbytes_of(shape: Sequence[int], itemsize: int) -> int:
 
 
 
-def check_settings(data, path: str, zarr_format: int) -> None:
+def check_settings(data: Any, path: str, zarr_format: Layout | int) -> None:
     """Check the chunk and shard shapes and the codecs a ``ZarrDataIO`` asks for against its
     numeric data and the layout, before the first key of a write is stored (the writer's
     ``check_tree``), so that a refused dataset leaves the store as it was.
@@ -384,8 +398,8 @@ def check_settings(data, path: str, zarr_format: int) -> None:
         The dataset's data; only a wrapper with ``io_settings`` is checked.
     path : str
         Dataset path, for messages.
-    zarr_format : int
-        2 (layout L2) or 3 (layout L3).
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number.
 
     Raises
     ------
@@ -402,6 +416,8 @@ def check_settings(data, path: str, zarr_format: int) -> None:
     if not isinstance(settings, dict) or not settings:
         return
     inner = getattr(data, "data", None)
+    if inner is None:
+        return
     try:
         maxshape = getattr(inner, "maxshape", None)
         if maxshape is not None and not hasattr(inner, "shape"):  # a data chunk iterator
@@ -415,14 +431,14 @@ def check_settings(data, path: str, zarr_format: int) -> None:
         return
     if dtype.kind not in "biuf" or any(s != s for s in shape):
         return
-    if zarr_format == 2 and shape == ():
-        shape = (1,)
+    layout = as_layout(zarr_format)
+    shape = layout.stored_shape(shape)
     try:
         if "chunks" in settings or "shards" in settings:
             plan_storage(shape, dtype.itemsize, settings.get("chunks"), settings.get("shards"),
-                         zarr_format, path, growing_first_axis=growing)
+                         layout, path, growing_first_axis=growing)
         if any(k in settings for k in ("compressor", "compressors", "filters", "serializer")):
-            codec_kwargs(settings, zarr_format, dtype, path, warn=False)
+            codec_kwargs(settings, layout, dtype, path, warn=False)
     except HdmfZarrError:
         raise
     except Exception:  # depends on more than the settings: the write itself reports it

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnknownCodecError, UnsupportedDataError
+from ..format.layout import Layout
+from ..format.select import as_layout
 
 __all__ = ["codec_kwargs", "compressors_for", "filters_for", "to_zarr3", "to_numcodecs",
            "DEFAULT_COMPRESSOR_V2"]
@@ -80,7 +82,7 @@ def _describe(codec) -> str:
 
 
 # ------------------------------------------------------------------------ numcodecs -> Zarr 3
-def to_zarr3(codec, where: str, dtype: np.dtype | None = None):
+def to_zarr3(codec: Any, where: str, dtype: np.dtype | None = None) -> Any:
     """The Zarr 3 codec equivalent to a numcodecs codec (a Zarr 3 codec is returned as is).
 
     Parameters
@@ -135,7 +137,7 @@ def to_zarr3(codec, where: str, dtype: np.dtype | None = None):
 
 
 # ------------------------------------------------------------------------ Zarr 3 -> numcodecs
-def to_numcodecs(codec, where: str, dtype: np.dtype | None = None):
+def to_numcodecs(codec: Any, where: str, dtype: np.dtype | None = None) -> Any:
     """The numcodecs codec equivalent to a Zarr 3 codec (a numcodecs codec is returned as is).
 
     Parameters
@@ -163,8 +165,10 @@ def to_numcodecs(codec, where: str, dtype: np.dtype | None = None):
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if isinstance(codec, BloscCodec):
-        shuffle = getattr(codec.shuffle, "value", codec.shuffle)
-        if "shuffle" in getattr(codec, "_tunable_attrs", ()) or shuffle is None:
+        from ..zarr_bridge.private_state import blosc_shuffle_is_automatic
+
+        shuffle = str(getattr(codec.shuffle, "value", codec.shuffle))
+        if blosc_shuffle_is_automatic(codec):
             # left to Zarr, which picks it from the item size when the array is created
             shuffle = ("autoshuffle" if dtype is None else
                        "bitshuffle" if np.dtype(dtype).itemsize == 1 else "shuffle")
@@ -218,7 +222,7 @@ def _default_if_true(value):
     return None if value is True else value
 
 
-def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str, *,
+def codec_kwargs(settings: dict, zarr_format: Layout | int, dtype: Any, where: str, *,
                  warn: bool = True) -> dict:
     """The codec arguments of ``zarr.create_array`` for a numeric or compound dataset.
 
@@ -226,10 +230,12 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str, *,
     ----------
     settings : dict
         ``ZarrDataIO`` settings: ``compressor`` (one codec; ``True`` for the layout's default,
-        ``False`` for none), ``compressors`` (a list, or ``True``/``False`` as above), ``filters`` (a list), ``serializer`` (L3), and
+        ``False`` for none), ``compressors`` (a list, or ``True``/``False`` as above),
+        ``filters`` (a list), ``serializer`` (L3), and
         ``zarr3_compressors`` (codecs mapped from an HDF5 dataset, already Zarr 3).
-    zarr_format : int
-        2 (layout L2) or 3 (layout L3).
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number (2: L2, 3: L3). The layout decides the
+        codec convention (``Layout.uses_numcodecs``; FORMAT.md 2.3, 3.1).
     dtype : numpy.dtype
         Element type (Blosc ``typesize``).
     where : str
@@ -251,7 +257,8 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str, *,
         A codec in a role it cannot play, ``compressor`` and ``compressors`` both given, or a
         serializer asked for in L2.
     """
-    if "zarr3_compressors" in settings and zarr_format == 3 and not any(
+    layout = as_layout(zarr_format)
+    if "zarr3_compressors" in settings and not layout.uses_numcodecs and not any(
             settings.get(k) not in (None, []) for k in ("compressor", "compressors")):
         return {"compressors": list(settings["zarr3_compressors"]), "filters": "auto"}
     compressor = _default_if_true(settings.get("compressor"))
@@ -264,7 +271,7 @@ def codec_kwargs(settings: dict, zarr_format: int, dtype, where: str, *,
                                             else compressor)
     filters = _as_list(settings.get("filters"))
     serializer = settings.get("serializer")
-    if zarr_format == 2:
+    if layout.uses_numcodecs:
         return _v2_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where, warn)
     return _v3_kwargs(filters, bytes_codecs, serializer, none, np.dtype(dtype), where, warn)
 
@@ -361,7 +368,8 @@ def _v3_kwargs(filters, bytes_codecs, serializer, none, dtype, where, warn=True)
 
 
 # ------------------------------------------------------------------------ earlier helpers
-def compressors_for(compressor: Any, zarr_format: int, where: str, dtype=None):
+def compressors_for(compressor: Any, zarr_format: Layout | int, where: str,
+                    dtype: Any = None) -> Any:
     """The ``compressors`` argument of ``zarr.create_array`` for one user compressor.
 
     ``None`` keeps the layout default, ``False`` disables compression.
@@ -370,7 +378,7 @@ def compressors_for(compressor: Any, zarr_format: int, where: str, dtype=None):
     return kw["compressors"]
 
 
-def filters_for(filters: Any, zarr_format: int, where: str, dtype=None):
+def filters_for(filters: Any, zarr_format: Layout | int, where: str, dtype: Any = None) -> Any:
     """The ``filters`` argument of ``zarr.create_array`` for user filters (array-to-array
     ones in L3)."""
     kw = codec_kwargs({"filters": filters}, zarr_format, dtype or np.dtype("u1"), where)

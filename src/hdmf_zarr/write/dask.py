@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Any
 
 import numpy as np
 
 from ..errors import UnsupportedDataError
 from .chunking import block_shape
-from .iterators import progress_bar
+from .progress import progress_bar
 
 __all__ = ["is_dask_array", "store_dask_array", "active_client"]
 
 
-def is_dask_array(data) -> bool:
+def is_dask_array(data: Any) -> bool:
     """True for a ``dask.array.Array`` (checked without importing dask)."""
     if "dask" not in sys.modules:
         return False
@@ -36,7 +37,7 @@ def is_dask_array(data) -> bool:
     return mod.startswith("dask.array") and hasattr(data, "dask") and hasattr(data, "chunks")
 
 
-def active_client():
+def active_client() -> Any:
     """The ``distributed.Client`` dask would compute with now, or None."""
     if "distributed" not in sys.modules:
         return None
@@ -65,7 +66,7 @@ def _dask_block_bytes() -> int:
         return 128 * 2**20
 
 
-def store_dask_array(darr, arr, path: str, *, progress: bool = False) -> None:
+def store_dask_array(darr: Any, arr: Any, path: str, *, progress: bool = False) -> None:
     """Store a dask array into a Zarr array through dask.
 
     Parameters

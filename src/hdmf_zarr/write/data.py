@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import UnstorableValueError, UnsupportedDataError
 from ..format.dtypes import DataKind
-from ..format.layout3 import COMPOUND_DTYPE_MIN_STRING_LENGTH
+from ..format.layout import Layout
 
-__all__ = ["to_text", "to_bytes", "encode_block", "compound_storage_dtype", "is_lazy_array"]
+__all__ = ["to_text", "to_bytes", "encode_block", "compound_rows", "is_lazy_array",
+           "check_block", "data_shape"]
 
 
-def to_text(value, where: str) -> str:
+def to_text(value: Any, where: str) -> str:
     """One text element as ``str`` (bytes decoded as UTF-8, datetimes as ISO 8601)."""
     if isinstance(value, str):
         return value
@@ -37,7 +39,7 @@ def to_text(value, where: str) -> str:
     return str(value)
 
 
-def to_bytes(value, where: str) -> bytes:
+def to_bytes(value: Any, where: str) -> bytes:
     """One ascii/bytes element as ``bytes`` (text encoded as UTF-8)."""
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value)
@@ -50,7 +52,7 @@ def to_bytes(value, where: str) -> bytes:
     return str(value).encode("utf-8")
 
 
-def is_lazy_array(data) -> bool:
+def is_lazy_array(data: Any) -> bool:
     """True for array-likes read block by block (h5py, zarr, hdmf datasets, our lazy arrays)."""
     if isinstance(data, (np.ndarray, np.generic)):
         return False
@@ -78,29 +80,30 @@ def _fill_flat(nested, out, pos):
         pos[0] += 1
 
 
-def compound_storage_dtype(kind: DataKind, rows, layout_format: int,
-                           *, reserve: int | None = None) -> np.dtype:
-    """The numpy dtype a compound is stored with.
+def compound_rows(kind: DataKind, block: Any, ref_encoder: Callable[[Any], Any], where: str, *,
+                  text_as_bytes: bool) -> list[tuple]:
+    """Rows of a compound block as tuples of stored values (references encoded).
 
-    L3: text and reference fields become ``<U{n}`` with ``n = max(longest, 512)`` (3.4); L2: they
-    become ``object`` (2.3). Numeric fields keep their dtype (float64 when unknown).
+    Parameters
+    ----------
+    kind : DataKind
+        A compound kind; each row has one value per field.
+    block : numpy structured array, np.void, or sequence of rows
+    ref_encoder : callable
+        Maps a reference value to its stored element.
+    where : str
+        Dataset path for errors.
+    text_as_bytes : bool
+        ``bytes`` fields are stored as bytes (``Layout.stores_bytes``, FORMAT.md 2.3), else as
+        text.
+
+    Raises
+    ------
+    UnsupportedDataError
+        A row with another number of fields than the dtype.
+    UnstorableValueError
+        A byte string that is not UTF-8 where text is stored.
     """
-    fields = []
-    for i, f in enumerate(kind.fields):
-        if f.kind == "numeric":
-            fields.append((f.name, f.dtype if f.dtype is not None else np.dtype("float64")))
-        elif layout_format == 2:
-            fields.append((f.name, object))
-        else:
-            longest = reserve or 0
-            for row in rows:
-                longest = max(longest, len(row[i]))
-            fields.append((f.name, f"<U{max(longest, COMPOUND_DTYPE_MIN_STRING_LENGTH)}"))
-    return np.dtype(fields)
-
-
-def compound_rows(kind: DataKind, block, ref_encoder, where: str, *, text_as_bytes: bool):
-    """Rows of a compound block as tuples of stored values (references encoded)."""
     if isinstance(block, np.ndarray) and block.dtype.names is not None:
         block = block.reshape(-1).tolist() if block.ndim else [block[()].tolist()]
     rows = []
@@ -124,15 +127,20 @@ def compound_rows(kind: DataKind, block, ref_encoder, where: str, *, text_as_byt
     return rows
 
 
-def encode_block(kind: DataKind, block, layout_format: int, ref_encoder, where: str):
+def encode_block(kind: DataKind, block: Any, layout: Layout,
+                 ref_encoder: Callable[[Any], Any], where: str) -> np.ndarray:
     """Convert one block of a non-compound dataset to a numpy array of the stored type.
+
+    Numeric data keeps (is cast to) the kind's dtype; text, bytes, datetimes and references
+    become an object array of ``str``, ``bytes`` (where ``layout.stores_bytes``, FORMAT.md 2.3)
+    or encoded references.
 
     Parameters
     ----------
     kind : DataKind
     block : array-like or scalar
-    layout_format : int
-        2 or 3.
+    layout : Layout
+        The layout written.
     ref_encoder : callable
         Maps a reference value (Builder/ReferenceBuilder) to its stored element.
     where : str
@@ -151,7 +159,7 @@ def encode_block(kind: DataKind, block, layout_format: int, ref_encoder, where: 
     shape = np.shape(block) if not isinstance(block, np.ndarray) else block.shape
     if kind.kind == "reference":
         fn = ref_encoder
-    elif kind.kind in ("bytes", "datetime") and layout_format == 2:
+    elif kind.kind in ("bytes", "datetime") and layout.stores_bytes:
         def fn(v):
             return to_bytes(v, where)
     else:
@@ -162,3 +170,83 @@ def encode_block(kind: DataKind, block, layout_format: int, ref_encoder, where: 
     if not isinstance(block, (list, tuple, np.ndarray)):
         return np.array(fn(block), dtype=object)
     return _map_elements(block, fn, shape)
+
+
+def check_block(data: Any, dtype: np.dtype, expected_shape: tuple | None, path: str, where: str,
+                *, casting: Literal["no", "equiv", "safe", "same_kind", "unsafe"] = "same_kind"
+                ) -> np.ndarray:
+    """A block yielded by an iterator (or read by a worker) as an array of the dataset's dtype.
+
+    Parameters
+    ----------
+    data : array-like
+    dtype : numpy.dtype
+        The dataset's element type.
+    expected_shape : tuple of int or None
+        Shape of the selection the block is written to (None: not checked here).
+    path : str
+        Dataset path.
+    where : str
+        Description of the selection, for messages.
+    casting : str
+        numpy casting rule for a block of another dtype (``same_kind``: int64 -> int16 is
+        accepted, float -> int is not).
+
+    Raises
+    ------
+    UnsupportedDataError
+        A dtype that cannot be cast, or a shape other than the selection's.
+    """
+    arr = np.asarray(data)
+    if arr.dtype != dtype:
+        if not np.can_cast(arr.dtype, dtype, casting=casting):
+            raise UnsupportedDataError(
+                f"the iterator yielded data of dtype {arr.dtype} for {where}; the dataset is "
+                f"{dtype} (casting {casting!r} not possible)", path)
+        arr = arr.astype(dtype)
+    if expected_shape is not None and arr.shape != tuple(expected_shape):
+        raise UnsupportedDataError(
+            f"the iterator yielded data of shape {arr.shape} for {where}, which has shape "
+            f"{tuple(expected_shape)}", path)
+    return arr
+
+
+def data_shape(data: Any, kind: DataKind) -> tuple[int, ...]:
+    """Shape of in-memory dataset data: nested lists (compound rows count as elements), numpy
+    arrays, or a scalar (``()``).
+
+    Raises
+    ------
+    UnsupportedDataError
+        Ragged nested lists.
+    """
+    if isinstance(data, np.ndarray):
+        return tuple(data.shape)
+    if not isinstance(data, (list, tuple)):
+        return ()
+    if kind.kind != "compound":
+        try:
+            return tuple(np.shape(data)) if kind.kind == "numeric" else _object_shape(data)
+        except ValueError:
+            raise UnsupportedDataError("ragged nested lists cannot be stored as one array; use "
+                                       "a VectorIndex (ragged column)", "") from None
+    return (len(data),)
+
+
+def _object_shape(data: Any) -> tuple[int, ...]:
+    """Shape of nested lists of text, bytes or references (numpy would split strings)."""
+    shape: list[int] = []
+    cur = data
+    while isinstance(cur, (list, tuple, np.ndarray)):
+        if isinstance(cur, np.ndarray):
+            return tuple(shape) + cur.shape
+        shape.append(len(cur))
+        if not cur:
+            break
+        first = cur[0]
+        if isinstance(first, (list, tuple, np.ndarray)):
+            lengths = {len(c) if not isinstance(c, np.ndarray) else c.shape[0] for c in cur}
+            if len(lengths) != 1:
+                raise ValueError("ragged")
+        cur = first
+    return tuple(shape)

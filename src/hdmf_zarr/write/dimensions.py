@@ -39,7 +39,7 @@ class DimensionNamer:
     """Chooses the stored dimension names of the datasets of one write, keeping every group
     consistent for xarray (see the module docstring)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         #: group path -> {dimension name -> length} of the arrays named so far
         self._groups: dict[str, dict[str, int]] = {}
 

@@ -42,6 +42,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..format.dtypes import struct_fields
+from ..format.layout import Layout
+from ..format.select import as_layout
+
 __all__ = ["codecs_from_h5py", "BLOSC_COMPRESSOR_NAMES"]
 
 #: ``cd_values[6]`` of the HDF5 Blosc filter indexes this list.
@@ -176,7 +180,7 @@ def _shuffle_itemsize(dtype: np.dtype) -> int | None:
     """
     def fixed(dt: np.dtype) -> bool:
         if dt.fields is not None:
-            return all(fixed(dt.fields[f][0]) for f in dt.names)
+            return all(fixed(field) for _, field in struct_fields(dt))
         if dt.subdtype is not None:
             return fixed(dt.subdtype[0])
         return dt.kind in "biufc"
@@ -189,7 +193,7 @@ def _fill_value(dset) -> Any:
     dtype = dset.dtype
     try:
         fill = dset.fillvalue
-    except Exception:  # noqa: BLE001 - h5py cannot express some fills (references, vlen compounds)
+    except Exception:
         return None
     if dtype.fields is not None:
         if _shuffle_itemsize(dtype) is None:
@@ -235,7 +239,7 @@ def _numcodecs_wrappers() -> dict:
         try:  # zarr >= 3.1.3 hosts the wrappers
             from zarr.codecs.numcodecs import Shuffle, Zlib
         except ImportError:  # pragma: no cover - older zarr 3.1
-            from numcodecs.zarr3 import Shuffle, Zlib
+            from numcodecs.zarr3 import Shuffle, Zlib  # type: ignore[no-redef]
     return {"zlib": Zlib, "shuffle": Shuffle}
 
 
@@ -249,7 +253,7 @@ def _read_pipeline(dset) -> list[tuple[int, tuple, str | None]]:
     return pipeline
 
 
-def codecs_from_h5py(dset, zarr_format: int) -> dict:
+def codecs_from_h5py(dset: Any, zarr_format: Layout | int) -> dict:
     """Zarr codec settings reproducing an HDF5 dataset's storage settings (FORMAT.md 6).
 
     Parameters
@@ -257,8 +261,9 @@ def codecs_from_h5py(dset, zarr_format: int) -> dict:
     dset : h5py.Dataset
         The source dataset. Only its creation property list, dtype and fill value are read, never
         its data.
-    zarr_format : int
-        2 for layout L2, 3 for layout L3.
+    zarr_format : Layout or int
+        The layout written, or its Zarr format number (2: L2, 3: L3); the result follows its
+        codec convention (``Layout.uses_numcodecs``).
 
     Returns
     -------
@@ -286,8 +291,7 @@ def codecs_from_h5py(dset, zarr_format: int) -> dict:
         bitshuffle 32008, fletcher32, unknown ids, a second compressor) or changed; the message
         names the dataset path and every such filter.
     """
-    if zarr_format not in (2, 3):
-        raise ValueError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
+    layout = as_layout(zarr_format)
     path = dset.name or "<anonymous dataset>"
     itemsize = _shuffle_itemsize(dset.dtype)
 
@@ -297,13 +301,13 @@ def codecs_from_h5py(dset, zarr_format: int) -> dict:
     for filter_id, cd_values, name in _read_pipeline(dset):
         mapped = _map_filter(filter_id, cd_values, itemsize, path, name)
         if mapped.role == "drop":
-            notes.append(mapped.note)
+            notes.append(mapped.note or _filter_label(filter_id, name))
             continue
         if mapped.role == "skip":
             continue
         if mapped.note:
             notes.append(mapped.note)
-        if mapped.role == "filter":
+        if mapped.role == "filter" and mapped.config is not None:
             filter_configs.append(mapped.config)
         elif compressor_config is None:
             compressor_config = mapped.config
@@ -317,7 +321,7 @@ def codecs_from_h5py(dset, zarr_format: int) -> dict:
 
     chunks = tuple(int(c) for c in dset.chunks) if dset.chunks is not None else None
     fill_value = _fill_value(dset)
-    if zarr_format == 2:
+    if layout.uses_numcodecs:
         import numcodecs
 
         return {

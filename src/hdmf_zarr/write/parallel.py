@@ -35,13 +35,14 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import HdmfZarrError, UnstorableValueError, UnsupportedDataError
 from .chunking import aligned_regions, block_shape, region_count
-from .iterators import check_block, progress_bar
+from .data import check_block
+from .progress import progress_bar
 
 __all__ = ["ParallelJob", "IteratorSource", "HDF5Source", "ZarrSource", "source_for_array",
            "store_is_shareable", "write_jobs", "resolve_context"]
@@ -74,7 +75,7 @@ class IteratorSource:
 
     casting = "same_kind"
 
-    def __init__(self, dci, path: str):
+    def __init__(self, dci: Any, path: str) -> None:
         self._dci = dci
         self.path = path
         self.payload = _pickle_iterator(dci, path)
@@ -158,10 +159,10 @@ class HDF5Source:
     target_bytes = DEFAULT_TASK_BYTES
     _files: dict = {}
 
-    def __init__(self, filename: str, name: str, path: str):
+    def __init__(self, filename: str, name: str, path: str) -> None:
         self.filename, self.name, self.path = filename, name, path
 
-    def read(self, selection):
+    def read(self, selection: tuple) -> Any:
         """The data of ``selection`` (tuple of slices)."""
         import h5py
 
@@ -188,10 +189,11 @@ class ZarrSource:
     casting = "unsafe"
     target_bytes = DEFAULT_TASK_BYTES
 
-    def __init__(self, store, array_path: str, zarr_format: int, path: str):
+    def __init__(self, store: Any, array_path: str, zarr_format: Literal[2, 3],
+                 path: str) -> None:
         self.store, self.array_path, self.zarr_format, self.path = (store, array_path,
                                                                     zarr_format, path)
-        self._array = None
+        self._array: Any = None
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k != "_array"}
@@ -200,7 +202,7 @@ class ZarrSource:
         self.__dict__.update(state)
         self._array = None
 
-    def read(self, selection):
+    def read(self, selection: tuple) -> Any:
         """The data of ``selection`` (tuple of slices)."""
         if self._array is None:
             import zarr
@@ -210,7 +212,7 @@ class ZarrSource:
         return self._array[selection]
 
 
-def source_for_array(data, path: str):
+def source_for_array(data: Any, path: str) -> HDF5Source | ZarrSource | None:
     """A worker-readable source for a lazy array (h5py dataset or Zarr array), or None when
     worker processes could not open it (in-memory files and stores, remote HDF5 files)."""
     try:
@@ -231,7 +233,7 @@ def source_for_array(data, path: str):
     return None
 
 
-def store_is_shareable(store) -> bool:
+def store_is_shareable(store: Any) -> bool:
     """True when worker processes can open ``store`` themselves: it has a location (not a
     ``MemoryStore``) and pickles."""
     from zarr.storage import MemoryStore
@@ -285,7 +287,7 @@ class ParallelJob:
                 for region in aligned_regions(self.shape, self.block)]
 
 
-def resolve_context(context):
+def resolve_context(context: Any) -> Any:
     """The multiprocessing context to start workers with.
 
     ``None`` picks ``"forkserver"`` on Linux (workers start from a clean process: no threads or
@@ -311,7 +313,7 @@ def resolve_context(context):
 _WORKER: dict = {}
 #: as in the serial writer: every chunk is stored, also one equal to the fill value (the
 #: setting is not kept in the array's metadata, so every process that writes must pass it)
-_ARRAY_CONFIG = {"write_empty_chunks": True}
+_ARRAY_CONFIG: Any = {"write_empty_chunks": True}
 
 
 def _init_worker(payload: bytes, max_threads: int | None) -> None:
@@ -364,8 +366,8 @@ def _fmt_bounds(bounds) -> str:
 
 
 # ------------------------------------------------------------------------------ main side
-def write_jobs(store, zarr_format: int, jobs: list[ParallelJob], *, number_of_jobs: int,
-               max_threads_per_process: int | None = None, multiprocessing_context=None,
+def write_jobs(store: Any, zarr_format: int, jobs: list[ParallelJob], *, number_of_jobs: int,
+               max_threads_per_process: int | None = None, multiprocessing_context: Any = None,
                progress: bool = False) -> None:
     """Write ``jobs`` with ``number_of_jobs`` worker processes.
 
@@ -436,7 +438,7 @@ def write_jobs(store, zarr_format: int, jobs: list[ParallelJob], *, number_of_jo
 def _write_here(store, zarr_format, jobs, tasks, advance) -> None:
     import zarr
 
-    arrays = {}
+    arrays: dict[int, Any] = {}
     for index, bounds in tasks:
         job = jobs[index]
         arr = arrays.get(index)

@@ -5,62 +5,50 @@ the end; datasets are written as they are met: numeric, string and structured ar
 Zarr-Python 3, the L2 object arrays that Zarr 3 cannot create (references, byte strings,
 compounds with references or text) through ``zarr_bridge.object_array``. Iterators get their
 array during the walk and are drained at the end, once the group documents are stored: one after
-the other, or together with ``exhaust_dci=False`` (``write.iterators``); with ``number_of_jobs > 1`` ``GenericDataChunkIterator`` data (and large
-datasets of an export) are written at the end by worker processes (``write.parallel``), and
-dask arrays are stored through dask (``write.dask``). Chunk and shard shapes follow
-``write.chunking``, codecs ``write.codecs``.
+the other, or together with ``exhaust_dci=False`` (``write.iterators``); with
+``number_of_jobs > 1`` ``GenericDataChunkIterator`` data (and large datasets of an export) are
+written at the end by worker processes (``write.parallel``), and dask arrays are stored through
+dask (``write.dask``). Arrays are created by ``write.arrays`` (chunk and shard shapes from
+``write.chunking``, codecs from ``write.codecs``). Every L2/L3 difference is asked of the
+:class:`~hdmf_zarr.format.layout.Layout`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 from hdmf.container import AbstractContainer
 from hdmf.data_utils import AbstractDataChunkIterator, DataIO
 
-from ..errors import (HdmfZarrError, LinkResolutionError, ReferenceResolutionError,
-                      UnstorableValueError, UnsupportedDataError)
+from ..errors import (
+    HdmfZarrError,
+    LinkResolutionError,
+    ReferenceResolutionError,
+    UnstorableValueError,
+    UnsupportedDataError,
+)
 from ..format.dtypes import DataKind, classify
 from ..format.layout import Layout
 from ..format.names import check_name, join_path
 from ..zarr_bridge import store_io
 from .codecs import to_numcodecs
-from .data import compound_rows, compound_storage_dtype, encode_block, is_lazy_array
-from .iterators import BLOCK_BYTES, LARGE_DATASET_BYTES, StreamingWrites, WriteOptions
+from .data import compound_rows, data_shape, encode_block, is_lazy_array
+from .iterators import IteratorWrites
+from .options import BLOCK_BYTES, LARGE_DATASET_BYTES, WriteOptions
+from .paths import builder_path, relative_source, root_of
 
 __all__ = ["BuilderWriter", "WriteOptions", "builder_path", "BLOCK_BYTES", "LARGE_DATASET_BYTES"]
 
 logger = logging.getLogger(__name__)
 
-def builder_path(builder: Builder) -> str:
-    """Absolute path of a builder inside its file (``/`` for the root).
 
-    Uses the parent chain; a detached builder with a ``location`` (read from a file) uses it.
-    """
-    names = []
-    cur = builder
-    while cur.parent is not None:
-        names.append(cur.name)
-        cur = cur.parent
-    if not names and builder.location is not None:
-        loc = builder.location.rstrip("/")
-        return f"{loc}/{builder.name}" if loc else f"/{builder.name}"
-    return "/" + "/".join(reversed(names))
-
-
-def _root_of(builder: Builder) -> Builder:
-    cur = builder
-    while cur.parent is not None:
-        cur = cur.parent
-    return cur
-
-
-class BuilderWriter(StreamingWrites):
+class BuilderWriter(IteratorWrites):
     """Write builders into ``store`` following ``layout``.
 
     Parameters
@@ -79,9 +67,9 @@ class BuilderWriter(StreamingWrites):
         Parallel, progress and large-dataset settings.
     """
 
-    def __init__(self, io, store, layout: Layout, *, link_data: bool = True,
+    def __init__(self, io: Any, store: Any, layout: Layout, *, link_data: bool = True,
                  exhaust_dci: bool = True, export_source: str | None = None,
-                 options: WriteOptions | None = None):
+                 options: WriteOptions | None = None) -> None:
         self.io = io
         self.store = store
         self.layout = layout
@@ -96,15 +84,15 @@ class BuilderWriter(StreamingWrites):
         #: every node document written (store key -> document), for consolidated metadata;
         #: None for arrays Zarr wrote itself (their documents are fetched once at the end)
         self.documents: dict[str, dict | None] = io._documents
-        self._dci_queue: deque = deque()
+        self._dci_queue = deque()
         self.options = options or WriteOptions()
-        #: datasets left to the worker processes (``write.parallel.ParallelJob``)
-        self._parallel_jobs: list = []
+        self._parallel_jobs = []
         self._root: Builder | None = None
         self._root_object_id: str | None = None
 
     # ------------------------------------------------------------------ entry points
-    def write_root(self, root: GroupBuilder, before_write=None) -> None:
+    def write_root(self, root: GroupBuilder,
+                   before_write: Callable[[], Any] | None = None) -> None:
         """Write a whole file: the root group builder and everything below it.
 
         ``before_write``, when given, is called once the tree is checked and before the first
@@ -133,7 +121,7 @@ class BuilderWriter(StreamingWrites):
             raise
         self.flush()
 
-    def check_tree(self, builder: GroupBuilder, path: str, spec=None,
+    def check_tree(self, builder: GroupBuilder, path: str, spec: Any = None,
                    _specs: dict | None = None) -> None:
         """Validate names, attributes and datasets (``write.checks``) of everything not yet
         written, before the first byte is stored, so that bad input leaves the store as it was.
@@ -162,10 +150,10 @@ class BuilderWriter(StreamingWrites):
                 if sub_own is None:
                     sub_own = sub_spec(spec, name, "dataset", _specs)
                 check_dataset(sub, sub_path, sub_own, strict=self.export_source is None)
-                check_codecs(sub.data, sub_path, self.layout.zarr_format)
+                check_codecs(sub.data, sub_path, self.layout)
                 if not self.options.large_dataset_settings:
-                    check_settings(sub.data, sub_path, self.layout.zarr_format)
-        for name, lb in builder.links.items():
+                    check_settings(sub.data, sub_path, self.layout)
+        for lb in builder.links.values():
             self._check_name(lb.name, path)
 
     def _check_name(self, name: str, path: str) -> str:
@@ -189,10 +177,10 @@ class BuilderWriter(StreamingWrites):
         for path, docs in self._group_docs.items():
             for name, doc in docs.items():
                 self._put_document(store_io.node_key(path, name), doc)
-            if self.layout.zarr_format == 2 and ".zattrs" not in docs:
-                # zarr creates an empty .zattrs for the parents of the arrays it creates;
-                # FORMAT.md 2.1 has none on groups without attributes
-                key = store_io.node_key(path, ".zattrs")
+            # zarr creates an empty .zattrs for the parents of the arrays it creates;
+            # FORMAT.md 2.1 has none on groups without attributes
+            for name in self.layout.stale_group_documents(docs):
+                key = store_io.node_key(path, name)
                 stale.append(key)
                 self.documents.pop(key, None)
         self._write_items()
@@ -261,7 +249,7 @@ class BuilderWriter(StreamingWrites):
 
     # ------------------------------------------------------------------ links and references
     def _in_this_file(self, target: Builder) -> bool:
-        root = _root_of(target)
+        root = root_of(target)
         if root is self._root:
             return True
         src = target.source
@@ -287,21 +275,9 @@ class BuilderWriter(StreamingWrites):
 
     def _relative_source(self, location: str, where: str) -> str:
         """Relative path from this store's location to another store (FORMAT.md 3.8)."""
-        from ..storage import is_hdf5_path
+        return relative_source(location, self.io.location, where)
 
-        if is_hdf5_path(location):
-            raise UnsupportedDataError(
-                f"cannot link to the HDF5 file {location}: a link source must be a Zarr store "
-                "(write with link_data=False to copy the data)", where)
-        here = self.io.location
-        if here is None or "://" in here or "://" in location:
-            if "://" in here and "://" in location:
-                return _url_relpath(location, here)
-            raise UnsupportedDataError(
-                f"cannot express the location {location} relative to this store", where)
-        return os.path.relpath(location, here).replace(os.sep, "/")
-
-    def _reference_target(self, value) -> tuple[str, str | None, str | None]:
+    def _reference_target(self, value: Any) -> tuple[str, str | None, str | None]:
         """``(path, object_id, root_object_id)`` of the target of a reference value."""
         target = value.builder if isinstance(value, ReferenceBuilder) else value
         if isinstance(target, LinkBuilder):
@@ -321,10 +297,9 @@ class BuilderWriter(StreamingWrites):
                 builder_path(target))
         return builder_path(target), target.attributes.get("object_id"), self._root_object_id
 
-    def _encode_ref_element(self, value):
+    def _encode_ref_element(self, value: Any) -> Any:
         if value is None:
-            return self.layout.encode_dataset_reference("", None, None) if \
-                self.layout.zarr_format == 3 else None
+            return self.layout.null_dataset_reference()
         return self.layout.encode_dataset_reference(*self._reference_target(value))
 
     # ------------------------------------------------------------------ datasets
@@ -333,7 +308,7 @@ class BuilderWriter(StreamingWrites):
         if self.io.get_written(builder):
             return
         data = builder.data
-        settings = {}
+        settings: dict[str, Any] = {}
         link_data = self.link_data
         if isinstance(data, DataIO):
             settings = dict(getattr(data, "io_settings", {}) or {})
@@ -362,7 +337,8 @@ class BuilderWriter(StreamingWrites):
                                        where) from exc
         self.io._set_written(builder)
 
-    def _maybe_link_dataset(self, builder, data, path, link_data) -> bool:
+    def _maybe_link_dataset(self, builder: DatasetBuilder, data: Any, path: str,
+                            link_data: bool) -> bool:
         """Write a link instead of the data when the data is a Zarr array of another store."""
         from ..storage import array_location
 
@@ -384,21 +360,12 @@ class BuilderWriter(StreamingWrites):
             self.layout.encode_link(name, source, target_path))
         return True
 
-    def _dataset_attrs(self, attrs: dict, kind: DataKind, scalar: bool,
+    def _dataset_attrs(self, attrs: dict, kind: Any, scalar: bool,
                        labels: tuple | None = None) -> dict:
-        value = self.layout.dtype_attribute(kind, scalar)
-        out = dict(attrs)
-        if labels:
-            out["_ARRAY_DIMENSIONS"] = list(labels)
-        if value is not None:
-            out[self.layout.dtype_attr] = value
-        if kind.kind == "compound" and self.layout.zarr_format == 3:
-            refs = [f.name for f in kind.fields if f.kind == "reference"]
-            if refs:
-                out["_REFERENCE_FIELDS"] = refs
-        return out
+        return self.layout.dataset_attributes(attrs, kind, scalar, labels)
 
-    def _write_data(self, builder, data, path, attrs, settings) -> None:
+    def _write_data(self, builder: Any, data: Any, path: str, attrs: dict,
+                    settings: dict) -> None:
         lazy = is_lazy_array(data)
         array_dtype = None
         if lazy:
@@ -412,14 +379,7 @@ class BuilderWriter(StreamingWrites):
             kind = classify(builder.dtype, None if lazy else data, array_dtype=array_dtype)
         if kind.kind == "unknown":
             raise UnstorableValueError(f"cannot store data of element type {kind.name}", path)
-        if lazy:
-            shape = tuple(int(s) for s in data.shape)
-        elif isinstance(data, np.ndarray):
-            shape = data.shape
-        elif isinstance(data, (list, tuple)):
-            shape = _list_shape(data, kind)
-        else:
-            shape = ()
+        shape = tuple(int(s) for s in data.shape) if lazy else data_shape(data, kind)
         scalar = shape == ()
         if scalar and lazy:
             data, lazy = data[()], False
@@ -427,15 +387,14 @@ class BuilderWriter(StreamingWrites):
             self._write_compound(data, shape, kind, path, attrs, settings, lazy,
                                  self._dimension_names(builder, path, shape))
             return
-        stored_shape = (1,) if scalar and self.layout.zarr_format == 2 else shape
+        stored_shape = self.layout.stored_shape(shape)
         labels = self._dimension_names(builder, path, shape)
         full_attrs = self._dataset_attrs(attrs, kind, scalar, labels)
-        if kind.kind != "numeric" and self.layout.zarr_format == 2:
+        codec = self.layout.object_codec(kind)
+        if codec is not None:
             block = self._read_all(data, lazy)
-            values = encode_block(kind, block, 2, self._encode_ref_element, path)
+            values = encode_block(kind, block, self.layout, self._encode_ref_element, path)
             values = values.reshape(stored_shape)
-            codec = {"text": "vlen-utf8", "bytes": "vlen-bytes", "datetime": "vlen-bytes",
-                     "reference": "json2"}[kind.kind]
             self._write_object_v2(path, values, codec, full_attrs, settings)
             return
         if lazy and not settings and self._small_lazy(data, kind, shape):
@@ -445,21 +404,17 @@ class BuilderWriter(StreamingWrites):
         if not lazy and not settings and self._write_small(data, kind, path, stored_shape,
                                                            full_attrs, labels):
             return
-        if kind.kind == "numeric":
-            dtype = kind.dtype
-        else:
-            dtype = str
+        dtype: Any = kind.dtype if kind.kind == "numeric" else str
         kw = self._array_kwargs(settings, path, kind)
-        if labels and self.layout.zarr_format == 3:
+        if labels and self.layout.stores_dimension_names:
             kw["dimension_names"] = labels
-        if kind.kind != "numeric" and self.layout.zarr_format == 3:
-            kw.setdefault("fill_value", "")
+        if kind.kind != "numeric" and self.layout.text_fill_value is not None:
+            kw.setdefault("fill_value", self.layout.text_fill_value)
         arr = self._create_array(path, stored_shape, dtype, full_attrs, kw)
         if lazy:
             self._write_lazy(arr, data, kind, path)
         elif 0 not in stored_shape:
-            block = encode_block(kind, data, self.layout.zarr_format, self._encode_ref_element,
-                                 path)
+            block = encode_block(kind, data, self.layout, self._encode_ref_element, path)
             if scalar:
                 arr[...] = block.reshape(stored_shape)
             elif self.options.progress and block.nbytes > BLOCK_BYTES:
@@ -467,12 +422,13 @@ class BuilderWriter(StreamingWrites):
             else:
                 arr[...] = block
 
-    def _write_small(self, data, kind, path, stored_shape, attrs, labels) -> bool:
+    def _write_small(self, data: Any, kind: DataKind, path: str, stored_shape: tuple,
+                     attrs: dict, labels: tuple | None) -> bool:
         """Encode a one-chunk array into the batch (``zarr_bridge.small_arrays``); False when
         it does not qualify and Zarr must write it."""
         from ..zarr_bridge.small_arrays import encode_small_array
 
-        block = encode_block(kind, data, self.layout.zarr_format, self._encode_ref_element, path)
+        block = encode_block(kind, data, self.layout, self._encode_ref_element, path)
         block = np.asarray(block).reshape(stored_shape) if kind.kind == "numeric" else \
             block.reshape(stored_shape)
         encoded = encode_small_array(path, block, zarr_format=self.layout.zarr_format,
@@ -485,7 +441,7 @@ class BuilderWriter(StreamingWrites):
         return True
 
     @staticmethod
-    def _small_lazy(data, kind, shape) -> bool:
+    def _small_lazy(data: Any, kind: DataKind, shape: tuple) -> bool:
         """A lazy numeric or text source small enough for the one-chunk path (not dask:
         dask arrays are stored by dask)."""
         from ..zarr_bridge.small_arrays import SMALL_ARRAY_BYTES
@@ -499,13 +455,16 @@ class BuilderWriter(StreamingWrites):
             return False
         return math.prod(shape) * max(itemsize, 1) <= SMALL_ARRAY_BYTES
 
-    def _read_all(self, data, lazy):
+    def _read_all(self, data: Any, lazy: bool) -> Any:
         if lazy:
             return data[()] if len(data.shape) == 0 else data[...] if hasattr(
                 data, "__array__") else data[:]
         return data
 
-    def _write_object_v2(self, path, values, codec, attrs, settings, chunks=None) -> None:
+    def _write_object_v2(self, path: str, values: np.ndarray, codec: str, attrs: dict,
+                         settings: dict, chunks: tuple | None = None) -> None:
+        """An object array in the batch (``zarr_bridge.object_array_write``, FORMAT.md 2.3,
+        2.5): Zarr-Python 3 creates no numcodecs object arrays."""
         from ..format.layout2 import DEFAULT_COMPRESSOR_V2
         from ..zarr_bridge.object_array_write import encode_object_array_v2
 
@@ -514,7 +473,7 @@ class BuilderWriter(StreamingWrites):
             # 0.14's compressors=: the last bytes-to-bytes codec (text needs no shuffle)
             from .codecs import codec_kwargs
 
-            compressor = codec_kwargs({"compressors": settings["compressors"]}, 2,
+            compressor = codec_kwargs({"compressors": settings["compressors"]}, self.layout,
                                       np.dtype("u1"), path)["compressors"] or False
         if compressor is None or compressor is True:  # True: the default compressor
             compressor = dict(DEFAULT_COMPRESSOR_V2)
@@ -531,20 +490,27 @@ class BuilderWriter(StreamingWrites):
         self._put_items(items, {f"{key}/{name}": doc for name, doc in written.items()})
 
     def write_text_scalar(self, path: str, text: str) -> None:
-        """A scalar text dataset without attributes (cached specs, FORMAT.md 2.6, 3.6): 0-d
-        ``string`` in L3, shape ``[1]`` json2 ``|O`` without compressor in L2."""
-        if self.layout.zarr_format == 2:
-            self._write_object_v2(path, np.array([text], dtype=object), "json2",
-                                  {"zarr_dtype": "scalar"}, {"compressor": False})
+        """A scalar text dataset (cached specs, FORMAT.md 2.6, 3.6): 0-d ``string`` without
+        attributes in L3, shape ``[1]`` json2 ``|O`` without compressor in L2."""
+        values = np.empty(1, dtype=object)
+        values[0] = text
+        values = values.reshape(self.layout.scalar_shape)
+        codec = self.layout.spec_object_codec
+        if codec is not None:
+            self._write_object_v2(path, values, codec, self.layout.spec_attributes(),
+                                  {"compressor": False})
             return
         from ..zarr_bridge.small_arrays import encode_small_array
 
-        self._put_items(*encode_small_array(path, np.array(text, dtype=object), zarr_format=3,
-                                            text=True, attributes={},
-                                            chunk_key_encoding=self.layout.chunk_key_encoding))
+        encoded = encode_small_array(path, values, zarr_format=self.layout.zarr_format,
+                                     text=True, attributes=self.layout.spec_attributes(),
+                                     chunk_key_encoding=self.layout.chunk_key_encoding)
+        assert encoded is not None  # a one-element text array always qualifies
+        self._put_items(*encoded)
 
-    def _write_compound(self, data, shape, kind, path, attrs, settings, lazy, labels) -> None:
-        fmt = self.layout.zarr_format
+    def _write_compound(self, data: Any, shape: tuple, kind: DataKind, path: str, attrs: dict,
+                        settings: dict, lazy: bool, labels: tuple | None) -> None:
+        layout = self.layout
         block = self._read_all(data, lazy)
         scalar = shape == ()
         if scalar:
@@ -553,92 +519,40 @@ class BuilderWriter(StreamingWrites):
         if not kind.fields:
             raise UnsupportedDataError("compound data without a compound dtype", path)
         has_refs = any(f.kind == "reference" for f in kind.fields)
-        has_text = any(f.kind in ("text", "bytes", "datetime") for f in kind.fields)
-        if scalar and has_refs and fmt == 3:
+        if scalar and has_refs and not layout.scalar_reference_compounds:
             raise UnsupportedDataError(
-                "a scalar compound with a reference field cannot be stored in layout L3 "
-                "(Zarr format 3); write layout L2 (zarr_format=2) for such data", path)
+                f"a scalar compound with a reference field cannot be stored in layout "
+                f"{layout.name} (Zarr format {layout.zarr_format}); write layout L2 "
+                "(zarr_format=2) for such data", path)
         rows = compound_rows(kind, block, self._encode_ref_element, path,
-                             text_as_bytes=(fmt == 2))
+                             text_as_bytes=layout.stores_bytes)
         full_attrs = self._dataset_attrs(attrs, kind, False, labels)
-        stored_shape = (len(rows),) if not scalar or fmt == 2 else ()
-        if fmt == 2 and (has_refs or has_text):
-            if has_refs:
-                dt = compound_storage_dtype(kind, rows, 2)
-                values = np.empty(len(rows), dtype=dt)
+        stored_shape = layout.stored_shape(()) if scalar else (len(rows),)
+        codec = layout.compound_object_codec(kind)
+        if codec is not None:
+            if has_refs:  # a structured array with object fields (FORMAT.md 2.5)
+                values = np.empty(len(rows), dtype=layout.compound_storage_dtype(kind, rows))
                 for i, r in enumerate(rows):
                     values[i] = r
-            else:
+            else:  # an object array of records (FORMAT.md 2.8)
                 values = np.empty(len(rows), dtype=object)
                 for i, r in enumerate(rows):
                     values[i] = tuple(r)
-            self._write_object_v2(path, values, "pickle", full_attrs, settings)
+            self._write_object_v2(path, values, codec, full_attrs, settings)
             return
-        dt = compound_storage_dtype(kind, rows, fmt)
+        dt = layout.compound_storage_dtype(kind, rows)
         values = np.array(rows, dtype=dt) if rows else np.empty(0, dtype=dt)
         kw = self._array_kwargs(settings, path, DataKind("compound"), dt)
         kw.setdefault("fill_value", np.zeros((), dtype=dt)[()])
-        if labels and fmt == 3 and stored_shape != ():
+        if labels and layout.stores_dimension_names and stored_shape != ():
             kw["dimension_names"] = labels
         arr = self._create_array(path, stored_shape, dt, full_attrs, kw)
         if values.size:
             arr[...] = values.reshape(stored_shape) if stored_shape == () else values
 
-def _is_h5py_dataset(data) -> bool:
+def _is_h5py_dataset(data: Any) -> bool:
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py is a dependency
         return False
     return isinstance(data, h5py.Dataset)
-
-
-def _list_shape(data, kind: DataKind) -> tuple:
-    """Shape of nested lists (compound rows count as elements; ragged data is an error)."""
-    if kind.kind != "compound":
-        try:
-            return np.shape(data) if kind.kind == "numeric" else _object_shape(data)
-        except ValueError:
-            raise UnsupportedDataError("ragged nested lists cannot be stored as one array; use "
-                                       "a VectorIndex (ragged column)", "") from None
-    shape = []
-    cur = data
-    while isinstance(cur, (list, tuple)):
-        if kind.kind == "compound" and shape:
-            break
-        shape.append(len(cur))
-        if not cur:
-            break
-        cur = cur[0]
-        if kind.kind == "compound":
-            break
-    return tuple(shape)
-
-
-def _object_shape(data) -> tuple:
-    """Shape of nested lists of text, bytes or references (numpy would split strings)."""
-    shape = []
-    cur = data
-    while isinstance(cur, (list, tuple, np.ndarray)):
-        if isinstance(cur, np.ndarray):
-            return tuple(shape) + cur.shape
-        shape.append(len(cur))
-        if not cur:
-            break
-        first = cur[0]
-        if isinstance(first, (list, tuple, np.ndarray)):
-            lengths = {len(c) if not isinstance(c, np.ndarray) else c.shape[0] for c in cur}
-            if len(lengths) != 1:
-                raise ValueError("ragged")
-        cur = first
-    return tuple(shape)
-
-
-def _url_relpath(target: str, here: str) -> str:
-    """Relative path between two URLs of the same scheme and host."""
-    from urllib.parse import urlsplit
-    import posixpath
-
-    t, h = urlsplit(target), urlsplit(here)
-    if (t.scheme, t.netloc) != (h.scheme, h.netloc):
-        raise UnsupportedDataError(f"cannot link from {here} to {target}: other host", target)
-    return posixpath.relpath(t.path, h.path)

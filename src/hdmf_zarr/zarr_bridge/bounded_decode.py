@@ -13,21 +13,19 @@ first producing the whole output:
   buffer of the bound's size, which the decompressor cannot overrun;
 - other codecs (filters that do not compress) are decoded, then checked.
 
-:func:`install` applies the same bound inside Zarr's codec pipeline (the compressors of Zarr
-format 2 arrays, and Zarr 3's zstd, gzip, blosc and ``numcodecs.*`` bytes-to-bytes codecs),
-with the chunk's shape and data type taken from the chunk specification Zarr passes to every
-decode. It is called when :mod:`hdmf_zarr` is imported.
+:mod:`.bounded_codecs` applies the same bound inside Zarr's codec pipeline (the compressors of
+Zarr format 2 arrays, and Zarr 3's zstd, gzip, blosc and ``numcodecs.*`` bytes-to-bytes
+codecs), with :func:`spec_limit` of the chunk specification Zarr passes to every decode.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bz2
-import dataclasses
 import lzma
 import math
 import re
 import zlib
+from typing import Literal
 
 import numcodecs
 import numcodecs.compat
@@ -35,9 +33,9 @@ import numpy as np
 
 from ..format import limits
 
-__all__ = ["DecodedSizeError", "decompress", "spec_limit", "install"]
+__all__ = ["DecodedSizeError", "decompress", "spec_limit"]
 
-_U32_LE = "little"
+_U32_LE: Literal["little"] = "little"
 
 
 class DecodedSizeError(ValueError):
@@ -204,66 +202,6 @@ def spec_limit(chunk_spec) -> int:
         native = chunk_spec.dtype.to_native_dtype()
         # objects and numpy's StringDType hold variable-length values
         itemsize = 0 if native.kind in "OT" else native.itemsize
-    except Exception:  # noqa: BLE001 - an unusual data type: bound as variable-length
+    except Exception:
         itemsize = 0
     return limits.decoded_chunk_limit(math.prod(chunk_spec.shape), itemsize)
-
-
-# ------------------------------------------------------------------------------------------------
-# the same bound inside Zarr's codec pipeline
-# ------------------------------------------------------------------------------------------------
-
-_INSTALLED = False
-
-
-def _bounded_bytes_codec(cls, get_codec):
-    """Replace ``cls._decode_single`` (a bytes-to-bytes codec) by a bounded decode."""
-    original = cls._decode_single
-
-    async def _decode_single(self, chunk_bytes, chunk_spec):
-        codec = get_codec(self)
-        if codec is None:
-            return await original(self, chunk_bytes, chunk_spec)
-        limit = spec_limit(chunk_spec)
-        data = await asyncio.to_thread(decompress, codec, chunk_bytes.as_array_like(), limit)
-        return chunk_spec.prototype.buffer.from_bytes(data)
-
-    _decode_single.__wrapped__ = original
-    cls._decode_single = _decode_single
-
-
-def _bounded_v2_codec(cls):
-    original = cls._decode_single
-
-    async def _decode_single(self, chunk_bytes, chunk_spec):
-        if self.compressor is None:
-            return await original(self, chunk_bytes, chunk_spec)
-        limit = spec_limit(chunk_spec)
-        data = await asyncio.to_thread(decompress, self.compressor,
-                                       chunk_bytes.as_array_like(), limit)
-        plain = dataclasses.replace(self, compressor=None)
-        return await original(plain, chunk_spec.prototype.buffer.from_bytes(data), chunk_spec)
-
-    _decode_single.__wrapped__ = original
-    cls._decode_single = _decode_single
-
-
-def install() -> None:
-    """Bound the decompression of Zarr's own codecs (idempotent)."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
-    from zarr.codecs._v2 import V2Codec
-
-    _bounded_v2_codec(V2Codec)
-    _bounded_bytes_codec(ZstdCodec, lambda self: self._zstd_codec)
-    _bounded_bytes_codec(GzipCodec, lambda self: self._gzip_codec)
-    _bounded_bytes_codec(BloscCodec, lambda self: self._blosc_codec)
-    try:
-        from zarr.codecs.numcodecs._codecs import _NumcodecsBytesBytesCodec
-    except ImportError:  # pragma: no cover - another Zarr layout
-        pass
-    else:
-        _bounded_bytes_codec(_NumcodecsBytesBytesCodec, lambda self: self._codec)
-    _INSTALLED = True

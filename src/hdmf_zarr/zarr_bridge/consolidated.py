@@ -14,7 +14,7 @@ from . import store_io
 __all__ = ["write_consolidated"]
 
 def _document_keys(store, layout: Layout) -> list[str]:
-    names = layout.node_document_names()
+    names = layout.node_documents
     return [k for k in store_io.list_prefix(store, "") if k.rpartition("/")[2] in names]
 
 

@@ -29,8 +29,13 @@ from zarr.core.buffer.cpu import Buffer
 from zarr.core.dtype import data_type_registry
 
 from .legacy_codecs import Json2Records, RestrictedPickle
-from .legacy_dtypes import (ObjectJson2, ObjectPickle, StructuredObjects, VLenBytesLegacy,
-                            VLenUTF8Legacy)
+from .legacy_dtypes import (
+    ObjectJson2,
+    ObjectPickle,
+    StructuredObjects,
+    VLenBytesLegacy,
+    VLenUTF8Legacy,
+)
 from .struct_dtype import STRUCT_NAME, Struct
 
 __all__ = ["register_data_types", "Buffer", "STRUCT_TYPE"]
@@ -50,10 +55,11 @@ def register_data_types() -> None:
         data_type_registry.register(STRUCT_NAME, Struct)
     for cls in (ObjectJson2, ObjectPickle, StructuredObjects):
         data_type_registry.register(cls._zarr_v3_name, cls)
-    for key, cls in (("string", VLenUTF8Legacy), ("variable_length_bytes", VLenBytesLegacy)):
+    legacy: type[VLenUTF8Legacy] | type[VLenBytesLegacy]
+    for key, legacy in (("string", VLenUTF8Legacy), ("variable_length_bytes", VLenBytesLegacy)):
         current = contents.get(key)
-        if current is not None and issubclass(cls, current):
-            data_type_registry.register(key, cls)
+        if current is not None and issubclass(legacy, current):
+            data_type_registry.register(key, legacy)
     numcodecs.register_codec(RestrictedPickle, "pickle")
     numcodecs.register_codec(Json2Records, "json2")
 

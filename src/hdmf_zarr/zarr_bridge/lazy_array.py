@@ -198,7 +198,8 @@ def parsed_one_element_plan(array: Any, v2_compressors: frozenset | set) -> tupl
             return None
         decoders = _v3_decoders(meta.codecs)
         # the bytes serializer, not the data type, fixes the byte order in Zarr 3
-        endian = getattr(getattr(meta.codecs[0], "endian", None), "value", None)
+        endian = getattr(meta.codecs[0], "endian", None)
+        endian = getattr(endian, "value", endian)  # an Endian enum (3.1) or a str (>= 3.2)
         if endian in ("little", "big") and dtype.itemsize > 1:
             dtype = dtype.newbyteorder("<" if endian == "little" else ">")
     elif isinstance(meta, ArrayV2Metadata):

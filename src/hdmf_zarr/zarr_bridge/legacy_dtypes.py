@@ -21,14 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
-from zarr.core.dtype.common import DataTypeValidationError, HasObjectCodec
+from zarr.core.dtype.common import HasObjectCodec
 from zarr.core.dtype.npy.bytes import VariableLengthBytes
 from zarr.core.dtype.npy.string import VariableLengthUTF8
 from zarr.core.dtype.npy.structured import Structured
 from zarr.core.dtype.wrapper import ZDType
+
+from .runtime import DataTypeValidationError
 
 __all__ = ["ObjectJson2", "ObjectPickle", "ObjectField", "VLenUTF8Legacy", "VLenBytesLegacy",
            "StructuredObjects", "LEGACY_OBJECT_CODECS"]
@@ -48,10 +50,10 @@ def _is_v2_spec(data: Any) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ObjectBase(ZDType[np.dtypes.ObjectDType, object], HasObjectCodec):
+class _ObjectBase(ZDType[np.dtypes.ObjectDType, Any], HasObjectCodec):
     """An ``"|O"`` array with one object codec; elements are Python objects, fill None."""
 
-    dtype_cls = np.dtypes.ObjectDType  # type: ignore[assignment]
+    dtype_cls = np.dtypes.ObjectDType
     object_codec_id: ClassVar[str]
 
     @classmethod
@@ -106,7 +108,7 @@ class _ObjectBase(ZDType[np.dtypes.ObjectDType, object], HasObjectCodec):
 class ObjectJson2(_ObjectBase):
     """``{"name": "|O", "object_codec_id": "json2"}``: JSON-encoded objects (FORMAT.md 2.5)."""
 
-    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_json2"  # type: ignore[assignment]
+    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_json2"
     object_codec_id: ClassVar[str] = "json2"
 
 
@@ -115,7 +117,7 @@ class ObjectPickle(_ObjectBase):
     """``{"name": "|O", "object_codec_id": "pickle"}``: pickled objects, decoded only by the
     restricted decoder of FORMAT.md 2.5 (``legacy_codecs.RestrictedPickle``)."""
 
-    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_pickle"  # type: ignore[assignment]
+    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_pickle"
     object_codec_id: ClassVar[str] = "pickle"
 
 
@@ -124,7 +126,7 @@ class ObjectField(_ObjectBase):
     """The ``"|O"`` field of a structured dtype (not registered: only inside
     :class:`StructuredObjects`)."""
 
-    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_field"  # type: ignore[assignment]
+    _zarr_v3_name: ClassVar[str] = "hdmf_zarr.v2_object_field"
     object_codec_id: ClassVar[str] = ""
 
     def to_json(self, zarr_format):
@@ -133,7 +135,7 @@ class ObjectField(_ObjectBase):
         return {"name": "|O", "object_codec_id": None}
 
 
-class VLenUTF8Legacy(VariableLengthUTF8):  # type: ignore[misc, valid-type]
+class VLenUTF8Legacy(VariableLengthUTF8):
     """Zarr's variable-length UTF-8 type that also reads the fill value ``0`` of hdmf-zarr 0.13
     as ``""`` (FORMAT.md 2.3)."""
 
@@ -199,6 +201,13 @@ class StructuredObjects(Structured):
     def _from_json_v3(cls, data):
         raise DataTypeValidationError(f"{cls.__name__} is a Zarr format 2 data type")
 
+    @classmethod
+    def _from_json_resolved(cls, data, *, resolver):
+        """Zarr >= 3.2 creates every data type through this method; its ``Structured`` version
+        resolves each field in the registry, which has no type for a ``|O`` field. Read the
+        document with :meth:`_from_json_v2` as on Zarr 3.1."""
+        return cls.from_json(data, zarr_format=resolver.zarr_format)
+
     def to_json(self, zarr_format):
         if zarr_format != 2:
             raise ValueError("a structured object array is a Zarr format 2 data type")
@@ -210,7 +219,7 @@ class StructuredObjects(Structured):
         for name, dt in self.fields:
             if isinstance(dt, ObjectField):
                 out[name] = None
-        return out[()]
+        return cast(np.void, out[()])
 
     def default_scalar(self) -> np.void:
         return self._empty_record()

@@ -22,11 +22,16 @@ from zarr.abc.store import Store
 
 from ..errors import FormatError, UnknownCodecError
 from ..format import limits
+from ..format.dtypes import struct_fields
 from ..format.limits import check_read_size
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .bounded_decode import DecodedSizeError, decompress
-from .object_codecs import _U32  # noqa: F401 - object_array_write imports it from here
-from .object_codecs import _decode_json2, _decode_vlen, _parse_json2_config
+from .object_codecs import (
+    _U32,  # noqa: F401 - object_array_write imports it from here
+    _decode_json2,
+    _decode_vlen,
+    _parse_json2_config,
+)
 from .store_io import get_many
 
 __all__ = [
@@ -77,8 +82,8 @@ def _filled(shape: tuple[int, ...], dtype: np.dtype, fill: Any) -> np.ndarray:
         out.fill(fill)
         return out
     out = np.zeros(shape, dtype=dtype)
-    for name in dtype.names:
-        if dtype.fields[name][0].hasobject:
+    for name, field in struct_fields(dtype):
+        if field.hasobject:
             out[name][...] = None
     return out
 
@@ -97,9 +102,10 @@ def _parse_dtype(spec: Any, path: str) -> np.dtype:
         return np.dtype(object)
     if not isinstance(spec, list) or not spec or len(spec) > 4096:
         raise FormatError(f".zarray dtype {spec!r} is not an object dtype", path)
-    fields = []
+    fields: list[tuple] = []
     for entry in spec:
-        if not isinstance(entry, list) or len(entry) not in (2, 3) \
+        # a field is [name, dtype] or [name, dtype, shape]
+        if not isinstance(entry, list) or not 2 <= len(entry) <= 3 \
                 or not isinstance(entry[0], str) or not isinstance(entry[1], str):
             raise FormatError(f"malformed structured dtype field {entry!r}", path)
         name, code = entry[0], entry[1]
@@ -225,7 +231,7 @@ class ObjectArrayV2:
     """
 
     def __init__(self, store: Store, path: str, meta: dict, *,
-                 allow_record_scalars: bool = False):
+                 allow_record_scalars: bool = False) -> None:
         self._store = store
         self._prefix, self._path = _node_path(path)
         self._allow_record_scalars = bool(allow_record_scalars)
@@ -297,6 +303,7 @@ class ObjectArrayV2:
         if self._object_codec == "json2":
             self._json_encoding, self._json_strict = _parse_json2_config(self._object_config,
                                                                          where)
+        self._fill: str | bytes | None
         if self._object_codec == "vlen-utf8":
             self._fill = ""
         elif self._object_codec == "vlen-bytes":
@@ -427,7 +434,7 @@ class ObjectArrayV2:
             for coords, key in zip(batch, keys):
                 yield coords, self._decode_chunk(raws[key])
 
-    def read_chunk(self, coords) -> np.ndarray:
+    def read_chunk(self, coords: tuple[int, ...]) -> np.ndarray:
         """Decode one chunk.
 
         Parameters

@@ -20,11 +20,22 @@ import numpy as np
 from zarr.abc.store import Store
 
 from ..errors import UnstorableValueError
+from ..format.dtypes import struct_fields
 from ..format.safe_pickle import check_decoded_array, restricted_loads
 from .object_array import (
-    _MAX_NDIM, _U32, _UNSUPPORTED_OBJECT_CODECS, JSON2_FILTER, MAX_CHUNK_ELEMENTS,
-    MAX_ENCODED_CHUNK_BYTES, OBJECT_CODECS, PICKLE_FILTER, _filled, _get_codec, _is_int,
-    _node_path)
+    _MAX_NDIM,
+    _U32,
+    _UNSUPPORTED_OBJECT_CODECS,
+    JSON2_FILTER,
+    MAX_CHUNK_ELEMENTS,
+    MAX_ENCODED_CHUNK_BYTES,
+    OBJECT_CODECS,
+    PICKLE_FILTER,
+    _filled,
+    _get_codec,
+    _is_int,
+    _node_path,
+)
 from .store_io import dumps_json, set_many
 
 __all__ = ["write_object_array_v2", "encode_object_array_v2"]
@@ -43,7 +54,8 @@ def _plain(value: Any, path: str, depth: int = 0) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, np.void):
-        return tuple(_plain(value[name], path, depth + 1) for name in value.dtype.names)
+        return tuple(_plain(value[name], path, depth + 1)
+                     for name, _ in struct_fields(value.dtype))
     if isinstance(value, np.generic):
         item = value.item()
         if isinstance(item, np.generic) or type(item) is type(value):
@@ -101,8 +113,7 @@ def _default_chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
 def _packed_dtype(dtype: np.dtype, path: str) -> tuple[np.dtype, list]:
     """Packed copy of a structured dtype (object fields ``O``) and its ``.zarray`` list form."""
     fields, spec = [], []
-    for name in dtype.names:
-        field = dtype.fields[name][0]
+    for name, field in struct_fields(dtype):
         base, sub = field.subdtype if field.subdtype is not None else (field, ())
         if base.fields is not None:
             raise UnstorableValueError("nested compound fields are not supported", path)
@@ -143,13 +154,13 @@ def _prepare(data: Any, object_codec: str, path: str) -> tuple[np.ndarray, Any]:
 
 def _prepare_compound(data: np.ndarray, path: str) -> tuple[np.ndarray, Any]:
     dtype = data.dtype
-    object_names = [n for n in dtype.names if dtype.fields[n][0].hasobject]
+    object_names = [n for n, field in struct_fields(dtype) if field.hasobject]
     has_refs = data.size == 0 or any(
         isinstance(v, Mapping) for n in object_names for v in data[n].reshape(-1))
     if has_refs:
         packed, spec = _packed_dtype(dtype, path)
         out = np.empty(data.shape, dtype=packed)
-        for name in dtype.names:
+        for name, _ in struct_fields(dtype):
             if name in object_names:
                 src, dst = data[name], out[name]
                 for idx in np.ndindex(src.shape):

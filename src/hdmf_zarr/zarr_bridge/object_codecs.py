@@ -134,7 +134,7 @@ def _decode_json2(buf: bytes, dtype: np.dtype, shape: tuple[int, ...], encoding:
             for i, value in enumerate(leaves):
                 out[i] = value
         else:
-            width = len(dtype.names)
+            width = len(dtype.fields)
             for i, value in enumerate(leaves):
                 if type(value) is not list or len(value) != width:
                     raise FormatError(f"json2 record {i} is not a list of {width} fields", path)

@@ -13,6 +13,9 @@ What we rely on
 * ``Buffer``/``BufferPrototype`` are the classes a :class:`zarr.abc.store.Store` receives and
   returns; ``default_buffer_prototype()`` gives the CPU prototype Zarr's own stores use, with
   ``prototype.buffer.from_bytes(b)`` building a buffer and ``buf.to_bytes()`` reading one.
+* ``DataTypeValidationError`` is what a Zarr data type raises for a document that is not its
+  own: ``zarr.errors`` on Zarr >= 3.2 (``zarr.core.dtype.common`` there is deprecated),
+  ``zarr.core.dtype.common`` on 3.1.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from typing import Any, TypeVar
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 from zarr.core.sync import sync as _zarr_sync
 
-__all__ = ["Buffer", "BufferPrototype", "default_buffer_prototype", "run", "to_buffer"]
+try:
+    from zarr.errors import DataTypeValidationError  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # Zarr 3.1
+    from zarr.core.dtype.common import DataTypeValidationError
+
+__all__ = ["Buffer", "BufferPrototype", "default_buffer_prototype", "run", "to_buffer",
+           "DataTypeValidationError"]
 
 T = TypeVar("T")
 

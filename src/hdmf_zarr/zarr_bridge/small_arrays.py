@@ -23,7 +23,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 
-from ..format.layout import layout_for
+from ..format.select import layout_for
 from .codec_cache import numcodecs_codec
 from .store_io import dumps_json
 
@@ -61,7 +61,7 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
         warnings.simplefilter("ignore")
         zarr.create_array(store, name="a", shape=shape, dtype=dtype, chunks=shape,
                           zarr_format=zarr_format, **kw)  # type: ignore[arg-type]
-    return json.dumps(get_json(store, "a/" + layout_for(zarr_format).array_document_name()))
+    return json.dumps(get_json(store, "a/" + layout_for(zarr_format).array_document))
 
 
 @cache

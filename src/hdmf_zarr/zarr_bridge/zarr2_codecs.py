@@ -67,7 +67,7 @@ def object_array_codecs(raw) -> tuple:
 
     from . import store_io
 
-    meta = store_io.get_json(raw._store, store_io.node_key(raw.path, ".zarray"))
+    meta = store_io.get_json(raw._store, store_io.node_key(raw.path, ".zarray")) or {}
     compressor = meta.get("compressor")
     filters = meta.get("filters")
     return (numcodecs.get_codec(compressor) if compressor else None,

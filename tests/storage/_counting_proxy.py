@@ -1,0 +1,83 @@
+"""A counting HTTP proxy on 127.0.0.1 for the request-count tests of remote stores: every
+request is forwarded to an upstream server (moto's S3 server) and counted by method."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import threading
+from collections import Counter
+from urllib.parse import urlsplit
+
+_HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _forward(self) -> None:
+        server = self.server
+        with server.lock:
+            server.counts[self.command] += 1
+            server.requests.append((self.command, self.path))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        up = urlsplit(server.upstream)
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in _HOP_BY_HOP:
+                self.send_header(k, v)
+        self.send_header("Content-Length", resp.getheader("Content-Length", str(len(data))))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
+
+
+class CountingProxy(http.server.ThreadingHTTPServer):
+    """Forward to ``upstream`` (``http://host:port``), counting requests per HTTP method.
+
+    ``counts`` is a Counter of methods, ``requests`` the list of ``(method, path)``;
+    :meth:`reset` clears both. Use as a context manager (starts and stops the serving thread).
+    """
+
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, upstream: str):
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.requests: list[tuple[str, str]] = []
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+            self.requests.clear()
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=10)
