@@ -298,7 +298,7 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
         else:  # "a"
             self._layout = detect_layout(store) if _has_root(store) else self._new_layout()
         if (self.__requested_format is not None and mode not in _CREATE
-                and self._layout.zarr_format != self.__requested_format and _has_root(store)):
+                and type(self._layout) is not type(self._new_layout()) and _has_root(store)):
             raise StoreModeError(
                 f"zarr_format={self.__requested_format} was requested but the store is in "
                 f"format {self._layout.zarr_format}; export to convert it", location or "<store>")

@@ -23,6 +23,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 
+from ..format.layout import Layout
 from ..format.select import layout_for
 from .codec_cache import numcodecs_codec
 from .store_io import dumps_json
@@ -54,7 +55,8 @@ def _template_json(zarr_format: int, dtype_key: str, ndim: int, separator: str |
     kw: dict[str, Any] = {"fill_value": ""} if dtype_key == "text" else {}
     if separator is not None:
         kw["chunk_key_encoding"] = {"name": "default", "separator": separator}
-    if zarr_format == 2 and dtype_key != "text":
+    if layout_for(zarr_format).uses_numcodecs and dtype_key != "text":
+        # the numcodecs compressor of L2 numeric arrays (FORMAT.md 2.3)
         kw["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE,
                                             blocksize=0)
     with warnings.catch_warnings():
@@ -69,9 +71,9 @@ def _zstd(level: int, checksum: bool) -> numcodecs.Zstd:
     return numcodecs.Zstd(level=level, checksum=checksum)
 
 
-def _chunk_name(doc: dict, zarr_format: int) -> str:
+def _chunk_name(doc: dict, layout: Layout) -> str:
     """Key of chunk ``(0, ..., 0)`` under the encoding the array's document names."""
-    name = layout_for(zarr_format).first_chunk_key(doc)
+    name = layout.first_chunk_key(doc)
     if name is None:
         raise ValueError(f"unknown chunk key encoding in {doc!r}")
     return name
@@ -108,8 +110,9 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
         ``items`` maps store keys to bytes; ``documents`` maps the document keys to the parsed
         documents (for consolidated metadata).
     """
+    layout = layout_for(zarr_format)
     if text:
-        if zarr_format != 3:
+        if layout.has_object_arrays():  # L2 text is an object array (FORMAT.md 2.3)
             return None
         dtype_key = "text"
     else:
@@ -124,37 +127,53 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
     shape = tuple(int(s) for s in data.shape)
     chunks = tuple(max(1, s) for s in shape)
     separator = None
-    if zarr_format == 3 and chunk_key_encoding is not None:
+    if chunk_key_encoding is not None:  # the layout's (None in L2)
         if chunk_key_encoding.get("name") != "default":
             return None
         separator = chunk_key_encoding.get("separator", "/")
     doc = _template(zarr_format, dtype_key, len(shape), separator)
-    key = path.strip("/")
+    fill = _FILLERS[layout.array_document]
+    return fill(doc, layout, path.strip("/"), data, dtype_key, text, shape, chunks, attributes,
+                dimension_names)
+
+
+def _fill_zarr_json(doc: dict, layout: Layout, key: str, data: np.ndarray, dtype_key: str,
+                    text: bool, shape: tuple, chunks: tuple, attributes: dict,
+                    dimension_names: tuple | None
+                    ) -> tuple[dict[str, bytes], dict[str, dict]] | None:
+    """Items of an array described by a ``zarr.json`` (FORMAT.md 3.1)."""
     items: dict[str, bytes] = {}
     documents: dict[str, dict] = {}
-    if zarr_format == 3:
-        doc["shape"] = list(shape)
-        doc["chunk_grid"]["configuration"]["chunk_shape"] = list(chunks)
-        doc["attributes"] = attributes
-        if dimension_names:
-            doc["dimension_names"] = list(dimension_names)
+    doc["shape"] = list(shape)
+    doc["chunk_grid"]["configuration"]["chunk_shape"] = list(chunks)
+    doc["attributes"] = attributes
+    if dimension_names:
+        doc["dimension_names"] = list(dimension_names)
+    else:
+        doc.pop("dimension_names", None)
+    if data.size:
+        if text:
+            raw = numcodecs.VLenUTF8().encode(np.asarray(data, dtype=object).reshape(-1))
         else:
-            doc.pop("dimension_names", None)
-        if data.size:
-            if text:
-                raw = numcodecs.VLenUTF8().encode(np.asarray(data, dtype=object).reshape(-1))
-            else:
-                raw = np.ascontiguousarray(data, dtype=np.dtype(dtype_key)).tobytes()
-            zstd = [c for c in doc["codecs"] if c["name"] == "zstd"]
-            if [c["name"] for c in doc["codecs"]] not in (["bytes", "zstd"],
-                                                           ["vlen-utf8", "zstd"]):
-                return None  # Zarr's defaults changed: let Zarr write it
-            cfg = zstd[0].get("configuration", {})
-            payload = _zstd(cfg.get("level", 0), cfg.get("checksum", False)).encode(raw)
-            items[f"{key}/{_chunk_name(doc, 3)}"] = bytes(payload)
-        items[f"{key}/zarr.json"] = dumps_json(doc)
-        documents[f"{key}/zarr.json"] = doc
-        return items, documents
+            raw = np.ascontiguousarray(data, dtype=np.dtype(dtype_key)).tobytes()
+        zstd = [c for c in doc["codecs"] if c["name"] == "zstd"]
+        if [c["name"] for c in doc["codecs"]] not in (["bytes", "zstd"],
+                                                       ["vlen-utf8", "zstd"]):
+            return None  # Zarr's defaults changed: let Zarr write it
+        cfg = zstd[0].get("configuration", {})
+        payload = _zstd(cfg.get("level", 0), cfg.get("checksum", False)).encode(raw)
+        items[f"{key}/{_chunk_name(doc, layout)}"] = bytes(payload)
+    items[f"{key}/zarr.json"] = dumps_json(doc)
+    documents[f"{key}/zarr.json"] = doc
+    return items, documents
+
+
+def _fill_zarray(doc: dict, layout: Layout, key: str, data: np.ndarray, dtype_key: str,
+                 text: bool, shape: tuple, chunks: tuple, attributes: dict,
+                 dimension_names: tuple | None) -> tuple[dict[str, bytes], dict[str, dict]] | None:
+    """Items of an array described by a ``.zarray`` and a ``.zattrs`` (FORMAT.md 2.1, 2.3)."""
+    items: dict[str, bytes] = {}
+    documents: dict[str, dict] = {}
     doc["shape"] = list(shape)
     doc["chunks"] = list(chunks)
     if doc.get("filters") or not isinstance(doc.get("compressor"), dict):
@@ -162,9 +181,13 @@ def encode_small_array(path: str, data: np.ndarray, *, zarr_format: int, text: b
     if data.size:
         chunk = np.ascontiguousarray(data, dtype=np.dtype(dtype_key))
         codec = numcodecs_codec(doc["compressor"])
-        items[f"{key}/{_chunk_name(doc, 2)}"] = bytes(codec.encode(chunk))
+        items[f"{key}/{_chunk_name(doc, layout)}"] = bytes(codec.encode(chunk))
     items[f"{key}/.zarray"] = dumps_json(doc)
     items[f"{key}/.zattrs"] = dumps_json(attributes)
     documents[f"{key}/.zarray"] = doc
     documents[f"{key}/.zattrs"] = attributes
     return items, documents
+
+
+#: How the array document of each layout is filled in, by the layout's array document name
+_FILLERS = {"zarr.json": _fill_zarr_json, ".zarray": _fill_zarray}

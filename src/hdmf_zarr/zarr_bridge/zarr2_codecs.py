@@ -30,12 +30,13 @@ def zarr2_compressor(array):
     """
     from zarr.abc.codec import BytesBytesCodec
     from zarr.codecs import ShardingCodec
+    from zarr.core.metadata import ArrayV2Metadata
 
     from ..errors import UnknownCodecError
     from ..write.codecs import to_numcodecs
 
     metadata = array.metadata
-    if metadata.zarr_format == 2:
+    if isinstance(metadata, ArrayV2Metadata):
         return metadata.compressor
     codecs = list(metadata.codecs)
     while len(codecs) == 1 and isinstance(codecs[0], ShardingCodec):
