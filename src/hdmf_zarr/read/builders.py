@@ -467,17 +467,6 @@ def _spec_is_scalar(spec) -> bool:
         getattr(spec, "dims", 0) is None
 
 
-def _scalar_value(value):
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    if isinstance(value, np.str_):
-        return str(value)
-    return value
 
 
 def _builder_dtype(dtype, na: NodeAttributes):
