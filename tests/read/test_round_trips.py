@@ -102,6 +102,30 @@ def test_read_fetches_no_chunk_twice(written):
         assert not twice, twice
 
 
+@pytest.mark.parametrize("fmt", [2, 3], ids=["L2", "L3"])
+def test_a_region_column_is_read_in_the_read_wave(tmp_path, fmt):
+    # hdmf's DynamicTableRegion reads all its data while it is constructed (to check the
+    # indices against the table): a units table with an electrodes column used to fetch every
+    # one of its columns then, spike times included, in an extra round trip of read()
+    nwb = mock_NWBFile()
+    series = mock_ElectricalSeries(nwbfile=nwb)
+    n_electrodes = len(series.electrodes.table)
+    big = 50_000
+    for i in range(4):
+        nwb.add_unit(spike_times=np.arange(big, dtype=float) + i,
+                     electrodes=[i % n_electrodes])
+    path = str(tmp_path / "f.nwb.zarr")
+    with NWBZarrIO(path, "w", zarr_format=fmt) as io:
+        io.write(nwb)
+    store, io = _open(path)
+    with io:
+        nwbfile = io.read()
+        assert store.round_trips == 3, store.rounds()
+        assert not [k for k in store.gets if k.startswith("units/spike_times/")], store.rounds()
+        assert list(nwbfile.units.electrodes.data[:]) == [i % n_electrodes for i in range(4)]
+        assert nwbfile.units["spike_times"][2][-1] == big - 1 + 2
+
+
 def test_table_columns_are_read_together(written):
     path, _fmt = written
     store, io = _open(path)

@@ -258,7 +258,7 @@ class StoreReader:
             dtype = _builder_dtype(raw_dtype, na)
         else:
             dtype = _builder_dtype(raw_dtype, na)
-            fetched = self.wave.add_array(raw, _read_when_constructed(na, spec, raw, columns))
+            fetched = self.wave.add_array(raw, _read_when_constructed(na, spec, raw))
             data = raw if isinstance(raw, ZarrArray) else ObjectDataset(raw, columns)
             if not isinstance(raw, ZarrArray) and is_datetime_spec(spec):
                 # hdmf parses only arrays it knows (item 9); from the wave when fetched there
@@ -447,15 +447,14 @@ def _text_compound_dtype(raw, na: NodeAttributes, where: str) -> np.dtype | None
         raise FormatError(f"zarr_dtype is not a valid compound type ({exc})", where) from None
 
 
-def _read_when_constructed(na: NodeAttributes, spec, raw, columns) -> bool:
+def _read_when_constructed(na: NodeAttributes, spec, raw) -> bool:
     """True for the arrays hdmf reads while constructing containers, fetched in the read wave:
-    table ``id`` columns, region references outside tables (a series' ``electrodes``),
-    datetime arrays and untyped text arrays (``experimenter``)."""
+    table ``id`` columns, region references (hdmf's ``DynamicTableRegion`` reads all of its
+    data to check the indices against the table, in a table's column as in a series'
+    ``electrodes``), datetime arrays and untyped text arrays (``experimenter``)."""
     kind = na.attributes.get("neurodata_type", na.attributes.get("data_type"))
-    if kind == "ElementIdentifiers":
+    if kind in ("ElementIdentifiers", "DynamicTableRegion"):
         return True
-    if kind == "DynamicTableRegion":
-        return columns is None
     if is_datetime_spec(spec):
         return True
     return kind is None and getattr(raw.dtype, "kind", "O") in "OTU"
