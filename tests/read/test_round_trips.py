@@ -103,7 +103,7 @@ def test_read_fetches_no_chunk_twice(written):
 
 
 @pytest.mark.parametrize("fmt", [2, 3], ids=["L2", "L3"])
-def test_a_region_column_is_read_in_the_read_wave(tmp_path, fmt):
+def test_a_region_column_is_read_in_the_read_wave_with_its_table(tmp_path, fmt):
     # hdmf's DynamicTableRegion reads all its data while it is constructed (to check the
     # indices against the table): a units table with an electrodes column used to fetch every
     # one of its columns then, spike times included, in an extra round trip of read()
@@ -122,6 +122,17 @@ def test_a_region_column_is_read_in_the_read_wave(tmp_path, fmt):
         nwbfile = io.read()
         assert store.round_trips == 3, store.rounds()
         assert not [k for k in store.gets if k.startswith("units/spike_times/")], store.rounds()
+        store.reset()
+        # the region resolves into rows of the electrodes table: its columns come in the
+        # same batch as the units' own
+        df = nwbfile.units.to_dataframe()
+        assert store.round_trips == 1, store.rounds()
+        assert any(k.startswith("general/extracellular_ephys/electrodes/location/")
+                   for k in store.rounds()[1]), store.rounds()
+        electrodes = nwbfile.electrodes.to_dataframe()
+        assert store.round_trips == 1, store.rounds()
+        assert list(df["electrodes"].iloc[3]["location"]) == \
+            [electrodes["location"].iloc[3 % n_electrodes]]
         assert list(nwbfile.units.electrodes.data[:]) == [i % n_electrodes for i in range(4)]
         assert nwbfile.units["spike_times"][2][-1] == big - 1 + 2
 

@@ -75,6 +75,8 @@ class StoreReader:
         self._scalar_refs: list[tuple[DatasetBuilder, BuilderZarrReferenceDataset, object]] = []
         #: what read() fetches in one concurrent batch (read.prefetch)
         self.wave = ReadWave(store, prefetch)
+        #: object path of each DynamicTable -> its columns (read together on first access)
+        self.tables: dict[str, TableGroup] = {}
         self._spec_cache: dict = {}
         #: containers of resolved reference targets (RefTarget -> container)
         self.containers: dict = {}
@@ -171,7 +173,9 @@ class StoreReader:
         gb.location = "/" + path.rpartition("/")[0] if path else None
         gb.attributes.update(self._split_attrs(gb, na, where, spec))
         # the columns of a DynamicTable are read together on first access
-        columns = TableGroup(self.wave) if "colnames" in na.attributes else None
+        columns = TableGroup(self.wave, self.tables) if "colnames" in na.attributes else None
+        if columns is not None:
+            self.tables[where] = columns
         for child in sorted(self._children.get(path, [])):
             if path == "" and self.spec_location and child == self.spec_location:
                 continue
@@ -210,6 +214,12 @@ class StoreReader:
         if columns is not None and not scalar:
             columns.add(raw)
             attach_table(raw, columns)
+            target = na.attributes.get("table")
+            if na.attributes.get("neurodata_type") == "DynamicTableRegion" and \
+                    isinstance(target, RefTarget) and target.source in (".", ""):
+                # hdmf's to_dataframe and row reads resolve the region into the rows of the
+                # table it points to: those columns come in the same batch
+                columns.link(target.path)
         raw_dtype = raw.dtype
         if na.attributes.get("neurodata_type") == "VectorIndex" and \
                 getattr(raw_dtype, "kind", "i") not in "iu":

@@ -145,11 +145,10 @@ class ZarrArray(LazyArray):
     def __getitem__(self, selection):
         if type(selection) in (int, slice, np.int64):
             # the hot path of hdmf's row-by-row reads (VectorIndex bounds, region rows): an
-            # array already in memory needs no error translation (the read limit still holds)
+            # array already in memory needs no error translation, and no read-limit check (an
+            # integer or a slice selects a view, never more than the array in memory)
             cached = _CACHE.get(self)
             if cached is not None:
-                check_read_size(cached.shape, selection, cached.dtype.itemsize or 8,
-                                self._where())
                 return _select(cached, selection)
         selection = _whole_number_index(selection)
         where = self._where()

@@ -278,31 +278,51 @@ def _decoded_whole(data: bytes | None, dtype, decoders, shape: tuple) -> np.ndar
 class TableGroup:
     """The columns of one ``DynamicTable``, read together on the first read of any of them.
 
+    The columns of the tables its ``DynamicTableRegion`` columns point to (one level) are
+    fetched in the same batch: hdmf resolves a region into those rows (``to_dataframe``,
+    ``table[i]``).
+
     Parameters
     ----------
     wave : ReadWave
         The reader's wave (gives the stores).
+    tables : dict of str to TableGroup, optional
+        The reader's tables by object path, where the linked tables are looked up when the
+        batch is fetched (they may be built after this one).
     """
 
-    def __init__(self, wave: ReadWave):
+    def __init__(self, wave: ReadWave, tables: dict[str, TableGroup] | None = None):
         self.wave = wave
+        self.tables = tables if tables is not None else {}
         self.members: list[Any] = []
+        self.linked: list[str] = []
         self.done = False
 
     def add(self, raw) -> None:
         """Add a column's (or index's) raw array."""
         self.members.append(raw)
 
+    def link(self, path: str) -> None:
+        """Fetch the columns of the table at object ``path`` with this table's."""
+        if path not in self.linked:
+            self.linked.append(path)
+
     def fetch(self) -> None:
-        """Fetch every member not read yet (up to :data:`TABLE_BYTES` in all) in one
-        concurrent batch. Failures are left to the reads that follow (they report them)."""
+        """Fetch every member not read yet, and those of the linked tables not read yet (up
+        to :data:`TABLE_BYTES` in all), in one concurrent batch. Failures are left to the
+        reads that follow (they report them)."""
         if self.done:
             return
         self.done = True
+        members = list(self.members)
+        for path in self.linked:
+            other = self.tables.get(path)
+            if other is not None and not other.done and other is not self:
+                members += other.members  # its own first read then finds them fetched
         wave = ReadWave(self.wave.store, TABLE_BYTES, TABLE_BYTES)
         wave.object_store = self.wave.object_store
         fetched = getattr(wave.object_store, "fetched", {})
-        for raw in self.members:
+        for raw in members:
             if isinstance(raw, ZarrArray) and raw.has_cached_whole():
                 continue
             if isinstance(raw, ObjectArrayV2) and raw.nchunks <= MAX_WAVE_CHUNKS and all(
