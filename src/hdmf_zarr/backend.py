@@ -53,6 +53,7 @@ from .storage._access import store_access
 from .storage._atomic import WRITE_MARKER_KEY, read_write_marker
 from .zarr_bridge import store_io
 from .zarr_bridge.consolidated import write_consolidated
+from .zarr_bridge.prefetched import PrefetchedStore
 from .zarr_bridge.runtime import run
 
 __all__ = ["ZarrIO", "ROOT_NAME", "SPEC_LOC_ATTR", "DEFAULT_SPEC_LOC_DIR", "check_complete"]
@@ -153,6 +154,8 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
         self._documents: dict = {}
         #: parsed root documents read when opening (reused by the reader in read-only modes)
         self._root_documents: dict = {}
+        #: chunks fetched for read() while the cached namespaces were loaded (read.early)
+        self._early_chunks: dict = {}
         self.spec_location: str | None = None
         #: NWBZarrIO's store opened to load the cached namespaces, reused by open() (it sets
         #: this before calling this constructor)
@@ -268,6 +271,8 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
                 # marker and root documents in one round trip (docs/performance.md)
                 fetched = fetch_root(store, mode)
         self._store, self._location = store, location
+        if fetched is not None and mode in _READ_ONLY:
+            self._early_chunks = fetched.chunks
         if mode not in _CREATE:
             check_complete(store, mode, location or "<store>",
                            marker=fetched.marker if fetched is not None else _UNKNOWN)
@@ -369,7 +374,12 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
         self._require_open()
         if self._builder is None:
             root = self._root_documents if self.__mode in _READ_ONLY else None
-            self._reader = StoreReader(self, self._store, self._layout,
+            store = self._store
+            if self._early_chunks and self.__mode in _READ_ONLY:
+                # the chunks fetched with the cached specifications are read from memory
+                store = PrefetchedStore(store, self._early_chunks)
+                self._early_chunks = {}
+            self._reader = StoreReader(self, store, self._layout,
                                        use_consolidated=self.__mode == "r", root_documents=root,
                                        prefetch=self.prefetch if self.__mode in _READ_ONLY
                                        else None)

@@ -11,6 +11,7 @@ from pynwb import get_type_map
 from .backend import _EXPORT_PARALLEL_ARGS, ZarrIO, check_complete
 from .errors import NotHdmfStoreError, StoreModeError
 from .read.opening import fetch_root
+from .read.prefetch import prefetch_budget
 from .read.specs import load_cached_namespaces
 
 __all__ = ["NWBZarrIO", "default_storage_options"]
@@ -76,7 +77,8 @@ class NWBZarrIO(ZarrIO):
                 where = str(path) if isinstance(path, (str, os.PathLike)) else None
                 with store_access(where):
                     self._load_cached_namespaces(type_map, path, mode,
-                                                 kwargs.get("storage_options"))
+                                                 kwargs.get("storage_options"),
+                                                 kwargs.get("prefetch", False))
             manager = BuildManager(type_map)
         if not kwargs.get("prefetch", True):
             # passed on only when asked for (readers built on ZarrIO's subclasses that do not
@@ -84,7 +86,8 @@ class NWBZarrIO(ZarrIO):
             kwargs.pop("prefetch")
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
 
-    def _load_cached_namespaces(self, type_map, path, mode, storage_options) -> None:
+    def _load_cached_namespaces(self, type_map, path, mode, storage_options,
+                                prefetch: bool | int = False) -> None:
         """Open the store, load its cached namespaces into ``type_map`` and keep the open store
         and its parsed root documents for :meth:`ZarrIO.open` (one read of the root document)."""
         from .storage import open_store
@@ -105,7 +108,9 @@ class NWBZarrIO(ZarrIO):
             return
         try:
             load_cached_namespaces(type_map, store, None, str(location or path), root_docs,
-                                   use_consolidated=mode == "r", fetched=fetched.raw)
+                                   use_consolidated=mode == "r", fetched=fetched.raw,
+                                   early=fetched.chunks if mode == "r" else None,
+                                   prefetch=prefetch_budget(prefetch))
         except NotHdmfStoreError:
             if mode == "a":  # an empty store to create: nothing cached yet
                 self._opened_store = (store, location, {}, fetched)

@@ -56,12 +56,17 @@ def test_open_takes_two_round_trips_and_one_marker_lookup(written):
     path, fmt = written
     store, io = _open(path)
     with io:
-        # 1: marker + root documents (+ consolidated metadata); 2: the cached namespaces
+        # 1: marker + root documents (+ consolidated metadata); 2: the cached namespaces,
+        # with the chunks read() will need (read.early)
         assert store.round_trips == 2, store.rounds()
         assert store.gets[WRITE_MARKER_KEY] == 1, store.rounds()
         first = set(store.rounds()[1])
         assert WRITE_MARKER_KEY in first and ("zarr.json" in first)
-        assert all(k.startswith("specifications/") for k in store.rounds()[2]), store.rounds()
+        second = store.rounds()[2]
+        assert any(k.startswith("specifications/") for k in second), second
+        # chunks only: every document came with the consolidated metadata
+        assert not [k for k in second if k.rpartition("/")[2] in
+                    ("zarr.json", ".zarray", ".zattrs", ".zgroup")], second
         assert store.listings == 0
 
 
@@ -76,21 +81,33 @@ def test_zarrio_open_looks_the_marker_up_once(written, mode):
         assert store.round_trips == 1, store.rounds()
 
 
-def test_open_and_read_take_three_round_trips(written):
+def test_open_and_read_take_two_round_trips(written):
     path, fmt = written
     store, io = _open(path)
     with io:
         nwbfile = io.read()
-        # 3: every scalar (text scalars of both layouts included), table ids, the series'
-        # electrodes region, file_create_date and experimenter together
-        assert store.round_trips == 3, store.rounds()
+        # 2: the cached namespaces with every scalar (text scalars of both layouts included),
+        # table ids, the series' electrodes region, file_create_date and experimenter
+        assert store.round_trips == 2, store.rounds()
         assert list(nwbfile.experimenter) == ["Ada", "Grace"]
         assert nwbfile.institution == "somewhere"
         assert len(nwbfile.units.id[:]) == N_UNITS
         assert nwbfile.file_create_date[0].year == 2020
-        assert store.round_trips == 3, store.rounds()
-        read_keys = store.rounds()[3]
+        assert store.round_trips == 2, store.rounds()
+        read_keys = store.rounds()[2]
         assert "general/institution/" + ("c" if fmt == 3 else "0") in read_keys
+        assert "units/id/" + ("c.0" if fmt == 3 else "0") in read_keys
+
+
+def test_without_consolidated_metadata_read_takes_its_own_round_trip(written):
+    path, fmt = written
+    store, io = _open(path, mode="r-")
+    with io:
+        opened = store.round_trips
+        nwbfile = io.read()
+        assert nwbfile.institution == "somewhere"
+        assert not any(k.startswith("general/institution/") for r in range(1, opened + 1)
+                       for k in store.rounds()[r]), store.rounds()
 
 
 def test_read_fetches_no_chunk_twice(written):
@@ -120,7 +137,7 @@ def test_a_region_column_is_read_in_the_read_wave_with_its_table(tmp_path, fmt):
     store, io = _open(path)
     with io:
         nwbfile = io.read()
-        assert store.round_trips == 3, store.rounds()
+        assert store.round_trips == 2, store.rounds()
         assert not [k for k in store.gets if k.startswith("units/spike_times/")], store.rounds()
         store.reset()
         # the region resolves into rows of the electrodes table: its columns come in the
@@ -176,12 +193,13 @@ def test_without_prefetch_each_series_costs_a_round_trip(written):
         assert store.round_trips == N_SERIES
 
 
-def test_prefetch_reads_small_datasets_in_the_read_wave(written):
+def test_prefetch_reads_small_datasets_while_opening(written):
     path, _fmt = written
     store, io = _open(path, prefetch=True)
     with io:
         nwbfile = io.read()
-        assert store.round_trips == 3, store.rounds()
+        # the small datasets come with the cached specifications (read.early)
+        assert store.round_trips == 2, store.rounds()
         store.reset()
         for i in range(N_SERIES):
             assert list(nwbfile.acquisition[f"ts{i}"].data[:3]) == [i, i + 1.0, i + 2.0]

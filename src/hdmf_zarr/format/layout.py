@@ -128,6 +128,31 @@ class Layout:
         2.7, 3.1)."""
         raise NotImplementedError
 
+    def consolidated_attributes_key(self, key: str) -> str:
+        """The key of the document holding the attributes of the node at store key ``key`` in
+        the consolidated metadata (L2 ``<key>/.zattrs``, FORMAT.md 2.7; L3 the node path
+        itself, 3.7)."""
+        raise NotImplementedError
+
+    def chunk_shape(self, meta: dict) -> tuple[int, ...] | None:
+        """Shape of one chunk of an array from its parsed document (L2 ``chunks``, FORMAT.md
+        2.2; L3 the regular ``chunk_grid``, 3.3; the shard shape of a sharded L3 array); None
+        when the document does not give one this package reads."""
+        raise NotImplementedError
+
+    def whole_in_first_chunk(self, meta: dict) -> bool:
+        """True when chunk ``(0, ..., 0)`` (:meth:`first_chunk_key`) holds all of an array and
+        readers fetch that key whole (no sharding: a shard is read in byte ranges)."""
+        shape, chunks = meta.get("shape"), self.chunk_shape(meta)
+        if not isinstance(shape, list) or chunks is None or len(chunks) != len(shape):
+            return False
+        try:
+            if "sharding_indexed" in self.codec_ids(meta):
+                return False
+        except FormatError:
+            return False
+        return all(isinstance(n, int) and 0 <= n <= c for n, c in zip(shape, chunks))
+
     def document_holding_attributes(self) -> str:
         """Name of the document of a node that holds its attributes (L2 ``.zattrs``, L3
         ``zarr.json``; FORMAT.md 2.1, 3.1)."""

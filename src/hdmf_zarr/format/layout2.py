@@ -58,6 +58,17 @@ class L2(Layout):
         """``<key>/.zarray`` (FORMAT.md 2.7; ``.zarray`` for the root)."""
         return f"{key}/.zarray" if key else ".zarray"
 
+    def consolidated_attributes_key(self, key: str) -> str:
+        """``<key>/.zattrs`` (FORMAT.md 2.7; ``.zattrs`` for the root)."""
+        return f"{key}/.zattrs" if key else ".zattrs"
+
+    def chunk_shape(self, meta: dict) -> tuple[int, ...] | None:
+        """``chunks`` of a ``.zarray`` (FORMAT.md 2.2)."""
+        chunks = meta.get("chunks")
+        if not isinstance(chunks, list) or not all(isinstance(c, int) for c in chunks):
+            return None
+        return tuple(chunks)
+
     def is_metadata_name(self, name: str) -> bool:
         """``.zgroup``, ``.zarray``, ``.zattrs``, ``.zmetadata`` (any name starting ``.z``;
         chunk keys are numbers, FORMAT.md 2.1, 2.3, 2.7)."""

@@ -47,6 +47,21 @@ class L3(Layout):
         """The node path itself (FORMAT.md 3.7)."""
         return key
 
+    def consolidated_attributes_key(self, key: str) -> str:
+        """The node path itself: attributes are part of ``zarr.json`` (FORMAT.md 3.7)."""
+        return key
+
+    def chunk_shape(self, meta: dict) -> tuple[int, ...] | None:
+        """``chunk_shape`` of a regular ``chunk_grid`` (FORMAT.md 3.3)."""
+        grid = meta.get("chunk_grid")
+        if not isinstance(grid, dict) or grid.get("name") != "regular":
+            return None
+        config = grid.get("configuration")
+        chunks = config.get("chunk_shape") if isinstance(config, dict) else None
+        if not isinstance(chunks, list) or not all(isinstance(c, int) for c in chunks):
+            return None
+        return tuple(chunks)
+
     def is_metadata_name(self, name: str) -> bool:
         """``zarr.json`` only (FORMAT.md 3.1; chunk keys start with ``c``)."""
         return name == "zarr.json"

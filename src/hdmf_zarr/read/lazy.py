@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..errors import FormatError, HdmfZarrError, UnknownCodecError
+from ..format import limits
 from ..format.documents import check_node_document
 from ..format.layout import Layout
 from ..format.limits import check_read_size
@@ -145,10 +146,14 @@ class ZarrArray(LazyArray):
     def __getitem__(self, selection):
         if type(selection) in (int, slice, np.int64):
             # the hot path of hdmf's row-by-row reads (VectorIndex bounds, region rows): an
-            # array already in memory needs no error translation, and no read-limit check (an
-            # integer or a slice selects a view, never more than the array in memory)
+            # array already in memory needs no error translation, and the read limit is only
+            # checked when the array itself exceeds it (an integer or a slice never selects
+            # more than the array)
             cached = _CACHE.get(self)
             if cached is not None:
+                if cached.nbytes > limits.MAX_READ_BYTES:
+                    check_read_size(cached.shape, selection, cached.dtype.itemsize or 8,
+                                    self._where())
                 return _select(cached, selection)
         selection = _whole_number_index(selection)
         where = self._where()

@@ -71,10 +71,14 @@ class RootFetch:
     raw : dict
         Store key -> bytes (None: absent) of every root key fetched; handed to
         ``read.builders.detect_layout`` so that it asks the store only for what is missing.
+    chunks : dict
+        Store key -> bytes (None: absent) of chunks fetched for ``read()`` while the cached
+        specifications were loaded (``read.early``); the reader reads them from memory.
     """
 
     marker: dict | None
     raw: dict = field(default_factory=dict)
+    chunks: dict = field(default_factory=dict)
 
 
 def fetch_root(store, mode: str) -> RootFetch:

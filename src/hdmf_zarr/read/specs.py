@@ -12,6 +12,7 @@ from ..format.layout import SPEC_LOC_ATTR, Layout
 from ..zarr_bridge import store_io
 from ..zarr_bridge.prefetched import PrefetchedStore
 from .documents import detect_layout, pick_version
+from .early import early_chunk_keys
 
 __all__ = ["read_text_scalar", "load_cached_namespaces", "cached_namespaces",
            "consolidated_documents"]
@@ -60,7 +61,8 @@ def read_text_scalar(store, path: str, layout, document: dict | None = None) -> 
 
 def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
                            root_docs: dict | None = None, use_consolidated: bool = True,
-                           fetched: dict | None = None) -> dict:
+                           fetched: dict | None = None, early: dict | None = None,
+                           prefetch: int = 0) -> dict:
     """Load the namespaces cached in an open store (FORMAT.md 2.6, 3.6) into a catalog.
 
     Parameters
@@ -77,6 +79,12 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
         False (mode ``r-``) reads the spec documents themselves, not the consolidated copy.
     fetched : dict, optional
         Root keys fetched already (``read.opening.fetch_root``), for ``detect_layout``.
+    early : dict, optional
+        Receives store key -> bytes (None: absent) of the chunks ``read()`` will need, fetched
+        in the batch of the specifications (``read.early``; only with consolidated metadata).
+    prefetch : int, optional
+        The reader's prefetch budget in bytes (``read.prefetch.prefetch_budget``): the small
+        datasets it will prefetch come in the same batch.
 
     Returns
     -------
@@ -111,7 +119,10 @@ def load_cached_namespaces(namespace_catalog, store, namespaces, source: str,
     groups = {name: f"{specloc}/{name}/{versions[name]}" for name in namespaces}
     documents = consolidated_documents(root_docs)
     # every spec array hdmf will read, in one concurrent batch (one round trip)
-    reads = _prefetch_specs(store, layout, groups, documents, _loaded(namespace_catalog))
+    extra = early_chunk_keys(documents, layout, specloc, prefetch) \
+        if early is not None and documents is not None else []
+    reads = _prefetch_specs(store, layout, groups, documents, _loaded(namespace_catalog),
+                            extra, early)
     readers = {name: ZarrSpecReader(reads, group, layout, source=f"{source}:/{group}",
                                     documents=documents) for name, group in groups.items()}
     try:
@@ -135,11 +146,13 @@ def _loaded(namespace_catalog) -> frozenset:
 
 
 def _prefetch_specs(store, layout: Layout, groups: dict[str, str], documents: dict | None,
-                    loaded: frozenset):
+                    loaded: frozenset, extra: list[str] | None = None,
+                    early: dict | None = None):
     """A view of ``store`` holding the chunks of the cached spec arrays hdmf will read, fetched
     in one concurrent batch: the ``namespace`` document of every namespace, and every spec
-    source of the namespaces ``loaded`` does not name. Without consolidated metadata the store
-    itself is returned (the arrays are read one by one)."""
+    source of the namespaces ``loaded`` does not name. The ``extra`` keys come in the same
+    batch and land in ``early``. Without consolidated metadata the store itself is returned
+    (the arrays are read one by one)."""
     if documents is None:
         return store
     keys = []
@@ -152,7 +165,12 @@ def _prefetch_specs(store, layout: Layout, groups: dict[str, str], documents: di
             chunk = layout.first_chunk_key(doc) if isinstance(doc, dict) else None
             if chunk is not None:
                 keys.append(store_io.node_key(path, chunk))
-    return PrefetchedStore(store, store_io.get_many(store, keys)) if keys else store
+    if not keys and not extra:
+        return store
+    found = store_io.get_many(store, keys + [k for k in extra or () if k not in keys])
+    if early is not None:
+        early.update((k, found.get(k)) for k in extra or ())
+    return PrefetchedStore(store, {k: found.get(k) for k in keys}) if keys else store
 
 
 def _spec_arrays(documents: dict, layout: Layout, prefix: str) -> list[str]:
