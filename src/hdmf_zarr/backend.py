@@ -375,7 +375,7 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
         if self._builder is None:
             root = self._root_documents if self.__mode in _READ_ONLY else None
             store = self._store
-            if self._early_chunks and self.__mode in _READ_ONLY:
+            if self._early_chunks:  # set by open() in the reading modes only
                 # the chunks fetched with the cached specifications are read from memory
                 store = PrefetchedStore(store, self._early_chunks)
                 self._early_chunks = {}

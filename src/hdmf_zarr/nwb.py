@@ -69,6 +69,8 @@ class NWBZarrIO(ZarrIO):
         load_namespaces, extensions, manager, mode, path = popargs(
             "load_namespaces", "extensions", "manager", "mode", "path", kwargs)
         reading = mode in ("r", "r-", "r+", "a")
+        # checked before anything is opened (a negative budget is refused)
+        budget = prefetch_budget(kwargs.get("prefetch", False))
         if manager is None:
             type_map = _type_map(extensions)
             if load_namespaces and reading:
@@ -77,8 +79,7 @@ class NWBZarrIO(ZarrIO):
                 where = str(path) if isinstance(path, (str, os.PathLike)) else None
                 with store_access(where):
                     self._load_cached_namespaces(type_map, path, mode,
-                                                 kwargs.get("storage_options"),
-                                                 kwargs.get("prefetch", False))
+                                                 kwargs.get("storage_options"), budget)
             manager = BuildManager(type_map)
         if not kwargs.get("prefetch", True):
             # passed on only when asked for (readers built on ZarrIO's subclasses that do not
@@ -87,7 +88,7 @@ class NWBZarrIO(ZarrIO):
         super().__init__(path=path, mode=mode, manager=manager, **kwargs)
 
     def _load_cached_namespaces(self, type_map, path, mode, storage_options,
-                                prefetch: bool | int = False) -> None:
+                                prefetch: int = 0) -> None:
         """Open the store, load its cached namespaces into ``type_map`` and keep the open store
         and its parsed root documents for :meth:`ZarrIO.open` (one read of the root document)."""
         from .storage import open_store
@@ -110,7 +111,7 @@ class NWBZarrIO(ZarrIO):
             load_cached_namespaces(type_map, store, None, str(location or path), root_docs,
                                    use_consolidated=mode == "r", fetched=fetched.raw,
                                    early=fetched.chunks if mode == "r" else None,
-                                   prefetch=prefetch_budget(prefetch))
+                                   prefetch=prefetch)
         except NotHdmfStoreError:
             if mode == "a":  # an empty store to create: nothing cached yet
                 self._opened_store = (store, location, {}, fetched)

@@ -22,7 +22,7 @@ from .datetimes import datetime_text, is_datetime_spec
 from .documents import NodeDocument, detect_layout, load_documents
 from .failures import construct_failure
 from .lazy import ZarrArray, array_from_metadata, attach_table
-from .prefetch import ReadWave, TableGroup
+from .prefetch import READ_WHEN_CONSTRUCTED_TYPES, ReadWave, TableGroup
 
 __all__ = ["NodeDocument", "StoreReader", "detect_layout", "load_documents", "MAX_LINK_HOPS",
            "construct_failure"]
@@ -463,7 +463,7 @@ def _read_when_constructed(na: NodeAttributes, spec, raw) -> bool:
     data to check the indices against the table, in a table's column as in a series'
     ``electrodes``), datetime arrays and untyped text arrays (``experimenter``)."""
     kind = na.attributes.get("neurodata_type", na.attributes.get("data_type"))
-    if kind in ("ElementIdentifiers", "DynamicTableRegion"):
+    if kind in READ_WHEN_CONSTRUCTED_TYPES:
         return True
     if is_datetime_spec(spec):
         return True

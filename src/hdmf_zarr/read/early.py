@@ -20,9 +20,9 @@ from ..errors import FormatError
 from ..format.layout import Layout
 from ..storage._keys import check_key
 from ..zarr_bridge import store_io
-from .prefetch import PREFETCH_DATASET_BYTES
+from .prefetch import PREFETCH_DATASET_BYTES, READ_WHEN_CONSTRUCTED_TYPES
 
-__all__ = ["early_chunk_keys", "EARLY_DATASET_BYTES", "EARLY_TOTAL_BYTES"]
+__all__ = ["early_chunk_keys", "consolidated_arrays", "EARLY_DATASET_BYTES", "EARLY_TOTAL_BYTES"]
 
 #: Largest array (estimated decoded bytes) whose chunk is fetched while opening.
 EARLY_DATASET_BYTES = 64 * 2**10
@@ -30,13 +30,11 @@ EARLY_DATASET_BYTES = 64 * 2**10
 EARLY_TOTAL_BYTES = 16 * 2**20
 #: Bytes counted per element when the data type is not a plain number (text, references).
 _OTHER_ELEMENT_BYTES = 32
-#: Types hdmf reads whole while it constructs containers.
-_READ_WHEN_CONSTRUCTED = ("ElementIdentifiers", "DynamicTableRegion")
 
 
-def _consolidated_arrays(documents: dict, layout: Layout) -> Iterator[tuple[str, dict, dict]]:
-    """``(store path, array metadata, attributes)`` of every array the consolidated metadata
-    ``documents`` describe (FORMAT.md 2.7, 3.7)."""
+def consolidated_arrays(documents: dict, layout: Layout) -> Iterator[tuple[str, dict]]:
+    """``(store path, array metadata)`` of every array the consolidated metadata ``documents``
+    describe (FORMAT.md 2.7, 3.7); documents without a list ``shape`` are left out."""
     suffix = layout.consolidated_array_key("x")[1:]  # L2 "/.zarray", L3 ""
     for key, doc in documents.items():
         if not isinstance(key, str) or not isinstance(doc, dict):
@@ -45,10 +43,8 @@ def _consolidated_arrays(documents: dict, layout: Layout) -> Iterator[tuple[str,
         if not path or layout.consolidated_array_key(path) != key:
             continue
         meta = layout.array_metadata(doc)
-        if not isinstance(meta, dict) or not isinstance(meta.get("shape"), list):
-            continue
-        attrs = layout.attributes_in(documents.get(layout.consolidated_attributes_key(path)))
-        yield path, meta, attrs or {}
+        if isinstance(meta, dict) and isinstance(meta.get("shape"), list):
+            yield path, meta
 
 
 def early_chunk_keys(documents: dict, layout: Layout, skip: str | None = None,
@@ -81,9 +77,11 @@ def early_chunk_keys(documents: dict, layout: Layout, skip: str | None = None,
     """
     keys: list[str] = []
     total = 0
-    for path, meta, attrs in _consolidated_arrays(documents, layout):
+    for path, meta in consolidated_arrays(documents, layout):
         if skip and (path == skip or path.startswith(skip.rstrip("/") + "/")):
             continue
+        attrs = layout.attributes_in(
+            documents.get(layout.consolidated_attributes_key(path))) or {}
         shape = meta["shape"]
         if not all(isinstance(n, int) and n >= 0 for n in shape):
             continue
@@ -91,7 +89,7 @@ def early_chunk_keys(documents: dict, layout: Layout, skip: str | None = None,
         kind = attrs.get("neurodata_type", attrs.get("data_type"))
         dtype = layout.plain_numeric_dtype(meta)
         size = count * (dtype.itemsize if dtype is not None else _OTHER_ELEMENT_BYTES)
-        needed = count <= 1 or kind in _READ_WHEN_CONSTRUCTED or \
+        needed = count <= 1 or kind in READ_WHEN_CONSTRUCTED_TYPES or \
             (kind is None and layout.is_text_array(meta))
         if needed:
             if size > EARLY_DATASET_BYTES or total + size > EARLY_TOTAL_BYTES:

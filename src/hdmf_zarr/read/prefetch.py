@@ -33,7 +33,8 @@ from .lazy import TextArray, ZarrArray, _to_python_text, remember_whole
 from .scalars import decode_chunk, scalar_plan, single_chunk_plan
 
 __all__ = ["ReadWave", "TableGroup", "prefetch_budget", "DEFAULT_PREFETCH_BYTES",
-           "PREFETCH_DATASET_BYTES", "TABLE_BYTES", "estimated_bytes"]
+           "PREFETCH_DATASET_BYTES", "READ_WHEN_CONSTRUCTED_TYPES", "TABLE_BYTES",
+           "estimated_bytes"]
 
 #: Total bytes (decoded) that ``prefetch=True`` fetches at most.
 DEFAULT_PREFETCH_BYTES = 64 * 2**20
@@ -41,6 +42,9 @@ DEFAULT_PREFETCH_BYTES = 64 * 2**20
 PREFETCH_DATASET_BYTES = 2**20
 #: Largest total (decoded bytes) of the columns of one table read together on first access.
 TABLE_BYTES = 64 * 2**20
+#: Data types whose arrays hdmf reads whole while it constructs containers (table ids; and
+#: regions, whose indices ``DynamicTableRegion`` checks against the table)
+READ_WHEN_CONSTRUCTED_TYPES = ("ElementIdentifiers", "DynamicTableRegion")
 #: Bytes counted per element of a text array (its decoded size is unknown before reading).
 TEXT_ELEMENT_BYTES = 32
 

@@ -12,7 +12,7 @@ from ..format.layout import SPEC_LOC_ATTR, Layout
 from ..zarr_bridge import store_io
 from ..zarr_bridge.prefetched import PrefetchedStore
 from .documents import detect_layout, pick_version
-from .early import early_chunk_keys
+from .early import consolidated_arrays, early_chunk_keys
 
 __all__ = ["read_text_scalar", "load_cached_namespaces", "cached_namespaces",
            "consolidated_documents"]
@@ -176,17 +176,8 @@ def _prefetch_specs(store, layout: Layout, groups: dict[str, str], documents: di
 def _spec_arrays(documents: dict, layout: Layout, prefix: str) -> list[str]:
     """Node paths of the arrays directly below the group ``prefix`` (``a/b/``) named by the
     consolidated metadata ``documents``."""
-    out = []
-    for key in documents:
-        if not isinstance(key, str):
-            continue
-        path = key[:-len("/.zarray")] if key.endswith("/.zarray") else key
-        if path.startswith(prefix) and "/" not in path[len(prefix):] and \
-                layout.consolidated_array_key(path) == key:
-            doc = documents[key]
-            if isinstance(doc, dict) and doc.get("node_type", "array") == "array":
-                out.append(path)
-    return out
+    return [path for path, _meta in consolidated_arrays(documents, layout)
+            if path.startswith(prefix) and "/" not in path[len(prefix):]]
 
 
 def consolidated_documents(root_docs: dict) -> dict | None:
