@@ -110,3 +110,18 @@ def test_a_prefetch_budget_adds_small_datasets_up_to_the_budget(written):
     assert set(early_chunk_keys(docs, layout, "specifications")) < set(with_budget)
     # 100 float64 = 800 bytes: a budget of 799 leaves the series out
     assert ts_data not in early_chunk_keys(docs, layout, "specifications", prefetch=799)
+
+
+def test_empty_arrays_are_not_fetched(written):
+    # no chunk holds an empty array: asking for one would only cost a request per array
+    fmt, docs = written
+    layout = layout_for(fmt)
+    docs = copy.deepcopy(docs)
+    meta = docs[layout.consolidated_array_key("units/id")]
+    for i in range(5):
+        empty = copy.deepcopy(meta)
+        empty["shape"] = [0]
+        docs[layout.consolidated_array_key(f"units/empty{i}")] = empty
+    keys = early_chunk_keys(docs, layout)
+    assert not [k for k in keys if k.startswith("units/empty")], keys
+    assert _chunk(fmt, "units/id", 1) in keys

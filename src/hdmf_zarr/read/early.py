@@ -86,6 +86,8 @@ def early_chunk_keys(documents: dict, layout: Layout, skip: str | None = None,
         if not all(isinstance(n, int) and n >= 0 for n in shape):
             continue
         count = math.prod(shape)
+        if count == 0:  # an empty array has no chunk to read
+            continue
         kind = attrs.get("neurodata_type", attrs.get("data_type"))
         dtype = layout.plain_numeric_dtype(meta)
         size = count * (dtype.itemsize if dtype is not None else _OTHER_ELEMENT_BYTES)
