@@ -52,6 +52,7 @@ from .storage import is_url, open_store
 from .storage._access import store_access
 from .storage._atomic import WRITE_MARKER_KEY, read_write_marker
 from .zarr_bridge import store_io
+from .zarr_bridge.chunk_cache import DEFAULT_CHUNK_CACHE_BYTES, chunk_cache
 from .zarr_bridge.consolidated import write_consolidated
 from .zarr_bridge.prefetched import PrefetchedStore
 from .zarr_bridge.runtime import run
@@ -179,6 +180,12 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
 
     #: the reader an HDF5 file given as ``path`` is sent to
     _HDF5_READER = "hdmf.backends.hdf5.HDF5IO"
+
+    #: Bytes of chunks (and shard indexes) kept in memory by the reader of a remote store
+    #: (``is_remote()``) opened read-only, so that a chunk read again costs no round trip;
+    #: least recently used first out. Set it on the object (or the class) before ``read()``;
+    #: 0 keeps nothing. Local stores keep nothing (the operating system caches files).
+    chunk_cache_bytes: int = DEFAULT_CHUNK_CACHE_BYTES
 
     def __repr__(self) -> str:
         layout = "unknown layout" if self._layout is None else \
@@ -375,6 +382,10 @@ class ZarrIO(ZarrLookups, ZarrNamespaces, ZarrExporting):
         if self._builder is None:
             root = self._root_documents if self.__mode in _READ_ONLY else None
             store = self._store
+            if self.__mode in _READ_ONLY and self.is_remote():
+                # chunks read again after read() (a window, then data[:100]; a shard's index)
+                # cost no second round trip (docs/performance.md, "Streaming")
+                store = chunk_cache(store, self.chunk_cache_bytes)
             if self._early_chunks:  # set by open() in the reading modes only
                 # the chunks fetched with the cached specifications are read from memory
                 store = PrefetchedStore(store, self._early_chunks)

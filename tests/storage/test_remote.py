@@ -15,6 +15,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+from _range_http import RangeServer
 from hdmf.testing import TestCase
 from pynwb import TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
@@ -402,3 +403,40 @@ def test_s3_nwb_read_sends_no_head_per_key(s3_counted, fmt):
             np.testing.assert_array_equal(read.acquisition["ts2"].data[:], np.arange(50.0) * 3)
     assert proxy.counts["GET"] >= 10, dict(proxy.counts)
     assert proxy.counts["HEAD"] <= 1, [r for r in proxy.requests if r[0] == "HEAD"]
+
+
+@pytest.mark.parametrize("fmt,shards", [(2, None), (3, None), (3, (400_000,))],
+                         ids=["L2", "L3", "L3-sharded"])
+def test_http_chunk_read_again_costs_no_request(tmp_path, fmt, shards):
+    """After read(), a chunk read again (a window, then data[:100]; a shard's index for each of
+    its chunks) is answered from the reader's chunk cache, not with another GET."""
+    data = np.arange(2_400_000, dtype="float64")  # 19 MB: above the whole-array cache
+    nwb = mock_NWBFile()
+    nwb.add_acquisition(TimeSeries(
+        name="big", unit="m", rate=10.0,
+        data=ZarrDataIO(data, chunks=(100_000,), **({"shards": shards} if shards else {}))))
+    with NWBZarrIO(str(tmp_path / "served.nwb.zarr"), "w", zarr_format=fmt) as io:
+        io.write(nwb)
+    with RangeServer(tmp_path) as server, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        url = f"{server.url}/served.nwb.zarr"
+        with NWBZarrIO(url, "r") as io:
+            big = io.read().acquisition["big"].data
+            server.counts.clear()
+            np.testing.assert_array_equal(big[1000:3000], data[1000:3000])
+            first = server.counts["GET"]
+            assert first == (2 if shards else 1)  # a shard: its index, then the chunk
+            server.counts.clear()
+            np.testing.assert_array_equal(big[:100], data[:100])
+            np.testing.assert_array_equal(big[1000:3000], data[1000:3000])
+            assert server.counts["GET"] == 0
+            # another chunk of the same shard: the chunk only, the index is kept
+            np.testing.assert_array_equal(big[150_000:150_010], data[150_000:150_010])
+            assert server.counts["GET"] == 1
+        with NWBZarrIO(url, "r") as io:  # the cache off: every read is a request
+            io.chunk_cache_bytes = 0
+            again = io.read().acquisition["big"].data
+            again[:100]
+            server.counts.clear()
+            np.testing.assert_array_equal(again[:100], data[:100])
+            assert server.counts["GET"] == first
