@@ -6,10 +6,11 @@ Run by hand (never by the test suite):
     python benchmarks/bench_remote.py [--delays 0,20] [--files real,many,large] [--out DIR]
                                       [--no-s3] [--repeat 1]
 
-A loopback HTTP server (``Range`` requests, HTTP/1.1 keep-alive, TCP_NODELAY, listen backlog
-1024) serves the files; every request waits ``delay`` ms before it is answered and is counted
-with the bytes it returns. "rtt" is the number of sequential round trips: how often a request
-arrives while no other request is in flight (concurrent requests share one round trip).
+A loopback HTTP server (aiohttp; ``Range`` requests, HTTP/1.1 keep-alive, TCP_NODELAY, listen
+backlog 1024) serves the files; every request waits ``delay`` ms before it is answered and is
+counted with the bytes it returns. "rtt" is the number of sequential round trips: how often a
+request arrives while no other request is in flight (concurrent requests share one round trip;
+a wave larger than the client's connection pool, 100 for fsspec's HTTP, shows as several).
 
 Clients, each timed in a fresh process (imports are not timed):
 - ``h5-fsspec``: ``NWBHDF5IO`` over an fsspec HTTP file (fsspec's default 5 MiB blocks);
@@ -23,13 +24,14 @@ units), a 1 s window of the first ElectricalSeries, and ``data[:100]`` of every 
 
 Files: ``real`` (files of ``../shared/data/real``), ``many`` (1000 TimeSeries and a 5000-row
 table, see bench_metadata.py), ``large`` (~200 MB ephys plus 1000 units). The second table
-repeats the runs over S3 (moto's server on 127.0.0.1 behind the same delaying, counting proxy).
+repeats the runs over S3 (moto's server on 127.0.0.1, in its own process, behind the same
+delaying, counting proxy).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.server
+import asyncio
 import json
 import os
 import socket
@@ -40,7 +42,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE.parents[1] / "shared" / "data" / "real"
@@ -80,137 +82,141 @@ class Stats:
             return {"requests": self.requests, "bytes": self.bytes, "rtt": self.rtt}
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    request_queue_size = 1024  # Zarr issues many requests at once: keep the backlog deep
-    daemon_threads = True
+class Server:
+    """The counting, delaying server: aiohttp on its own event loop thread.
 
-    def __init__(self, addr, handler, root: Path | None, upstream: str | None, stats: Stats):
-        super().__init__(addr, handler)
-        self.root, self.upstream, self.stats, self.delay = root, upstream, stats, 0.0
+    Files of ``root`` are served with ``Range`` support (GET, HEAD); with ``upstream`` every
+    request is forwarded there instead (the S3 proxy in front of moto). Control paths:
+    ``/__stats`` (``?reset`` clears the counts), ``/__delay/<ms>``.
 
+    An asyncio server answers concurrent requests concurrently, as a cloud server does; the
+    ``http.server`` threads used before took about 1 ms of CPU per request under the GIL, so
+    that a client making 2000 requests measured the server more than itself (docs/performance.md,
+    "Streaming").
+    """
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    def __init__(self, root: Path | None, upstream: str | None):
+        self.root, self.upstream, self.stats, self.delay = root, upstream, Stats(), 0.0
+        self.loop = asyncio.new_event_loop()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted connections inherit TCP_NODELAY from the listening socket on Linux
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)  # Zarr issues many requests at once: keep the backlog deep
+        self.port = self.sock.getsockname()[1]
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait(30)
 
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def _serve(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._start())
+        ready.set()
+        self.loop.run_forever()
 
-    def log_message(self, *args):  # quiet
-        pass
+    async def _start(self) -> None:
+        import aiohttp
+        from aiohttp import web
 
-    def _control(self) -> bool:
-        srv = self.server
-        if self.path.startswith("/__stats"):
-            body = json.dumps(srv.stats.snapshot()).encode()
-            if "reset" in self.path:
-                srv.stats.reset()
-            self._reply(200, body, {"Content-Type": "application/json"})
-            return True
-        if self.path.startswith("/__delay/"):
-            srv.delay = float(self.path.rsplit("/", 1)[1]) / 1000.0
-            self._reply(200, b"ok", {})
-            return True
-        return False
+        app = web.Application(client_max_size=2**31)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.SockSite(self.runner, self.sock, backlog=1024).start()
+        self.session = aiohttp.ClientSession(auto_decompress=False) if self.upstream else None
 
-    def _reply(self, status: int, body: bytes, headers: dict, head_only: bool = False):
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        if "Content-Length" not in headers:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if not head_only:
-            self.wfile.write(body)
+    async def _stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.runner.cleanup()
 
-    def _serve(self, method: str):
-        if self._control():
-            return
-        srv = self.server
-        srv.stats.begin()
+    def shutdown(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+
+    async def _handle(self, request):
+        from aiohttp import web
+
+        if request.path.startswith("/__stats"):
+            body = json.dumps(self.stats.snapshot())
+            if "reset" in request.query_string:
+                self.stats.reset()
+            return web.Response(text=body, content_type="application/json")
+        if request.path.startswith("/__delay/"):
+            self.delay = float(request.path.rsplit("/", 1)[1]) / 1000.0
+            return web.Response(text="ok")
+        self.stats.begin()
         sent = 0
         try:
-            time.sleep(srv.delay)
-            if srv.upstream:
-                sent = self._forward(method)
-            else:
-                sent = self._file(method)
+            await asyncio.sleep(self.delay)
+            response, sent = await (self._forward(request) if self.upstream
+                                    else self._file(request))
+            return response
         finally:
-            srv.stats.end(sent)
+            self.stats.end(sent)
 
-    def _file(self, method: str) -> int:
-        root = self.server.root
-        rel = unquote(urlsplit(self.path).path).lstrip("/")
-        target = (root / rel).resolve()
-        if root not in target.parents or not target.is_file():
-            self._reply(404, b"", {}, head_only=method == "HEAD")
-            return 0
-        size = target.stat().st_size
-        rng = self.headers.get("Range")
-        start, stop, status = 0, size, 200
-        if rng and rng.startswith("bytes="):
-            a, _, b = rng[6:].split(",")[0].partition("-")
-            if a == "":
-                start = max(0, size - int(b))
-            else:
-                start = int(a)
-                stop = min(size, int(b) + 1) if b else size
-            status = 206
-            if start >= size:
-                self._reply(416, b"", {"Content-Range": f"bytes */{size}"})
-                return 0
-        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream",
-                   "Content-Length": str(stop - start)}
-        if status == 206:
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        if method == "HEAD":
-            self._reply(status, b"", headers, head_only=True)
-            return 0
-        with open(target, "rb") as fh:
-            fh.seek(start)
-            body = fh.read(stop - start)
-        self._reply(status, body, headers)
-        return len(body)
+    def _file(self, request):
+        from aiohttp import web
 
-    def _forward(self, method: str) -> int:
-        import http.client
+        async def reply():
+            root = self.root
+            assert root is not None
+            target = (root / unquote(request.path).lstrip("/")).resolve()
+            if root not in target.parents or not target.is_file():
+                return web.Response(status=404), 0
+            size = target.stat().st_size
+            rng = request.headers.get("Range")
+            start, stop, status = 0, size, 200
+            if rng and rng.startswith("bytes="):
+                a, _, b = rng[6:].split(",")[0].partition("-")
+                if a == "":
+                    start = max(0, size - int(b))
+                else:
+                    start = int(a)
+                    stop = min(size, int(b) + 1) if b else size
+                status = 206
+                if start >= size:
+                    return web.Response(status=416,
+                                        headers={"Content-Range": f"bytes */{size}"}), 0
+            headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+            if status == 206:
+                headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+            if request.method == "HEAD":
+                headers["Content-Length"] = str(stop - start)
+                return web.Response(status=status, headers=headers), 0
+            with open(target, "rb") as fh:
+                fh.seek(start)
+                body = fh.read(stop - start)
+            return web.Response(status=status, body=body, headers=headers), len(body)
+        return reply()
 
-        up = urlsplit(self.server.upstream)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-        conn.request(method, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        out = {k: v for k, v in resp.getheaders()
-               if k.lower() not in ("connection", "transfer-encoding", "content-length")}
-        out["Content-Length"] = resp.getheader("Content-Length", str(len(data)))
-        self._reply(resp.status, data, out, head_only=method == "HEAD")
-        conn.close()
-        return 0 if method == "HEAD" else len(data)
+    async def _forward(self, request):
+        from aiohttp import web
 
-    def do_GET(self):
-        self._serve("GET")
-
-    def do_HEAD(self):
-        self._serve("HEAD")
-
-    def do_PUT(self):
-        self._serve("PUT")
-
-    def do_POST(self):
-        self._serve("POST")
-
-    def do_DELETE(self):
-        self._serve("DELETE")
+        assert self.session is not None and self.upstream is not None
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("connection", "content-length", "transfer-encoding")}
+        async with self.session.request(request.method, self.upstream + request.path_qs,
+                                        data=body or None, headers=headers,
+                                        allow_redirects=False) as up:
+            data = await up.read()
+            out = {k: v for k, v in up.headers.items()
+                   if k.lower() not in ("connection", "transfer-encoding", "content-length",
+                                        "content-encoding")}
+        if request.method == "HEAD":
+            out["Content-Length"] = up.headers.get("Content-Length", "0")
+            return web.Response(status=up.status, headers=out), 0
+        return web.Response(status=up.status, body=data, headers=out), len(data)
 
 
 def start_server(root: Path | None = None, upstream: str | None = None):
     """A counting, delaying server on 127.0.0.1; returns (server, base URL)."""
-    srv = _Server(("127.0.0.1", 0), _Handler, root.resolve() if root else None, upstream, Stats())
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv = Server(root.resolve() if root else None, upstream)
+    return srv, f"http://127.0.0.1:{srv.port}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,22 +479,30 @@ def main() -> None:
     srv.shutdown()
     if args.no_s3:
         return
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    moto.start()
+    # moto in a process of its own: in this one it would share the GIL with the proxy
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        host, port = moto.get_host_and_port()
-        proxy, base = start_server(upstream=f"http://{host}:{port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        proxy, base = start_server(upstream=f"http://127.0.0.1:{port}")
         opts = s3_upload(base, files)
         table("S3 (moto on loopback behind the same proxy)",
               bench(files, delays, base, proxy, opts, args.repeat))
         proxy.shutdown()
     finally:
-        moto.stop()
+        moto.terminate()
+        moto.wait(timeout=30)
 
 
 if __name__ == "__main__":

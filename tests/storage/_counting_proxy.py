@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import http.server
 import threading
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -23,6 +24,17 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         with server.lock:
             server.counts[self.command] += 1
             server.requests.append((self.command, self.path))
+            server.in_flight += 1
+            server.most_in_flight = max(server.most_in_flight, server.in_flight)
+        try:
+            time.sleep(server.delay)
+            self._relay()
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
+    def _relay(self) -> None:
+        server = self.server
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         up = urlsplit(server.upstream)
@@ -49,8 +61,10 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 class CountingProxy(http.server.ThreadingHTTPServer):
     """Forward to ``upstream`` (``http://host:port``), counting requests per HTTP method.
 
-    ``counts`` is a Counter of methods, ``requests`` the list of ``(method, path)``;
-    :meth:`reset` clears both. Use as a context manager (starts and stops the serving thread).
+    ``counts`` is a Counter of methods, ``requests`` the list of ``(method, path)``,
+    ``most_in_flight`` the most requests seen at once; :meth:`reset` clears them. ``delay``
+    (seconds) holds every request before it is forwarded. Use as a context manager (starts
+    and stops the serving thread).
     """
 
     daemon_threads = True
@@ -62,6 +76,9 @@ class CountingProxy(http.server.ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.requests: list[tuple[str, str]] = []
+        #: seconds each request waits before it is forwarded (makes concurrency visible)
+        self.delay = 0.0
+        self.in_flight = self.most_in_flight = 0
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -72,6 +89,7 @@ class CountingProxy(http.server.ThreadingHTTPServer):
         with self.lock:
             self.counts.clear()
             self.requests.clear()
+            self.most_in_flight = 0
 
     def __enter__(self) -> CountingProxy:
         self._thread.start()

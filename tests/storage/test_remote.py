@@ -335,13 +335,42 @@ def test_s3_max_concurrency_of_the_caller_wins():
     """Our default for S3 never overrides a value the caller passed; other URLs are untouched."""
     from hdmf_zarr.storage._remote import fsspec_options
 
-    assert fsspec_options("s3://b/k", None) == {"max_concurrency": 1}
-    assert fsspec_options("S3A://b/k", {"anon": True}) == {"anon": True, "max_concurrency": 1}
-    assert fsspec_options("s3://b/k", {"max_concurrency": 8}) == {"max_concurrency": 8}
+    pool = {"config_kwargs": {"max_pool_connections": 100}}
+    assert fsspec_options("s3://b/k", None) == {"max_concurrency": 1, **pool}
+    assert fsspec_options("S3A://b/k", {"anon": True}) == {"anon": True, "max_concurrency": 1,
+                                                          **pool}
+    assert fsspec_options("s3://b/k", {"max_concurrency": 8}) == {"max_concurrency": 8, **pool}
+    assert fsspec_options("s3://b/k", {"config_kwargs": {"max_pool_connections": 4,
+                                                         "retries": {}}}) == {
+        "max_concurrency": 1, "config_kwargs": {"max_pool_connections": 4, "retries": {}}}
     assert fsspec_options("https://host/f.zarr", {"a": 1}) == {"a": 1}
-    given = {"key": "k"}
+    given = {"key": "k", "config_kwargs": {"retries": {}}}
     fsspec_options("s3://b/k", given)
-    assert given == {"key": "k"}
+    assert given == {"key": "k", "config_kwargs": {"retries": {}}}
+
+
+@LAYOUTS
+def test_s3_reads_keep_more_than_ten_requests_in_flight(s3_counted, fmt):
+    """A wave of key reads over S3 is not held to botocore's 10 connections: with 100 of them,
+    40 reads are in flight at once (10 before: four sequential round trips)."""
+    from hdmf_zarr.storage import open_store
+    from hdmf_zarr.zarr_bridge import store_io
+
+    proxy, counted, direct, bucket = s3_counted
+    url = f"{bucket}/inflight{fmt}.nwb.zarr"
+    with NWBZarrIO(url, "w", zarr_format=fmt, storage_options=direct) as io:
+        io.write(_nwbfile(n_series=10))
+    keys = _stored_keys(direct, url)[:40]
+    assert len(keys) == 40
+    store, _location = open_store(url, "r", counted)
+    proxy.reset()
+    proxy.delay = 0.2
+    try:
+        values = store_io.get_many(store, keys)
+    finally:
+        proxy.delay = 0.0
+    assert all(values.get(k) is not None for k in keys)
+    assert proxy.most_in_flight > 20, proxy.most_in_flight
 
 
 class _CountingHandler(_QuietHandler):

@@ -12,6 +12,14 @@ and chunks, far below that size, so :func:`fsspec_options` sets ``max_concurrenc
 unless the caller chose a value: one ``GET`` per key. (The option also makes s3fs upload the
 50 MiB parts of a value of 100 MiB or more one at a time, sizes Zarr chunks do not reach in
 practice; pass ``storage_options={"max_concurrency": n}`` to choose otherwise.)
+
+Connections
+-----------
+botocore keeps at most 10 connections to S3 open (``max_pool_connections``), so a wave of a
+thousand key reads (``read()`` of a file with many series) waited for a hundred sequential
+round trips. :func:`fsspec_options` raises the pool to :data:`S3_CONNECTIONS` (100, the limit
+fsspec's HTTP file system has through aiohttp) unless the caller set ``config_kwargs``'
+``max_pool_connections``.
 """
 
 from __future__ import annotations
@@ -20,10 +28,13 @@ from typing import Any
 
 from zarr.storage import FsspecStore
 
-__all__ = ["S3_PROTOCOLS", "fsspec_options", "fsspec_store"]
+__all__ = ["S3_PROTOCOLS", "S3_CONNECTIONS", "fsspec_options", "fsspec_store"]
 
 #: URL schemes served by s3fs.
 S3_PROTOCOLS = ("s3", "s3a")
+
+#: Connections kept open to S3 by default (botocore's default is 10).
+S3_CONNECTIONS = 100
 
 
 def fsspec_options(url: str, storage_options: dict[str, Any] | None) -> dict[str, Any]:
@@ -39,13 +50,17 @@ def fsspec_options(url: str, storage_options: dict[str, Any] | None) -> dict[str
     Returns
     -------
     dict
-        A new dict: for S3 URLs ``max_concurrency=1`` (one GET per key, no HEAD before it; see
-        the module docstring) unless the caller set it; other URLs get the options unchanged.
+        A new dict: for S3 URLs ``max_concurrency=1`` (one GET per key, no HEAD before it) and
+        ``config_kwargs["max_pool_connections"] = S3_CONNECTIONS`` (see the module docstring),
+        each unless the caller set it; other URLs get the options unchanged.
     """
     options = dict(storage_options or {})
     scheme = url.split("://", 1)[0].lower()
     if scheme in S3_PROTOCOLS:
         options.setdefault("max_concurrency", 1)
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("max_pool_connections", S3_CONNECTIONS)
+        options["config_kwargs"] = config
     return options
 
 
