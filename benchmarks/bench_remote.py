@@ -184,13 +184,26 @@ class Server:
             headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
             if status == 206:
                 headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+            headers["Content-Length"] = str(stop - start)
             if request.method == "HEAD":
-                headers["Content-Length"] = str(stop - start)
                 return web.Response(status=status, headers=headers), 0
-            with open(target, "rb") as fh:
-                fh.seek(start)
-                body = fh.read(stop - start)
-            return web.Response(status=status, body=body, headers=headers), len(body)
+            # streamed in pieces, as a cloud server sends: a client that reads the headers
+            # and closes (remfile learns a file's size with a GET it aborts) stops the
+            # transfer, and only what was sent is counted
+            response = web.StreamResponse(status=status, headers=headers)
+            await response.prepare(request)
+            sent = 0
+            try:
+                with open(target, "rb") as fh:
+                    fh.seek(start)
+                    while sent < stop - start:
+                        piece = fh.read(min(stop - start - sent, 2**20))
+                        await response.write(piece)
+                        sent += len(piece)
+                await response.write_eof()
+            except ConnectionError:  # the client closed the connection
+                pass
+            return response, sent
         return reply()
 
     async def _forward(self, request):
@@ -203,14 +216,22 @@ class Server:
         async with self.session.request(request.method, self.upstream + request.path_qs,
                                         data=body or None, headers=headers,
                                         allow_redirects=False) as up:
-            data = await up.read()
             out = {k: v for k, v in up.headers.items()
-                   if k.lower() not in ("connection", "transfer-encoding", "content-length",
-                                        "content-encoding")}
-        if request.method == "HEAD":
-            out["Content-Length"] = up.headers.get("Content-Length", "0")
-            return web.Response(status=up.status, headers=out), 0
-        return web.Response(status=up.status, body=data, headers=out), len(data)
+                   if k.lower() not in ("connection", "transfer-encoding", "content-encoding")}
+            if request.method == "HEAD":
+                return web.Response(status=up.status, headers=out), 0
+            # streamed on as it arrives (see _file: an aborted GET stops the transfer)
+            response = web.StreamResponse(status=up.status, headers=out)
+            await response.prepare(request)
+            sent = 0
+            try:
+                async for piece in up.content.iter_chunked(2**20):
+                    await response.write(piece)
+                    sent += len(piece)
+                await response.write_eof()
+            except ConnectionError:
+                pass
+            return response, sent
 
 
 def start_server(root: Path | None = None, upstream: str | None = None):
