@@ -46,7 +46,8 @@ class NWBZarrIO(ZarrIO):
     On a remote store (S3, HTTP) opening takes two sequential round trips and ``read()`` one;
     ``prefetch=True`` also fetches every small dataset (at most 1 MiB each, 64 MiB in all; an
     int sets the total in bytes) in ``read()``'s round trip, for loops over many series
-    (docs/performance.md, "Streaming").
+    (docs/performance.md, "Streaming"). Chunks read again after ``read()`` are served from a
+    bounded cache (:attr:`~hdmf_zarr.backend.ZarrIO.chunk_cache_bytes`, 64 MiB).
     """
 
     #: the reader an HDF5 file given as ``path`` is sent to
