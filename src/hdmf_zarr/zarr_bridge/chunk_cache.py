@@ -108,7 +108,7 @@ class ChunkCache(WrapperStore):
             return prototype.buffer.from_bytes(value)
         owner.misses += 1
         found = await self._store.get(key, prototype, byte_range)
-        if found is not None:
+        if found is not None and len(found) <= owner.max_bytes:  # (no copy of what won't fit)
             self._keep(entry, found.to_bytes())
         return found
 
