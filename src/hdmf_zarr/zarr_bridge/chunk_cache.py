@@ -34,6 +34,16 @@ __all__ = ["ChunkCache", "chunk_cache", "DEFAULT_CHUNK_CACHE_BYTES"]
 DEFAULT_CHUNK_CACHE_BYTES = 64 * 2**20
 
 
+class _Kept:
+    """What a cache holds, shared by the views of one store: values by (key, byte range),
+    least recently used first, and their total size."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.values: OrderedDict[tuple[str, ByteRequest | None], bytes] = OrderedDict()
+        self.size = 0
+
+
 class ChunkCache(WrapperStore):
     """A read-only view of ``store`` keeping the values read through it, at most ``max_bytes``.
 
@@ -54,21 +64,21 @@ class ChunkCache(WrapperStore):
 
     def __init__(self, store: Store, max_bytes: int):
         super().__init__(store)
-        self.max_bytes = int(max_bytes)
-        self._kept: OrderedDict[tuple[str, ByteRequest | None], bytes] = OrderedDict()
-        self._size = 0
-        #: reads answered from the cache, and reads sent to the store
-        self.hits = self.misses = 0
-        self._share: ChunkCache | None = None
+        self._kept = _Kept(int(max_bytes))
+
+    @property
+    def max_bytes(self) -> int:
+        """Bytes of values kept at most."""
+        return self._kept.max_bytes
 
     @property
     def kept_bytes(self) -> int:
         """Bytes held now (never above ``max_bytes``)."""
-        return self._owner()._size
+        return self._kept.size
 
     def _with_store(self, store: Store) -> ChunkCache:
         view = type(self)(store, self.max_bytes)
-        view._share = self._owner()  # one cache for the views of one store
+        view._kept = self._kept  # one cache for the views of one store
         return view
 
     def with_read_only(self, read_only: bool = False) -> Store:  # type: ignore[override]
@@ -84,32 +94,23 @@ class ChunkCache(WrapperStore):
     def __repr__(self) -> str:
         return f"ChunkCache({self._store!r}, max_bytes={self.max_bytes})"
 
-    def _owner(self) -> ChunkCache:
-        return self._share if self._share is not None else self
-
-    def _keep(self, entry: tuple[str, ByteRequest | None], value: bytes) -> None:
-        owner = self._owner()
-        if len(value) > owner.max_bytes or entry in owner._kept:
-            return
-        owner._kept[entry] = value
-        owner._size += len(value)
-        while owner._size > owner.max_bytes:
-            _entry, dropped = owner._kept.popitem(last=False)
-            owner._size -= len(dropped)
-
     async def get(self, key: str, prototype: BufferPrototype,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
-        owner = self._owner()
+        kept = self._kept
         entry = (key, byte_range)
-        value = owner._kept.get(entry)
+        value = kept.values.get(entry)
         if value is not None:
-            owner._kept.move_to_end(entry)
-            owner.hits += 1
+            kept.values.move_to_end(entry)
             return prototype.buffer.from_bytes(value)
-        owner.misses += 1
         found = await self._store.get(key, prototype, byte_range)
-        if found is not None and len(found) <= owner.max_bytes:  # (no copy of what won't fit)
-            self._keep(entry, found.to_bytes())
+        # (a value larger than the bound is not copied; one kept meanwhile by a concurrent
+        # read of the same entry is not added twice)
+        if found is not None and len(found) <= kept.max_bytes and entry not in kept.values:
+            kept.values[entry] = found.to_bytes()
+            kept.size += len(found)
+            while kept.size > kept.max_bytes:
+                _entry, dropped = kept.values.popitem(last=False)
+                kept.size -= len(dropped)
         return found
 
 
