@@ -158,53 +158,64 @@ class Server:
         finally:
             self.stats.end(sent)
 
-    def _file(self, request):
+    @staticmethod
+    async def _stream(request, status: int, headers, pieces) -> tuple:
+        """Send ``pieces`` (an async iterator of bytes) as the body, as a cloud server does: a
+        client that reads the headers and closes (remfile learns a file's size with a GET it
+        aborts) stops the transfer. Returns (response, bytes sent)."""
         from aiohttp import web
 
-        async def reply():
-            root = self.root
-            assert root is not None
-            target = (root / unquote(request.path).lstrip("/")).resolve()
-            if root not in target.parents or not target.is_file():
-                return web.Response(status=404), 0
-            size = target.stat().st_size
-            rng = request.headers.get("Range")
-            start, stop, status = 0, size, 200
-            if rng and rng.startswith("bytes="):
-                a, _, b = rng[6:].split(",")[0].partition("-")
-                if a == "":
-                    start = max(0, size - int(b))
-                else:
-                    start = int(a)
-                    stop = min(size, int(b) + 1) if b else size
-                status = 206
-                if start >= size:
-                    return web.Response(status=416,
-                                        headers={"Content-Range": f"bytes */{size}"}), 0
-            headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
-            if status == 206:
-                headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-            headers["Content-Length"] = str(stop - start)
-            if request.method == "HEAD":
-                return web.Response(status=status, headers=headers), 0
-            # streamed in pieces, as a cloud server sends: a client that reads the headers
-            # and closes (remfile learns a file's size with a GET it aborts) stops the
-            # transfer, and only what was sent is counted
-            response = web.StreamResponse(status=status, headers=headers)
-            await response.prepare(request)
-            sent = 0
-            try:
-                with open(target, "rb") as fh:
-                    fh.seek(start)
-                    while sent < stop - start:
-                        piece = fh.read(min(stop - start - sent, 2**20))
-                        await response.write(piece)
-                        sent += len(piece)
-                await response.write_eof()
-            except ConnectionError:  # the client closed the connection
-                pass
-            return response, sent
-        return reply()
+        response = web.StreamResponse(status=status, headers=headers)
+        await response.prepare(request)
+        sent = 0
+        try:
+            async for piece in pieces:
+                await response.write(piece)
+                sent += len(piece)
+            await response.write_eof()
+        except ConnectionError:  # the client closed the connection
+            pass
+        return response, sent
+
+    async def _file(self, request):
+        from aiohttp import web
+
+        root = self.root
+        assert root is not None
+        target = (root / unquote(request.path).lstrip("/")).resolve()
+        if root not in target.parents or not target.is_file():
+            return web.Response(status=404), 0
+        size = target.stat().st_size
+        rng = request.headers.get("Range")
+        start, stop, status = 0, size, 200
+        if rng and rng.startswith("bytes="):
+            a, _, b = rng[6:].split(",")[0].partition("-")
+            if a == "":
+                start = max(0, size - int(b))
+            else:
+                start = int(a)
+                stop = min(size, int(b) + 1) if b else size
+            status = 206
+            if start >= size:
+                return web.Response(status=416,
+                                    headers={"Content-Range": f"bytes */{size}"}), 0
+        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream",
+                   "Content-Length": str(stop - start)}
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        if request.method == "HEAD":
+            return web.Response(status=status, headers=headers), 0
+
+        async def pieces():
+            with open(target, "rb") as fh:
+                fh.seek(start)
+                left = stop - start
+                while left > 0:
+                    piece = fh.read(min(left, 2**20))
+                    left -= len(piece)
+                    yield piece
+
+        return await self._stream(request, status, headers, pieces())
 
     async def _forward(self, request):
         from aiohttp import web
@@ -220,18 +231,7 @@ class Server:
                    if k.lower() not in ("connection", "transfer-encoding", "content-encoding")}
             if request.method == "HEAD":
                 return web.Response(status=up.status, headers=out), 0
-            # streamed on as it arrives (see _file: an aborted GET stops the transfer)
-            response = web.StreamResponse(status=up.status, headers=out)
-            await response.prepare(request)
-            sent = 0
-            try:
-                async for piece in up.content.iter_chunked(2**20):
-                    await response.write(piece)
-                    sent += len(piece)
-                await response.write_eof()
-            except ConnectionError:
-                pass
-            return response, sent
+            return await self._stream(request, up.status, out, up.content.iter_chunked(2**20))
 
 
 def start_server(root: Path | None = None, upstream: str | None = None):
