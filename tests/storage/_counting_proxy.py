@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
+from _local_server import LocalServer
+
 _HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
 
 
@@ -58,7 +60,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 
 
-class CountingProxy(http.server.ThreadingHTTPServer):
+class CountingProxy(LocalServer):
     """Forward to ``upstream`` (``http://host:port``), counting requests per HTTP method.
 
     ``counts`` is a Counter of methods, ``requests`` the list of ``(method, path)``,
@@ -67,11 +69,8 @@ class CountingProxy(http.server.ThreadingHTTPServer):
     and stops the serving thread).
     """
 
-    daemon_threads = True
-    request_queue_size = 256
-
     def __init__(self, upstream: str):
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        super().__init__(_ProxyHandler)
         self.upstream = upstream
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
@@ -79,23 +78,9 @@ class CountingProxy(http.server.ThreadingHTTPServer):
         #: seconds each request waits before it is forwarded (makes concurrency visible)
         self.delay = 0.0
         self.in_flight = self.most_in_flight = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def reset(self) -> None:
         with self.lock:
             self.counts.clear()
             self.requests.clear()
             self.most_in_flight = 0
-
-    def __enter__(self) -> CountingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=10)

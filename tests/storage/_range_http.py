@@ -11,6 +11,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from _local_server import LocalServer
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
@@ -53,29 +55,12 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class RangeServer(http.server.ThreadingHTTPServer):
+class RangeServer(LocalServer):
     """Serve the folder ``root`` read-only; ``counts["GET"]`` counts requests. Use as a context
     manager (starts and stops the serving thread); ``url`` is its base address."""
 
-    daemon_threads = True
-    request_queue_size = 256
-
     def __init__(self, root):
-        super().__init__(("127.0.0.1", 0), _RangeHandler)
+        super().__init__(_RangeHandler)
         self.root = Path(root).resolve()
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> RangeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=10)
